@@ -1,0 +1,137 @@
+"""Entry point: builds the Dash app (use_pages) and exposes `server` for gunicorn (app:server)."""
+
+from __future__ import annotations
+
+import atexit
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Dash, dcc, html
+from flask import Flask, send_from_directory
+from flask_compress import Compress
+from xstatic.pkg import bootstrap as xstatic_bootstrap
+
+from dashboard.api import api, health
+from dashboard.config import Settings, load_settings
+from dashboard.runtime import Runtime
+
+HERE = Path(__file__).resolve().parent
+BOOTSTRAP_CSS = "/vendor/bootstrap/css/bootstrap.min.css"
+
+
+def _shell(settings: Settings):
+    links = [
+        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
+        for page in dash.page_registry.values()
+        if page.get("nav", True)
+    ]
+    return html.Div(
+        [
+            dcc.Location(id="shell-url"),
+            dbc.Navbar(
+                dbc.Container(
+                    [
+                        dbc.NavbarBrand(
+                            f"{settings.city_name}市域社会治理综合指挥平台", className="fw-bold"
+                        ),
+                        dbc.Nav(links, navbar=True, className="ms-auto"),
+                    ],
+                    fluid=True,
+                ),
+                color="dark",
+                dark=True,
+                className="shell-navbar",
+                id="shell-navbar",
+            ),
+            dbc.Container(dash.page_container, fluid=True, className="shell-main"),
+        ]
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+    start_scheduler: bool | None = None,
+) -> Dash:
+    settings = settings or load_settings()
+    rt = runtime or Runtime.create(settings)
+    server = Flask(__name__)
+    server.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes + 64 * 1024,
+        COMPRESS_MIMETYPES=[
+            "text/html",
+            "text/css",
+            "application/json",
+            "application/javascript",
+            "text/javascript",
+        ],
+    )
+    server.extensions["dashboard"] = rt
+    server.register_blueprint(api)
+    server.register_blueprint(health)
+
+    @server.get("/vendor/bootstrap/<path:filename>")
+    def vendor_bootstrap(filename: str):
+        return send_from_directory(xstatic_bootstrap.BASE_DIR, filename, max_age=86400)
+
+    Compress(server)
+    app = Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder=str(HERE / "pages"),
+        assets_folder=str(HERE / "assets"),
+        external_stylesheets=[BOOTSTRAP_CSS],
+        serve_locally=True,
+        title=f"{settings.city_name}市域社会治理综合指挥平台",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+    app.index_string = app.index_string.replace(
+        "<html>", f'<html lang="{"zh-CN" if settings.lang == "zh" else "en"}" data-bs-theme="dark">'
+    )
+    app.layout = _shell(settings)
+    import callbacks  # noqa: F401 - registers the callbacks of every page
+
+    if settings.scheduler if start_scheduler is None else start_scheduler:
+        from dashboard.scheduler import LeaderScheduler
+
+        scheduler = LeaderScheduler(rt)
+        scheduler.start()
+        atexit.register(scheduler.stop)
+    return app
+
+
+def serve(settings: Settings, progress=print) -> int:
+    """`python -m dashboard run`: prepare the installation (demo city, admin), then serve."""
+    from dashboard.bootstrap import prepare
+
+    rt = Runtime.create(settings)
+    prepare(rt, progress)
+    app = create_app(settings, rt)
+    progress(f"open http://{settings.host}:{settings.port}/ in a browser (Ctrl+C stops)")
+    app.run(host=settings.host, port=settings.port, debug=False)
+    rt.close()
+    return 0
+
+
+def __getattr__(name: str):
+    # gunicorn imports `app:server`; build the app only when asked for it.
+    if name in ("app", "server"):
+        from dashboard.bootstrap import prepare
+
+        settings = load_settings()
+        rt = Runtime.create(settings)
+        prepare(rt)
+        app = create_app(settings, rt)
+        globals()["app"], globals()["server"] = app, app.server
+        return globals()[name]
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    from dashboard.cli import main
+
+    raise SystemExit(main(["run"]))

@@ -1,0 +1,3 @@
+"""Callbacks per page; importing this package registers all of them."""
+
+from callbacks import overview  # noqa: F401

@@ -1,0 +1,314 @@
+"""The ingest and read API v1 (DESIGN §4; docs/api.md, docs/openapi.yaml) plus health checks."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date, datetime, timedelta
+from functools import wraps
+
+import orjson
+from flask import Blueprint, Response, current_app, g, request
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from dashboard import auth, queries
+from dashboard.clock import to_utc_naive, utcnow
+from dashboard.db import is_unavailable
+from dashboard.domain import SOURCES
+from dashboard.ingest import ConflictError, InputError
+from dashboard.models import Alert, Area
+from dashboard.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+health = Blueprint("health", __name__)
+RETRY_AFTER_SECONDS = 5
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["dashboard"]
+
+
+def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
+    resp = Response(
+        orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
+        status=status,
+        mimetype="application/json",
+    )
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def error(status: int, message: str, **extra) -> Response:
+    headers = extra.pop("headers", None)
+    return json_response({"error": message, **extra}, status, headers)
+
+
+# --- errors -------------------------------------------------------------------------------
+@api.errorhandler(SQLAlchemyError)
+def _database_error(exc: SQLAlchemyError):
+    if is_unavailable(exc):
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        return error(
+            503,
+            "the database is unavailable; nothing was written, retry later",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    raise exc
+
+
+@api.errorhandler(InputError)
+def _input_error(exc: InputError):
+    return error(400, "invalid input", fields=exc.errors)
+
+
+@api.errorhandler(ConflictError)
+def _conflict(exc: ConflictError):
+    return error(exc.status, exc.message)
+
+
+@api.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    if isinstance(exc, RequestEntityTooLarge):
+        return error(413, f"request body larger than {runtime().settings.max_body_bytes} bytes")
+    return error(exc.code or 500, exc.description or exc.name)
+
+
+# --- auth ---------------------------------------------------------------------------------
+def token_required(kinds: tuple[str, ...] = ("ingest",)):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return error(
+                    401, "missing bearer token", headers={"WWW-Authenticate": 'Bearer realm="api"'}
+                )
+            with runtime().sessions() as session:
+                info = auth.check_token(session, token.strip())
+            if info is None:
+                return error(
+                    401,
+                    "invalid or revoked token",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
+            if info.kind not in kinds:
+                return error(403, f"a {info.kind} token may not call this endpoint")
+            g.token = info
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _json_body():
+    limit = runtime().settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    data = request.get_data(cache=False)
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise InputError({"_": "the body must be JSON"}) from None
+
+
+# --- ingest -------------------------------------------------------------------------------
+@api.post("/events")
+@token_required()
+def post_events():
+    body = _json_body()
+    single = isinstance(body, dict) and "events" not in body
+    if single:
+        items = [body]
+    elif isinstance(body, dict) and isinstance(body.get("events"), list):
+        if set(body) - {"events"}:
+            raise InputError({k: "unknown field" for k in set(body) - {"events"}})
+        items = body["events"]
+    else:
+        raise InputError({"_": 'send one event object or {"events": [...]}'})
+    if len(items) > runtime().settings.max_batch:
+        return error(413, f"at most {runtime().settings.max_batch} events per request")
+    if not items:
+        raise InputError({"events": "empty list"})
+    results = runtime().ingestor.ingest_events(items, token_source=g.token.source)
+    if single:
+        r = results[0]
+        status = {"created": 201, "duplicate": 200}.get(r.status, 400)
+        return json_response(r.as_dict(), status)
+    counts = {k: sum(r.status == k for r in results) for k in ("created", "duplicate", "rejected")}
+    status = 400 if counts["rejected"] == len(results) else 200
+    return json_response({**counts, "results": [r.as_dict() for r in results]}, status)
+
+
+@api.post("/events/<source>/<path:external_id>/transitions")
+@token_required()
+def post_transitions(source: str, external_id: str):
+    if source not in SOURCES:
+        return error(404, f"unknown source {source!r}")
+    if g.token.source and g.token.source != source:
+        return error(403, f"this token may only change events of source '{g.token.source}'")
+    body = _json_body()
+    if isinstance(body, dict) and isinstance(body.get("transitions"), list):
+        items = body["transitions"]
+    elif isinstance(body, list):
+        items = body
+    elif isinstance(body, dict):
+        items = [body]
+    else:
+        raise InputError({"_": "send one transition object or a list of them"})
+    if not items:
+        raise InputError({"_": "empty list"})
+    if len(items) > runtime().settings.max_batch:
+        return error(413, f"at most {runtime().settings.max_batch} transitions per request")
+    results = runtime().ingestor.transition_event(source, external_id, items)
+    return json_response({"source": source, "external_id": external_id, "results": results})
+
+
+# --- read ---------------------------------------------------------------------------------
+def _parse_time(name: str, value: str | None, default: datetime) -> datetime:
+    if not value:
+        return default
+    zone = runtime().settings.zone
+    try:
+        if len(value) == 10:
+            d = date.fromisoformat(value)
+            return to_utc_naive(datetime(d.year, d.month, d.day), zone)
+        return to_utc_naive(datetime.fromisoformat(value.replace("Z", "+00:00")), zone)
+    except ValueError:
+        raise InputError({name: "must be an ISO 8601 date or date-time"}) from None
+
+
+@api.get("/kpis")
+@token_required(("ingest",))
+def get_kpis():
+    now = utcnow()
+    end = _parse_time("to", request.args.get("to"), now)
+    start = _parse_time("from", request.args.get("from"), end - timedelta(days=7))
+    if end <= start:
+        raise InputError({"to": "must be after 'from'"})
+    if end - start > timedelta(days=366 * 3):
+        raise InputError({"from": "the period may span at most three years"})
+    with runtime().sessions() as session:
+        report = queries.kpi_report(
+            session,
+            start,
+            end,
+            now,
+            area=request.args.get("area") or None,
+            department=request.args.get("department") or None,
+            by=request.args.get("by") or None,
+            zone=runtime().settings.zone,
+        )
+    return json_response(report)
+
+
+@api.get("/areas")
+@token_required()
+def get_areas():
+    level = request.args.get("level") or None
+    if level and level not in ("city", "district", "street", "community", "grid"):
+        raise InputError({"level": "must be city, district, street, community or grid"})
+    with runtime().sessions() as session:
+        return json_response(
+            {"areas": queries.list_areas(session, level, request.args.get("parent"))}
+        )
+
+
+@api.get("/categories")
+@token_required()
+def get_categories():
+    with runtime().sessions() as session:
+        return json_response({"categories": queries.list_categories(session)})
+
+
+@api.get("/departments")
+@token_required()
+def get_departments():
+    with runtime().sessions() as session:
+        return json_response({"departments": queries.list_departments(session)})
+
+
+@api.get("/sources")
+@token_required()
+def get_sources():
+    return json_response({"sources": queries.list_sources()})
+
+
+@api.get("/alerts")
+@token_required()
+def get_alerts():
+    state = request.args.get("state") or None
+    level = request.args.get("level") or None
+    if level is not None and level not in {"1", "2", "3", "4"}:
+        raise InputError({"level": "must be 1 (红), 2 (橙), 3 (黄) or 4 (蓝)"})
+    with runtime().sessions() as session:
+        q = (
+            select(Alert, Area.code)
+            .outerjoin(Area, Area.id == Alert.area_id)
+            .order_by(Alert.level, Alert.created_at.desc())
+        )
+        if state:
+            q = q.where(Alert.state == state)
+        if level:
+            q = q.where(Alert.level == int(level))
+        rows = session.execute(q.limit(500)).all()
+    return json_response(
+        {
+            "alerts": [
+                {
+                    "id": a.id,
+                    "rule": a.rule,
+                    "level": a.level,
+                    "area": code,
+                    "subject": a.subject,
+                    "title": a.title,
+                    "state": a.state,
+                    "assignee": a.assignee,
+                    "escalated": a.escalated,
+                    "evidence": orjson.loads(a.evidence or "{}"),
+                    "created_at": a.created_at.isoformat() + "Z",
+                    "updated_at": a.updated_at.isoformat() + "Z",
+                }
+                for a, code in rows
+            ]
+        }
+    )
+
+
+# --- health -------------------------------------------------------------------------------
+@health.get("/healthz")
+def healthz():
+    return json_response({"status": "ok"})
+
+
+@health.get("/readyz")
+def readyz():
+    rt = runtime()
+    checks: dict[str, str] = {}
+    try:
+        with rt.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except SQLAlchemyError as exc:
+        checks["database"] = f"unreachable: {exc.__class__.__name__}"
+    try:
+        rt.redis.ping()
+        beats = rt.live.heartbeats()
+        checks["redis"] = "ok"
+        if rt.settings.scheduler:
+            age = time.time() - beats.get("scheduler", 0)
+            checks["scheduler"] = "ok" if age < 90 else "no leader seen for 90 s"
+    except Exception as exc:  # noqa: BLE001 - any Redis failure means not ready
+        checks["redis"] = f"unreachable: {exc.__class__.__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return json_response(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+    )

@@ -1,0 +1,32 @@
+"""First start of an installation: the demo city in an empty database and the first admin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+
+from dashboard import auth
+from dashboard.models import Area
+from dashboard.runtime import Runtime
+
+
+def prepare(rt: Runtime, progress: Callable[[str], None] = print) -> None:
+    """Idempotent; several processes may call it at once (a Redis lock lets one work)."""
+    with rt.redis.lock(rt.live.sched_key("bootstrap"), timeout=600, blocking_timeout=600):
+        with rt.sessions() as session:
+            empty = not session.execute(select(func.count()).select_from(Area)).scalar()
+        if empty and rt.settings.demo:
+            from dashboard import demo
+
+            progress("empty database: creating the demo city (about a minute)")
+            demo.seed_demo(rt, progress=progress)
+        with rt.sessions() as session, session.begin():
+            password = auth.ensure_admin(session)
+        if password:
+            progress("=" * 64)
+            progress("first run: created the administrator account")
+            progress("  username: admin")
+            progress(f"  password: {password}")
+            progress("this password is shown once; change it after the first login")
+            progress("=" * 64)

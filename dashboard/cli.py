@@ -1,0 +1,226 @@
+"""Command line: ``python -m dashboard <command>`` (DESIGN §11)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from dashboard.config import load_settings
+
+log = logging.getLogger("dashboard")
+
+
+def _progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def _runtime(args):
+    from dashboard.runtime import Runtime
+
+    return Runtime.create(load_settings())
+
+
+def cmd_run(args) -> int:
+    from app import serve  # the composition root; the core package itself never imports Dash
+
+    return serve(load_settings(), progress=_progress)
+
+
+def cmd_migrate(args) -> int:
+    rt = _runtime(args)
+    _progress(f"schema is current in {rt.settings.effective_database_url.split('@')[-1]}")
+    rt.close()
+    return 0
+
+
+def cmd_seed_demo(args) -> int:
+    from dashboard import demo
+
+    rt = _runtime(args)
+    try:
+        if args.reset:
+            _progress("removing the existing data")
+            reset_database(rt)
+        demo.seed_demo(rt, days=args.days, per_day=args.per_day, seed=args.seed, progress=_progress)
+    except RuntimeError as exc:
+        print(f"error: {exc} (use --reset to replace it)", file=sys.stderr)
+        return 2
+    finally:
+        rt.close()
+    return 0
+
+
+def reset_database(rt) -> None:
+    from dashboard.db import migrate
+    from dashboard.models import Base
+
+    Base.metadata.drop_all(rt.engine)
+    with rt.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    migrate(rt.engine)
+    rt.live.delete_all()
+
+
+def cmd_create_user(args) -> int:
+    from dashboard import auth
+
+    rt = _runtime(args)
+    try:
+        with rt.sessions() as session, session.begin():
+            user, password = auth.create_user(session, args.username, args.role, args.area)
+    except auth.AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        rt.close()
+    print(f"user {user.username} ({user.role}) created; password (shown once): {password}")
+    return 0
+
+
+def cmd_create_token(args) -> int:
+    from dashboard import auth
+
+    rt = _runtime(args)
+    try:
+        with rt.sessions() as session, session.begin():
+            token = auth.create_token(
+                session, args.name or f"{args.source}-feed", "ingest", args.source
+            )
+    except auth.AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        rt.close()
+    print(f"token for source {args.source} (shown once; keep it secret):\n{token}")
+    return 0
+
+
+def cmd_revoke_token(args) -> int:
+    from dashboard import auth
+
+    rt = _runtime(args)
+    with rt.sessions() as session, session.begin():
+        n = auth.revoke_token(session, args.name)
+    rt.close()
+    print(f"revoked {n} token(s) named {args.name!r}")
+    return 0 if n else 1
+
+
+def cmd_create_display(args) -> int:
+    from dashboard import auth
+
+    rt = _runtime(args)
+    with rt.sessions() as session, session.begin():
+        token = auth.create_token(session, args.name, "display")
+    s = rt.settings
+    rt.close()
+    print(
+        f"wall display {args.name!r} created; its URL (shown once):\n"
+        f"http://{s.host}:{s.port}/?kiosk=1&token={token}"
+    )
+    return 0
+
+
+def cmd_import(args) -> int:
+    from dashboard import importer
+
+    rt = _runtime(args)
+    try:
+        report = importer.import_file(
+            rt, args.kind, args.file, source=args.source, progress=_progress
+        )
+    except importer.ImportFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        rt.close()
+    print(report.summary())
+    for line in report.errors[: args.show_errors]:
+        print(f"  row {line['row']}: {line['errors']}")
+    if len(report.errors) > args.show_errors:
+        print(f"  … {len(report.errors) - args.show_errors} more rows with errors")
+    if report.error_file:
+        print(f"row-level errors written to {report.error_file}")
+    return 0 if not report.errors else 1
+
+
+def cmd_rollup(args) -> int:
+    from dashboard import jobs
+
+    rt = _runtime(args)
+    _progress("rebuilding the summary tables" if args.rebuild else "rolling up new transitions")
+    result = jobs.rollup(rt, rebuild=args.rebuild)
+    rt.close()
+    _progress(f"done: {result}")
+    return 0
+
+
+def cmd_reconcile(args) -> int:
+    from dashboard import jobs
+
+    rt = _runtime(args)
+    drift = jobs.reconcile(rt, repair=not args.check)
+    rt.close()
+    for d in drift[:50]:
+        print(f"  {d['key']} {d['field']}: redis={d['redis']} sql={d['sql']}")
+    print(f"{len(drift)} field(s) drifted" + ("" if args.check else " and were repaired"))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m dashboard", description="市域社会治理综合指挥平台")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start the web app (and scheduler, simulator)").set_defaults(
+        func=cmd_run
+    )
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        func=cmd_migrate
+    )
+    s = sub.add_parser("seed-demo", help="create the demo city with its history")
+    s.add_argument("--days", type=int, default=90)
+    s.add_argument("--per-day", type=float, default=2800.0, help="events per day (average)")
+    s.add_argument("--seed", type=int, default=20261126)
+    s.add_argument("--reset", action="store_true", help="drop all data first")
+    s.set_defaults(func=cmd_seed_demo)
+    s = sub.add_parser("create-user", help="create a user; prints a generated password")
+    s.add_argument("--username", required=True)
+    s.add_argument("--role", required=True)
+    s.add_argument("--area", help="area code (required for district_officer)")
+    s.set_defaults(func=cmd_create_user)
+    s = sub.add_parser("create-token", help="create an ingest API token for one source")
+    s.add_argument("--source", required=True)
+    s.add_argument("--name")
+    s.set_defaults(func=cmd_create_token)
+    s = sub.add_parser("revoke-token", help="revoke the tokens of a name")
+    s.add_argument("--name", required=True)
+    s.set_defaults(func=cmd_revoke_token)
+    s = sub.add_parser("create-display", help="create a wall display; prints its URL")
+    s.add_argument("--name", required=True)
+    s.set_defaults(func=cmd_create_display)
+    s = sub.add_parser("import", help="import events, staff or areas from CSV/XLSX/GeoJSON")
+    s.add_argument("kind", choices=["events", "staff", "areas"])
+    s.add_argument("file")
+    s.add_argument("--source", help="default source for event rows without one")
+    s.add_argument("--show-errors", type=int, default=20)
+    s.set_defaults(func=cmd_import)
+    s = sub.add_parser("rollup", help="roll up new transitions into the summary tables")
+    s.add_argument("--rebuild", action="store_true", help="recompute everything from scratch")
+    s.set_defaults(func=cmd_rollup)
+    s = sub.add_parser("reconcile", help="rebuild the Redis live state from SQL, report drift")
+    s.add_argument("--check", action="store_true", help="report only, do not repair")
+    s.set_defaults(func=cmd_reconcile)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as exc:  # bad settings
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

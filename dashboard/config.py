@@ -1,0 +1,109 @@
+"""Settings read once from the environment — the only module that looks at os.environ."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+def parse_boolean(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    v = value.strip().lower()
+    if v in {"1", "true", "yes", "on"}:
+        return True
+    if v in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def parse_number(value: str | None, default: float, kind: type = float) -> float:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"not a number: {value!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings; documented in README.md and docs/configuration.md."""
+
+    host: str = "127.0.0.1"
+    port: int = 8050
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = ""
+    city_name: str = "云州市"
+    tz: str = "Asia/Shanghai"
+    lang: str = "zh"
+    demo: bool = True
+    simulator_rate: float = 60.0
+    scheduler: bool = True
+    # Not environment settings: limits of the ingest contract (docs/api.md).
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_batch: int = 1000
+    redis_prefix: str = "cc"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.var_dir / "dashboard.sqlite3"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
+
+    def with_overrides(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+
+def _secret_key(var_dir: Path, given: str | None) -> str:
+    if given:
+        return given
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from the environment (or a given mapping, for tests)."""
+    env = os.environ if env is None else env
+    var_dir = Path(env.get("VAR_DIR") or "var")
+    lang = (env.get("LANG") or "zh").strip().lower()
+    # A POSIX locale such as zh_CN.UTF-8 or C.UTF-8 also arrives in LANG.
+    lang = "en" if lang.startswith("en") else "zh"
+    tz = env.get("TZ") or "Asia/Shanghai"
+    ZoneInfo(tz)  # fail early on an unknown zone
+    rate = parse_number(env.get("SIMULATOR_RATE"), 60.0)
+    if rate < 0:
+        raise ValueError("SIMULATOR_RATE must be >= 0")
+    return Settings(
+        host=env.get("HOST") or "127.0.0.1",
+        port=int(parse_number(env.get("PORT"), 8050, int)),
+        var_dir=var_dir,
+        database_url=env.get("DATABASE_URL") or "",
+        redis_url=env.get("REDIS_URL") or "",
+        secret_key=_secret_key(var_dir, env.get("SECRET_KEY")),
+        city_name=env.get("CITY_NAME") or "云州市",
+        tz=tz,
+        lang=lang,
+        demo=parse_boolean(env.get("DEMO"), True),
+        simulator_rate=rate,
+        scheduler=parse_boolean(env.get("SCHEDULER"), True),
+    )

@@ -1,0 +1,144 @@
+"""The one engine factory, session handling and schema migration (Alembic)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def normalize_url(url: str) -> str:
+    # A plain postgresql:// URL gets psycopg 3, the driver we ship.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 15}, **kwargs
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("connect_args", {"connect_timeout": 5})
+    return create_engine(url, **kwargs)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose work is committed together or not at all."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when an error means the database cannot be reached or written now (→ 503)."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), "head")
+
+
+def is_empty(engine: Engine) -> bool:
+    return not inspect(engine).has_table("areas")
+
+
+def bulk_insert(connection, table, columns: list[str], rows) -> int:
+    """Fast insert of many tuples: COPY on PostgreSQL, executemany on SQLite.
+
+    For loading whole data sets (the demo city, imports); rows carry their own primary keys.
+    """
+    raw = connection.connection.driver_connection
+    n = 0
+    if connection.dialect.name == "postgresql":
+        cols = ", ".join(columns)
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                n += 1
+        return n
+    placeholders = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+    cur = raw.cursor()
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= 20000:
+            cur.executemany(sql, batch)
+            n += len(batch)
+            batch.clear()
+    if batch:
+        cur.executemany(sql, batch)
+        n += len(batch)
+    cur.close()
+    return n
+
+
+def reset_sequences(connection, tables: list[str]) -> None:
+    """After inserting explicit ids on PostgreSQL, move each id sequence past the largest id."""
+    if connection.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    for t in tables:
+        connection.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)"
+            )
+        )
+
+
+@contextmanager
+def without_indexes(connection, tables) -> Iterator[None]:
+    """Drop the secondary indexes of tables for a bulk load and build them again afterwards
+    (several times faster than maintaining them row by row)."""
+    indexes = [idx for t in tables for idx in t.indexes]
+    for idx in indexes:
+        idx.drop(connection)
+    yield
+    for idx in indexes:
+        idx.create(connection)
+
+
+def storage_text(value) -> str:
+    """A datetime as SQLAlchemy stores it in SQLite (and PostgreSQL reads): for raw bulk loads."""
+    return f"{value:%Y-%m-%d %H:%M:%S.%f}"

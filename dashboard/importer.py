@@ -1,0 +1,385 @@
+"""Import events, staff and areas from CSV, XLSX or GeoJSON, with row-level error reports.
+
+Events go through the same validation and write path as the API (valid rows are stored, bad
+rows reported). Staff and areas are imported all or nothing: a roster or an area tree with
+holes is worse than none, so one bad row stops the file and nothing is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+
+from dashboard.clock import utcnow
+from dashboard.domain import LEVELS, STAFF_ROLE_LABELS, STAFF_STATUS_LABELS
+from dashboard.ingest import pydantic_errors
+from dashboard.models import Area, Staff
+from dashboard.runtime import Runtime
+
+BATCH = 1000
+_TRUE = {"1", "true", "yes", "y", "是", "党员", "中共党员"}
+_FALSE = {"0", "false", "no", "n", "否", "群众", ""}
+_ROLE_BY_NAME = {zh: code for code, (zh, _en) in STAFF_ROLE_LABELS.items()}
+_STATUS_BY_NAME = {zh: code for code, (zh, _en) in STAFF_STATUS_LABELS.items()}
+
+
+class ImportFailed(Exception):
+    """The file cannot be read at all (missing, wrong format, no header)."""
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    errors: list[dict] = field(default_factory=list)
+    error_file: Path | None = None
+    written: bool = True
+
+    def summary(self) -> str:
+        state = "" if self.written else " — nothing was written"
+        return (
+            f"{self.kind}: {self.rows} rows, {self.created} created, {self.updated} updated, "
+            f"{self.duplicates} duplicates, {len(self.errors)} rejected{state}"
+        )
+
+
+# --- reading ------------------------------------------------------------------------------
+def read_rows(path: Path) -> list[dict]:
+    """Rows as dicts of stripped strings (empty cells → None); CSV (UTF-8, BOM ok) or XLSX."""
+    if not path.exists():
+        raise ImportFailed(f"no such file: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames:
+                raise ImportFailed("the CSV file has no header row")
+            return [_clean(r) for r in reader]
+    if suffix in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        try:
+            wb = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - any unreadable workbook
+            raise ImportFailed(f"cannot read the workbook: {exc}") from None
+        rows = list(wb.active.iter_rows(values_only=True))
+        wb.close()
+        if not rows:
+            raise ImportFailed("the worksheet is empty")
+        header = [str(h).strip() if h is not None else "" for h in rows[0]]
+        return [_clean(dict(zip(header, r, strict=False))) for r in rows[1:] if any(r)]
+    raise ImportFailed("use a .csv, .xlsx or (for areas) .geojson file")
+
+
+def _clean(row: dict) -> dict:
+    out = {}
+    for k, v in row.items():
+        if k is None or k == "":
+            continue
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        v = v.strip() if isinstance(v, str) else v
+        out[k.strip()] = None if v == "" else v
+    return out
+
+
+def _write_errors(rt: Runtime, kind: str, errors: list[dict]) -> Path | None:
+    if not errors:
+        return None
+    folder = rt.settings.var_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"import-{kind}-errors-{utcnow():%Y%m%dT%H%M%S}.csv"
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        w = csv.writer(fh)
+        w.writerow(["row", "field", "error"])
+        for e in errors:
+            for f, msg in e["errors"].items():
+                w.writerow([e["row"], f, msg])
+    return path
+
+
+# --- events -------------------------------------------------------------------------------
+def import_events(rt: Runtime, rows: list[dict], progress) -> ImportReport:
+    report = ImportReport("events", rows=len(rows))
+    for start in range(0, len(rows), BATCH):
+        batch = []
+        for r in rows[start : start + BATCH]:
+            item = {
+                k: (str(v) if k in ("external_id", "grid_code", "reporter_phone") else v)
+                for k, v in r.items()
+                if v is not None
+            }
+            batch.append(item)
+        results = rt.ingestor.ingest_events(batch)
+        for res in results:
+            line = start + res.index + 2  # 1-based, after the header
+            if res.status == "created":
+                report.created += 1
+            elif res.status == "duplicate":
+                report.duplicates += 1
+            else:
+                report.errors.append({"row": line, "errors": res.errors})
+        progress(f"events: {min(start + BATCH, len(rows)):,}/{len(rows):,} rows")
+    return report
+
+
+# --- staff --------------------------------------------------------------------------------
+class StaffIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+    staff_no: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=100)
+    id_number: str | None = Field(default=None, pattern=r"^\d{17}[\dXx]$")
+    phone: str | None = Field(default=None, max_length=32)
+    role: str
+    area_code: str = Field(min_length=1, max_length=32)
+    party_member: bool | str | None = None
+    certifications: str | None = Field(default=None, max_length=200)
+    training_hours: float = Field(default=0, ge=0, le=10000)
+    hire_date: date | None = None
+    status: str = "on_duty"
+    shift: str = "day"
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, v: str) -> str:
+        v = _ROLE_BY_NAME.get(v, v)
+        if v not in STAFF_ROLE_LABELS:
+            raise ValueError(f"must be one of {', '.join(STAFF_ROLE_LABELS)} (or 专职网格员 …)")
+        return v
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, v: str) -> str:
+        v = _STATUS_BY_NAME.get(v, v)
+        if v not in STAFF_STATUS_LABELS:
+            raise ValueError("must be on_duty/leave/off (在岗/请假/离岗)")
+        return v
+
+    @field_validator("party_member")
+    @classmethod
+    def _party(cls, v) -> bool:
+        if isinstance(v, bool) or v is None:
+            return bool(v)
+        key = str(v).strip().lower()
+        if key in _TRUE:
+            return True
+        if key in _FALSE:
+            return False
+        raise ValueError("must be 是/否 (yes/no)")
+
+
+def import_staff(rt: Runtime, rows: list[dict], progress) -> ImportReport:
+    report = ImportReport("staff", rows=len(rows))
+    with rt.sessions() as session, session.begin():
+        areas = {a.code: a for a in session.execute(select(Area)).scalars()}
+        existing = {s.staff_no: s for s in session.execute(select(Staff)).scalars()}
+        seen: set[str] = set()
+        valid: list[tuple[StaffIn, Area]] = []
+        for i, raw in enumerate(rows):
+            try:
+                s = StaffIn.model_validate(raw)
+            except ValidationError as exc:
+                report.errors.append({"row": i + 2, "errors": pydantic_errors(exc)})
+                continue
+            area = areas.get(s.area_code)
+            errs = {}
+            if area is None:
+                errs["area_code"] = "unknown area"
+            if s.staff_no in seen:
+                errs["staff_no"] = "appears twice in the file"
+            seen.add(s.staff_no)
+            if errs:
+                report.errors.append({"row": i + 2, "errors": errs})
+            else:
+                valid.append((s, area))
+        if report.errors:
+            report.written = False
+            session.rollback()
+            return report
+        for s, area in valid:
+            values = {
+                "name": s.name,
+                "id_number": s.id_number.upper() if s.id_number else None,
+                "phone": s.phone,
+                "role": s.role,
+                "area_id": area.id,
+                "district_id": area.district_id or area.id,
+                "street_id": area.street_id,
+                "party_member": bool(s.party_member),
+                "certifications": s.certifications or "",
+                "training_hours": s.training_hours,
+                "hire_date": s.hire_date,
+                "status": s.status,
+                "shift": s.shift,
+            }
+            row = existing.get(s.staff_no)
+            if row is None:
+                session.add(Staff(staff_no=s.staff_no, **values))
+                report.created += 1
+            else:
+                for k, v in values.items():
+                    setattr(row, k, v)
+                report.updated += 1
+        progress(f"staff: {len(valid):,} rows written")
+    return report
+
+
+# --- areas --------------------------------------------------------------------------------
+class AreaIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=100)
+    level: str
+    parent_code: str | None = Field(default=None, max_length=32)
+    population: int = Field(default=0, ge=0)
+    households: int = Field(default=0, ge=0)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    boundary: dict | None = None
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        if v not in LEVELS:
+            raise ValueError(f"must be one of {', '.join(LEVELS)}")
+        return v
+
+
+def read_geojson(path: Path) -> list[dict]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ImportFailed(f"cannot read the GeoJSON file: {exc}") from None
+    if data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
+        raise ImportFailed("the GeoJSON must be a FeatureCollection")
+    rows = []
+    for f in data["features"]:
+        props = dict((f or {}).get("properties") or {})
+        geom = (f or {}).get("geometry")
+        props["boundary"] = geom
+        rows.append(props)
+    return rows
+
+
+def _centre(geometry: dict) -> tuple[float, float] | None:
+    coords = geometry.get("coordinates") or []
+    rings = [coords[0]] if geometry.get("type") == "Polygon" else [p[0] for p in coords]
+    pts = [pt for ring in rings for pt in ring[:-1]]
+    if not pts:
+        return None
+    return sum(p[1] for p in pts) / len(pts), sum(p[0] for p in pts) / len(pts)
+
+
+def import_areas(rt: Runtime, rows: list[dict], progress) -> ImportReport:
+    report = ImportReport("areas", rows=len(rows))
+    parsed: list[tuple[int, AreaIn]] = []
+    for i, raw in enumerate(rows):
+        try:
+            a = AreaIn.model_validate(raw)
+        except ValidationError as exc:
+            report.errors.append({"row": i + 2, "errors": pydantic_errors(exc)})
+            continue
+        if a.boundary is not None and a.boundary.get("type") not in ("Polygon", "MultiPolygon"):
+            report.errors.append(
+                {"row": i + 2, "errors": {"geometry": "must be a Polygon or MultiPolygon"}}
+            )
+            continue
+        parsed.append((i, a))
+    with rt.sessions() as session, session.begin():
+        by_code = {a.code: a for a in session.execute(select(Area)).scalars()}
+        file_codes = {a.code: a for _i, a in parsed}
+        for i, a in parsed:
+            if a.level != "city" and not a.parent_code:
+                report.errors.append({"row": i + 2, "errors": {"parent_code": "required"}})
+                continue
+            parent_level = by_code.get(a.parent_code) or file_codes.get(a.parent_code)
+            if a.parent_code and parent_level is None:
+                report.errors.append({"row": i + 2, "errors": {"parent_code": "unknown area"}})
+                continue
+            if (
+                parent_level is not None
+                and LEVELS.index(parent_level.level) != LEVELS.index(a.level) + 1
+            ):
+                report.errors.append(
+                    {
+                        "row": i + 2,
+                        "errors": {"level": f"a {a.level} cannot sit under a {parent_level.level}"},
+                    }
+                )
+        if report.errors:
+            report.written = False
+            return report
+        for _i, a in sorted(parsed, key=lambda t: -LEVELS.index(t[1].level)):
+            parent = by_code.get(a.parent_code) if a.parent_code else None
+            centre = _centre(a.boundary) if a.boundary else None
+            row = by_code.get(a.code)
+            if row is None:
+                row = Area(code=a.code, level=a.level)
+                session.add(row)
+                report.created += 1
+            else:
+                report.updated += 1
+            row.name, row.level, row.parent_id = a.name, a.level, parent.id if parent else None
+            row.population, row.households = a.population, a.households
+            row.lat = a.lat if a.lat is not None else (centre[0] if centre else row.lat)
+            row.lon = a.lon if a.lon is not None else (centre[1] if centre else row.lon)
+            if a.boundary is not None:
+                row.boundary = json.dumps(a.boundary, ensure_ascii=False)
+            session.flush()
+            chain = {"district": None, "street": None, "community": None}
+            if parent is not None:
+                chain = {
+                    "district": parent.district_id,
+                    "street": parent.street_id,
+                    "community": parent.community_id,
+                }
+            if a.level in chain:
+                chain[a.level] = row.id
+            row.district_id, row.street_id, row.community_id = (
+                chain["district"],
+                chain["street"],
+                chain["community"],
+            )
+            by_code[a.code] = row
+        progress(f"areas: {len(parsed):,} rows written")
+    return report
+
+
+def import_file(
+    rt: Runtime,
+    kind: str,
+    path: str,
+    source: str | None = None,
+    progress: Callable[[str], None] = print,
+) -> ImportReport:
+    p = Path(path)
+    if kind == "areas" and p.suffix.lower() in (".geojson", ".json"):
+        if not p.exists():
+            raise ImportFailed(f"no such file: {p}")
+        rows = read_geojson(p)
+    else:
+        rows = read_rows(p)
+    if kind == "events":
+        if source:
+            rows = [r if r.get("source") else {**r, "source": source} for r in rows]
+        report = import_events(rt, rows, progress)
+    elif kind == "staff":
+        report = import_staff(rt, rows, progress)
+    elif kind == "areas":
+        report = import_areas(rt, rows, progress)
+    else:
+        raise ImportFailed(f"unknown kind {kind!r}")
+    report.error_file = _write_errors(rt, kind, report.errors)
+    return report

@@ -1,0 +1,355 @@
+"""KPI definitions (督办考核, DESIGN §5) — one definition each, used by pages, the API and reports.
+
+Counting is defined here as SQL aggregate expressions over the events' lifecycle facts (so it
+runs where the data is); rates, durations, the composite score and the 五治融合指数 are pure
+functions of those counts. Period P = [start, end), cut-off T = min(now, end); the cohort is the
+events 立案 (accepted) in P.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, or_
+from sqlalchemy.sql.elements import ColumnElement
+
+from dashboard.domain import GRASSROOTS_LEVELS, RESIDENT_SOURCES, SENSOR_SOURCES
+from dashboard.models import Event
+
+# The figures of GET /api/v1/kpis, in contract order.
+COUNT_NAMES = (
+    "received",
+    "accepted",
+    "dispatched",
+    "dispatched_on_time",
+    "due_handling",
+    "handled",
+    "handled_on_time",
+    "due_closing",
+    "closed",
+    "closed_on_time",
+    "returned",
+    "overdue_open",
+    "rated",
+    "satisfied",
+    "disputes_closed",
+    "disputes_grassroots",
+    "mediated",
+    "mediated_success",
+    "repeats",
+    "resident_reported",
+    "sensor_reported",
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime  # naive UTC
+    end: datetime
+    cutoff: datetime  # T = min(now, end)
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime, now: datetime) -> Period:
+        if end <= start:
+            raise ValueError("'to' must be after 'from'")
+        return cls(start, end, min(now, end))
+
+
+def count_expressions(p: Period) -> dict[str, ColumnElement]:
+    """SUM(CASE …) expressions over `events`, one per count. The WHERE clause is `relevant(p)`."""
+    e = Event
+    T = p.cutoff
+
+    def within(col):
+        return and_(col >= p.start, col < p.end, col <= T)
+
+    cohort = within(e.accepted_at)
+    closed_in_p = within(e.closed_at)
+    dispute_closed = and_(e.is_dispute, closed_in_p)
+    reported_in_p = within(e.reported_at)
+    conditions = {
+        "received": reported_in_p,
+        "accepted": cohort,
+        "dispatched": and_(cohort, e.dispatched_at <= T),
+        "dispatched_on_time": and_(
+            cohort, e.dispatched_at <= T, e.dispatched_at <= e.dispatch_deadline
+        ),
+        "due_handling": and_(cohort, or_(e.handle_deadline <= T, e.first_resolved_at <= T)),
+        "handled": and_(cohort, e.first_resolved_at <= T),
+        "handled_on_time": and_(
+            cohort, e.first_resolved_at <= T, e.first_resolved_at <= e.handle_deadline
+        ),
+        "due_closing": and_(cohort, or_(e.close_deadline <= T, e.closed_at <= T)),
+        "closed": and_(cohort, e.closed_at <= T),
+        "closed_on_time": and_(cohort, e.closed_at <= T, e.closed_at <= e.close_deadline),
+        "returned": and_(cohort, e.first_returned_at <= T),
+        "overdue_open": overdue_at(T),
+        "rated": and_(closed_in_p, e.satisfaction.is_not(None)),
+        "satisfied": and_(closed_in_p, e.satisfaction.in_(["satisfied", "basically_satisfied"])),
+        "disputes_closed": dispute_closed,
+        "disputes_grassroots": and_(dispute_closed, e.resolved_level.in_(GRASSROOTS_LEVELS)),
+        "mediated": and_(dispute_closed, e.mediation_result.is_not(None)),
+        "mediated_success": and_(dispute_closed, e.mediation_result == "success"),
+        "repeats": and_(reported_in_p, e.is_repeat),
+        "resident_reported": and_(reported_in_p, e.source.in_(RESIDENT_SOURCES)),
+        "sensor_reported": and_(reported_in_p, e.source.in_(SENSOR_SOURCES)),
+    }
+    return {
+        name: func.coalesce(func.sum(case((c, 1), else_=0)), 0) for name, c in conditions.items()
+    }
+
+
+def overdue_at(T: datetime) -> ColumnElement:
+    """超期未办结 at T: accepted, past the closing deadline, not closed by T."""
+    e = Event
+    return and_(
+        e.accepted_at <= T,
+        e.close_deadline < T,
+        or_(e.closed_at.is_(None), e.closed_at > T),
+    )
+
+
+def relevant(p: Period) -> ColumnElement:
+    """Events that can touch any count of period p (a WHERE clause that uses the indexes)."""
+    e = Event
+    return or_(
+        and_(e.reported_at >= p.start, e.reported_at < p.end),
+        and_(e.accepted_at >= p.start, e.accepted_at < p.end),
+        and_(e.closed_at >= p.start, e.closed_at < p.end),
+        overdue_at(p.cutoff),
+    )
+
+
+def handling_window(p: Period) -> ColumnElement:
+    """Events whose first resolution falls in P: the population of the handling durations."""
+    e = Event
+    return and_(
+        e.first_resolved_at >= p.start,
+        e.first_resolved_at < p.end,
+        e.first_resolved_at <= p.cutoff,
+        e.dispatched_at.is_not(None),
+    )
+
+
+# --- pure functions of the counts ---------------------------------------------------------
+def ratio(numerator: float, denominator: float) -> float | None:
+    """A rate, or None when the denominator is zero (shown as "—", never 0 % or 100 %)."""
+    return None if not denominator else numerator / denominator
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear-interpolated percentile (q in 0..1), as numpy's default."""
+    if not values:
+        return None
+    data = sorted(values)
+    pos = (len(data) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+
+
+def rates(c: dict[str, int], handling_hours: list[float]) -> dict[str, float | int | None]:
+    """The API figures from the counts and the handling durations (hours)."""
+    out: dict[str, float | int | None] = {
+        "received": c["received"],
+        "accepted": c["accepted"],
+        "acceptance_rate": ratio(c["accepted"], c["received"]),
+        "dispatched": c["dispatched"],
+        "dispatched_on_time": c["dispatched_on_time"],
+        "timely_dispatch_rate": ratio(c["dispatched_on_time"], c["dispatched"]),
+        "due_handling": c["due_handling"],
+        "handled": c["handled"],
+        "handled_on_time": c["handled_on_time"],
+        "handling_rate": ratio(c["handled"], c["due_handling"]),
+        "on_time_handling_rate": ratio(c["handled_on_time"], c["due_handling"]),
+        "due_closing": c["due_closing"],
+        "closed": c["closed"],
+        "closed_on_time": c["closed_on_time"],
+        "closing_rate": ratio(c["closed"], c["due_closing"]),
+        "on_time_closing_rate": ratio(c["closed_on_time"], c["due_closing"]),
+        "returned": c["returned"],
+        "rework_rate": ratio(c["returned"], c["handled"]),
+        "overdue_open": c["overdue_open"],
+        "handling_hours_mean": (sum(handling_hours) / len(handling_hours))
+        if handling_hours
+        else None,
+        "handling_hours_median": percentile(handling_hours, 0.5),
+        "handling_hours_p90": percentile(handling_hours, 0.9),
+        "rated": c["rated"],
+        "satisfaction_rate": ratio(c["satisfied"], c["rated"]),
+        "disputes_closed": c["disputes_closed"],
+        "grassroots_resolution_rate": ratio(c["disputes_grassroots"], c["disputes_closed"]),
+        "mediation_success_rate": ratio(c["mediated_success"], c["mediated"]),
+        "repeat_rate": ratio(c["repeats"], c["received"]),
+    }
+    return out
+
+
+# --- 综合指标值 ----------------------------------------------------------------------------
+DEFAULT_COMPOSITE_WEIGHTS = {
+    "on_time_closing_rate": 40.0,
+    "closing_rate": 20.0,
+    "satisfaction_rate": 20.0,
+    "rework_rate": 10.0,  # counted as 1 − 返工率
+    "timely_dispatch_rate": 10.0,
+}
+_INVERTED = frozenset({"rework_rate"})
+
+
+def composite_score(figures: dict, weights: dict[str, float] | None = None) -> float | None:
+    """Weighted score 0–100. Components without a value (zero denominator) are left out and the
+    remaining weights renormalised; None when no component has a value."""
+    weights = weights or DEFAULT_COMPOSITE_WEIGHTS
+    total = weighted = 0.0
+    for name, w in weights.items():
+        v = figures.get(name)
+        if v is None:
+            continue
+        weighted += w * ((1.0 - v) if name in _INVERTED else v)
+        total += w
+    return None if total == 0 else 100.0 * weighted / total
+
+
+def rank(rows: list[dict], key: str = "composite_score") -> list[dict]:
+    """Rank rows by a score, best first; rows without a score come last, unranked (红黑榜)."""
+    scored = sorted((r for r in rows if r.get(key) is not None), key=lambda r: -r[key])
+    for i, r in enumerate(scored, 1):
+        r["rank"] = i
+    rest = [r | {"rank": None} for r in rows if r.get(key) is None]
+    return scored + rest
+
+
+# --- 五治融合指数 ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Indicator:
+    key: str
+    dimension: str
+    zh: str
+    en: str
+    target: float
+    unit: str = ""
+
+
+# Targets are per 30 days for the activity indicators (scaled to the period's length).
+WUZHI_INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        "party_member_share", "political", "网格员中党员占比", "Party members among grid staff", 0.6
+    ),
+    Indicator(
+        "party_led_share",
+        "political",
+        "党组织牵头协商议事占比",
+        "Consultations led by the Party",
+        0.8,
+    ),
+    Indicator(
+        "resident_report_share",
+        "autonomy",
+        "群众主动上报占比",
+        "Events reported by residents",
+        0.35,
+    ),
+    Indicator(
+        "consultations_per_10k",
+        "autonomy",
+        "每万人协商议事(次/30天)",
+        "Consultations per 10k residents (30 d)",
+        2.0,
+    ),
+    Indicator(
+        "volunteer_hours_per_1k",
+        "autonomy",
+        "每千人志愿服务时长(小时/30天)",
+        "Volunteer hours per 1k residents (30 d)",
+        40.0,
+    ),
+    Indicator(
+        "mediation_success_rate", "rule_of_law", "调解成功率", "Mediation success rate", 0.95
+    ),
+    Indicator(
+        "grassroots_resolution_rate", "rule_of_law", "就地化解率", "Resolved where they arose", 0.9
+    ),
+    Indicator(
+        "legal_activities_per_10k",
+        "rule_of_law",
+        "每万人普法活动(次/30天)",
+        "Legal education per 10k residents (30 d)",
+        1.5,
+    ),
+    Indicator(
+        "moral_activities_per_10k",
+        "moral",
+        "每万人道德讲堂/模范评选(次/30天)",
+        "Moral lectures and model selections per 10k (30 d)",
+        1.5,
+    ),
+    Indicator(
+        "non_repeat_rate",
+        "moral",
+        "非重复诉求率(1−重复诉求率)",
+        "Non-repeat rate (1 − repeat rate)",
+        0.6,
+    ),
+    Indicator(
+        "sensor_report_share", "smart", "视频/物联发现占比", "Found by video AI and IoT", 0.2
+    ),
+    Indicator("timely_dispatch_rate", "smart", "及时派遣率", "Timely dispatch rate", 0.95),
+    Indicator("feed_uptime", "smart", "感知数据在线率", "Sensor feed uptime", 0.99),
+)
+WUZHI_DIMENSIONS = {
+    "political": ("政治引领", "Political leadership"),
+    "autonomy": ("自治强基", "Self-governance"),
+    "rule_of_law": ("法治保障", "Rule of law"),
+    "moral": ("德治教化", "Moral education"),
+    "smart": ("智治支撑", "Smart governance"),
+}
+DEFAULT_DIMENSION_WEIGHTS = {d: 20.0 for d in WUZHI_DIMENSIONS}
+
+
+@dataclass
+class WuzhiInputs:
+    """Raw values of the indicators for one area and period (None = no data)."""
+
+    values: dict[str, float | None] = field(default_factory=dict)
+
+
+def wuzhi_index(
+    inputs: WuzhiInputs,
+    targets: dict[str, float] | None = None,
+    weights: dict[str, float] | None = None,
+) -> dict:
+    """Each indicator scores min(value / target, 1) × 100; a dimension is the mean of its scored
+    indicators; the total is the weighted mean of the dimensions. Every step is returned."""
+    targets = targets or {}
+    weights = weights or DEFAULT_DIMENSION_WEIGHTS
+    indicators = []
+    by_dim: dict[str, list[float]] = {d: [] for d in WUZHI_DIMENSIONS}
+    for ind in WUZHI_INDICATORS:
+        target = targets.get(ind.key, ind.target)
+        value = inputs.values.get(ind.key)
+        score = None if value is None or target <= 0 else 100.0 * min(value / target, 1.0)
+        if score is not None:
+            by_dim[ind.dimension].append(score)
+        indicators.append(
+            {
+                "key": ind.key,
+                "dimension": ind.dimension,
+                "zh": ind.zh,
+                "en": ind.en,
+                "value": value,
+                "target": target,
+                "score": score,
+            }
+        )
+    out: dict = {}
+    num = den = 0.0
+    for dim, scores in by_dim.items():
+        out[dim] = sum(scores) / len(scores) if scores else None
+        if out[dim] is not None:
+            num += weights.get(dim, 0.0) * out[dim]
+            den += weights.get(dim, 0.0)
+    out["total"] = num / den if den else None
+    out["weights"] = dict(weights)
+    out["indicators"] = indicators
+    return out

@@ -1,0 +1,270 @@
+"""Redis live state the wall shows. This module owns every Redis key name.
+
+Keys carry the hash tag ``{live}`` (or ``{sched}``) so that all of them land in one slot of a
+Redis Cluster. Everything here can be rebuilt from SQL (see ``jobs.reconcile``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import orjson
+import redis
+
+from dashboard.clock import epoch, local_day, utcnow
+from dashboard.domain import TERMINAL
+
+DAY_TTL = 3 * 86400
+THROUGHPUT_TTL = 26 * 3600
+TICKER_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class Change:
+    """One transition as the live state sees it (codes, not ids)."""
+
+    status: str
+    from_status: str | None
+    at: datetime  # naive UTC
+    district: str
+    category: str
+    source: str
+
+
+@dataclass(frozen=True)
+class TickerItem:
+    """A new event for the ticker; personal data already masked."""
+
+    event_id: int
+    at: datetime
+    district: str
+    category: str
+    subcategory: str
+    severity: int
+    title: str
+    source: str
+    reporter: str | None = None
+
+    def as_fields(self) -> dict[str, str]:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data["at"] = self.at.isoformat()
+        return {"data": orjson.dumps(data).decode()}
+
+
+@dataclass
+class Snapshot:
+    """The live state computed from SQL, in the shape Redis holds it."""
+
+    days: dict[str, dict[str, int]] = field(default_factory=dict)  # local day → counters
+    throughput: dict[str, dict[str, int]] = field(default_factory=dict)  # hour key → fields
+    gauges: dict[str, int] = field(default_factory=dict)
+    ticker: list[TickerItem] = field(default_factory=list)  # oldest first
+
+
+class LiveState:
+    def __init__(self, client: redis.Redis, prefix: str = "cc", zone: ZoneInfo | None = None):
+        self.r = client
+        self.prefix = prefix
+        self.zone = zone or ZoneInfo("Asia/Shanghai")
+
+    # --- key names -------------------------------------------------------------------------
+    def key(self, name: str) -> str:
+        return f"{self.prefix}:{{live}}:{name}"
+
+    def sched_key(self, name: str) -> str:
+        return f"{self.prefix}:{{sched}}:{name}"
+
+    def day_key(self, day: date) -> str:
+        return self.key(f"day:{day.isoformat()}")
+
+    def throughput_key(self, hour_epoch: int) -> str:
+        return self.key(f"tput:{hour_epoch}")
+
+    # --- time helpers ----------------------------------------------------------------------
+    def local_day(self, at_utc: datetime) -> date:
+        return local_day(at_utc, self.zone)
+
+    # --- writing ---------------------------------------------------------------------------
+    @staticmethod
+    def day_fields(change: Change) -> list[str]:
+        s = change.status
+        return [s, f"{s}:d:{change.district}", f"{s}:c:{change.category}", f"{s}:s:{change.source}"]
+
+    @staticmethod
+    def gauge_deltas(change: Change) -> Counter:
+        delta: Counter = Counter()
+        if change.from_status is None:
+            delta["open"] += 1
+            delta[f"open:d:{change.district}"] += 1
+        else:
+            delta[f"st:{change.from_status}"] -= 1
+            delta[f"st:{change.from_status}:d:{change.district}"] -= 1
+        if change.status in TERMINAL:
+            delta["open"] -= 1
+            delta[f"open:d:{change.district}"] -= 1
+        else:
+            delta[f"st:{change.status}"] += 1
+            delta[f"st:{change.status}:d:{change.district}"] += 1
+        return delta
+
+    def record(
+        self,
+        changes: list[Change],
+        ticker: list[TickerItem] = (),
+        now_utc: datetime | None = None,
+        heartbeat: str | None = None,
+    ) -> None:
+        """Apply committed changes: counters, throughput, gauges, ticker, version — one round trip."""
+        if not changes and not ticker:
+            return
+        now_utc = now_utc or utcnow()
+        today = self.local_day(now_utc)
+        oldest_day = today - timedelta(days=1)
+        horizon = now_utc - timedelta(hours=25)
+        day_counts: dict[date, Counter] = {}
+        tput: dict[int, Counter] = {}
+        gauges: Counter = Counter()
+        for c in changes:
+            day = self.local_day(c.at)
+            if oldest_day <= day <= today:
+                day_counts.setdefault(day, Counter()).update(self.day_fields(c))
+            if c.at >= horizon:
+                second = epoch(c.at)
+                hour = second - second % 3600
+                tput.setdefault(hour, Counter())[f"{second - second % 60}:{c.status}"] += 1
+            gauges.update(self.gauge_deltas(c))
+        pipe = self.r.pipeline(transaction=True)
+        for day, counts in day_counts.items():
+            key = self.day_key(day)
+            for name, n in counts.items():
+                pipe.hincrby(key, name, n)
+            pipe.expire(key, DAY_TTL)
+        for hour, counts in tput.items():
+            key = self.throughput_key(hour)
+            for name, n in counts.items():
+                pipe.hincrby(key, name, n)
+            pipe.expire(key, THROUGHPUT_TTL)
+        for name, n in gauges.items():
+            if n:
+                pipe.hincrby(self.key("gauges"), name, n)
+        for item in ticker:
+            pipe.xadd(self.key("ticker"), item.as_fields(), maxlen=TICKER_LENGTH, approximate=True)
+        if heartbeat:
+            pipe.hset(self.key("hb"), heartbeat, f"{time.time():.3f}")
+        pipe.incr(self.key("version"))
+        pipe.execute()
+
+    def set_overdue(self, total: int, by_district: dict[str, int]) -> None:
+        """Overdue gauges are absolute values written by the SLA sweep."""
+        current = self.r.hgetall(self.key("gauges"))
+        pipe = self.r.pipeline(transaction=True)
+        stale = [f for f in current if f.startswith("overdue:d:") and f[10:] not in by_district]
+        if stale:
+            pipe.hdel(self.key("gauges"), *stale)
+        mapping = {"overdue": total} | {f"overdue:d:{d}": n for d, n in by_district.items()}
+        pipe.hset(self.key("gauges"), mapping=mapping)
+        changed = str(total) != current.get("overdue") or any(
+            current.get(f"overdue:d:{d}") != str(n) for d, n in by_district.items()
+        )
+        if changed or stale:
+            pipe.incr(self.key("version"))
+        pipe.execute()
+
+    def heartbeat(self, name: str) -> None:
+        self.r.hset(self.key("hb"), name, f"{time.time():.3f}")
+
+    # --- reading ---------------------------------------------------------------------------
+    def version(self) -> int:
+        return int(self.r.get(self.key("version")) or 0)
+
+    def day_counts(self, day: date) -> dict[str, int]:
+        return {k: int(v) for k, v in self.r.hgetall(self.day_key(day)).items()}
+
+    def gauges(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.r.hgetall(self.key("gauges")).items()}
+
+    def heartbeats(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.r.hgetall(self.key("hb")).items()}
+
+    def throughput(self, status: str, minutes: int, now_utc: datetime | None = None) -> list[int]:
+        """Counts per minute for the last `minutes` minutes (oldest first)."""
+        end = epoch(now_utc or utcnow())
+        end -= end % 60
+        start = end - (minutes - 1) * 60
+        hours = range(start - start % 3600, end + 1, 3600)
+        pipe = self.r.pipeline(transaction=False)
+        for h in hours:
+            pipe.hgetall(self.throughput_key(h))
+        merged: dict[str, str] = {}
+        for part in pipe.execute():
+            merged.update(part)
+        return [int(merged.get(f"{m}:{status}", 0)) for m in range(start, end + 1, 60)]
+
+    def ticker(self, count: int = 50) -> list[dict]:
+        """Newest first."""
+        entries = self.r.xrevrange(self.key("ticker"), count=count)
+        return [orjson.loads(fields["data"]) for _id, fields in entries]
+
+    # --- reconcile -------------------------------------------------------------------------
+    def _hash_drift(self, key: str, expected: dict[str, int]) -> list[dict]:
+        actual = self.r.hgetall(key)
+        drift = []
+        for name in sorted(set(actual) | {k for k, v in expected.items() if v}):
+            want = int(expected.get(name, 0))
+            have = int(actual.get(name, 0))
+            if want != have:
+                drift.append({"key": key, "field": name, "redis": have, "sql": want})
+        return drift
+
+    def apply_snapshot(self, snap: Snapshot, repair: bool = True) -> list[dict]:
+        """Compare Redis with the state rebuilt from SQL; write the SQL state back. Returns drift."""
+        drift: list[dict] = []
+        for day, counts in snap.days.items():
+            drift += self._hash_drift(self.day_key(date.fromisoformat(day)), counts)
+        for hour, counts in snap.throughput.items():
+            drift += self._hash_drift(self.throughput_key(int(hour)), counts)
+        drift += self._hash_drift(self.key("gauges"), snap.gauges)
+        want = [t.as_fields()["data"] for t in snap.ticker]
+        have = [f["data"] for _id, f in self.r.xrange(self.key("ticker"))]
+        # The stream may hold more than the snapshot (it is trimmed approximately).
+        if (have[-len(want) :] if want else have) != want:
+            drift.append(
+                {"key": self.key("ticker"), "field": "*", "redis": len(have), "sql": len(want)}
+            )
+        if not repair or not drift:
+            return drift
+        pipe = self.r.pipeline(transaction=True)
+        for day, counts in snap.days.items():
+            self._replace_hash(pipe, self.day_key(date.fromisoformat(day)), counts, DAY_TTL)
+        for hour, counts in snap.throughput.items():
+            self._replace_hash(pipe, self.throughput_key(int(hour)), counts, THROUGHPUT_TTL)
+        self._replace_hash(pipe, self.key("gauges"), snap.gauges, None)
+        pipe.delete(self.key("ticker"))
+        for item in snap.ticker:
+            pipe.xadd(self.key("ticker"), item.as_fields(), maxlen=TICKER_LENGTH, approximate=True)
+        pipe.incr(self.key("version"))
+        pipe.execute()
+        return drift
+
+    @staticmethod
+    def _replace_hash(pipe, key: str, values: dict[str, int], ttl: int | None) -> None:
+        pipe.delete(key)
+        values = {k: v for k, v in values.items() if v}
+        if values:
+            pipe.hset(key, mapping=values)
+            if ttl:
+                pipe.expire(key, ttl)
+
+    def trim(self, max_ticker: int = TICKER_LENGTH) -> None:
+        self.r.xtrim(self.key("ticker"), maxlen=max_ticker, approximate=False)
+
+    def delete_all(self) -> None:
+        """Remove every key of this prefix (tests, `seed-demo --reset`)."""
+        for pattern in (self.key("*"), self.sched_key("*")):
+            keys = list(self.r.scan_iter(match=pattern, count=1000))
+            for i in range(0, len(keys), 500):
+                self.r.delete(*keys[i : i + 500])

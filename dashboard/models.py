@@ -1,0 +1,319 @@
+"""SQLAlchemy 2 models: the system of record (DESIGN §2–3). All datetimes are naive UTC."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Area(Base):
+    """行政区划/网格: city › district › street › community › grid."""
+
+    __tablename__ = "areas"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    # The chain above the area (itself included at its own level), for scoped queries without recursion.
+    district_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    street_id: Mapped[int | None] = mapped_column(Integer)
+    community_id: Mapped[int | None] = mapped_column(Integer)
+    population: Mapped[int] = mapped_column(Integer, default=0)
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    boundary: Mapped[str | None] = mapped_column(Text)  # GeoJSON geometry (districts, streets)
+
+
+class Department(Base):
+    """职能部门."""
+
+    __tablename__ = "departments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Category(Base):
+    """Event category (parent_id NULL) or subcategory."""
+
+    __tablename__ = "categories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    is_dispute: Mapped[bool] = mapped_column(Boolean, default=False)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+
+
+class TimeLimit(Base):
+    """时限 per subcategory and severity, in hours counted from 立案."""
+
+    __tablename__ = "time_limits"
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), primary_key=True)
+    severity: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dispatch_hours: Mapped[float] = mapped_column(Float)
+    handle_hours: Mapped[float] = mapped_column(Float)
+    close_hours: Mapped[float] = mapped_column(Float)
+
+
+class Event(Base):
+    """事件/案件. Lifecycle facts are denormalised from the transitions for KPI queries."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_events_source_external_id"),
+        Index("ix_events_accepted_at", "accepted_at"),
+        Index("ix_events_reported_at", "reported_at"),
+        Index("ix_events_closed_at", "closed_at"),
+        Index("ix_events_open", "is_open", "close_deadline"),
+        Index("ix_events_grid_sub_reported", "grid_id", "subcategory_id", "reported_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    subcategory_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    is_dispute: Mapped[bool] = mapped_column(Boolean, default=False)
+    severity: Mapped[int] = mapped_column(Integer, default=1)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
+    community_id: Mapped[int] = mapped_column(Integer)
+    street_id: Mapped[int] = mapped_column(Integer)
+    district_id: Mapped[int] = mapped_column(Integer, index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    reporter_name: Mapped[str | None] = mapped_column(String(100))
+    reporter_phone: Mapped[str | None] = mapped_column(String(32))
+    reported_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    level: Mapped[str] = mapped_column(String(16), default="grid")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    dispatch_deadline: Mapped[datetime | None] = mapped_column(DateTime)
+    handle_deadline: Mapped[datetime | None] = mapped_column(DateTime)
+    close_deadline: Mapped[datetime | None] = mapped_column(DateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    first_resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    first_returned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    escalation_count: Mapped[int] = mapped_column(Integer, default=0)
+    satisfaction: Mapped[str | None] = mapped_column(String(16))
+    resolved_level: Mapped[str | None] = mapped_column(String(16))
+    mediation_result: Mapped[str | None] = mapped_column(String(16))
+    is_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_transition_at: Mapped[datetime] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Transition(Base):
+    """One status change of an event: the timeline every KPI derives from."""
+
+    __tablename__ = "transitions"
+    __table_args__ = (
+        Index("ix_transitions_event", "event_id", "at"),
+        Index("ix_transitions_created", "created_at"),
+        Index("ix_transitions_at", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Staff(Base):
+    """人才队伍: grid workers, social workers, mediators …"""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_no: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    id_number: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(32), index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
+    district_id: Mapped[int] = mapped_column(Integer, index=True)
+    street_id: Mapped[int | None] = mapped_column(Integer)
+    party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    certifications: Mapped[str] = mapped_column(String(200), default="")
+    training_hours: Mapped[float] = mapped_column(Float, default=0)
+    hire_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="on_duty")
+    shift: Mapped[str] = mapped_column(String(16), default="day")
+
+
+class Activity(Base):
+    """Community activities, the 五治 inputs (协商议事, 道德讲堂, 普法宣传, 志愿服务, 模范评选)."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_date", "date", "district_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
+    district_id: Mapped[int] = mapped_column(Integer)
+    street_id: Mapped[int | None] = mapped_column(Integer)
+    date: Mapped[date] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    participants: Mapped[int] = mapped_column(Integer, default=0)
+    volunteer_hours: Mapped[float] = mapped_column(Float, default=0)
+    party_led: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Alert(Base):
+    """预警: level 1 (红) … 4 (蓝)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_state", "state", "level"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int] = mapped_column(Integer)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    district_id: Mapped[int | None] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(String(200))
+    evidence: Mapped[str] = mapped_column(Text, default="{}")
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AlertHistory(Base):
+    __tablename__ = "alert_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditLog(Base):
+    """Append-only audit trail: logins, reveals, exports, actions, configuration changes."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ApiToken(Base):
+    """Bearer tokens (only a SHA-256 hash is stored). kind: ingest | display."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16), default="ingest")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class RollupHourly(Base):
+    """Transitions per hour × district × category × source × status, for the recent days only
+    (HOURLY_RETENTION_DAYS in jobs.py); older hours live on in the daily rollup."""
+
+    __tablename__ = "rollup_hourly"
+    __table_args__ = (
+        Index(
+            "ix_rollup_hourly_key",
+            "hour",
+            "district_id",
+            "category_id",
+            "source",
+            "status",
+            unique=True,
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hour: Mapped[datetime] = mapped_column(DateTime)
+    district_id: Mapped[int] = mapped_column(Integer)
+    category_id: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class RollupDaily(Base):
+    """Transitions per local calendar day × district × category × source × department × status."""
+
+    __tablename__ = "rollup_daily"
+    __table_args__ = (
+        Index(
+            "ix_rollup_daily_key",
+            "day",
+            "district_id",
+            "category_id",
+            "source",
+            "department_id",
+            "status",
+            unique=True,
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    district_id: Mapped[int] = mapped_column(Integer)
+    category_id: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    department_id: Mapped[int] = mapped_column(Integer)  # 0 = not yet assigned
+    status: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class JobState(Base):
+    """Watermarks and small persistent facts of the scheduled jobs."""
+
+    __tablename__ = "job_state"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,467 @@
+"""Read models for pages and the API: each takes a session and returns plain data."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from dashboard import kpi
+from dashboard.clock import day_bounds, epoch, from_epoch, local_day
+from dashboard.domain import (
+    SENSOR_SOURCES,
+    SEVERITY_LABELS,
+    SOURCE_LABELS,
+)
+from dashboard.ingest import InputError
+from dashboard.live import Change, LiveState, Snapshot, TickerItem
+from dashboard.models import (
+    Activity,
+    Area,
+    Category,
+    Department,
+    Event,
+    RollupHourly,
+    Staff,
+    TimeLimit,
+    Transition,
+)
+from dashboard.privacy import mask_name
+from dashboard.sqlfuncs import epoch_bucket
+
+GRID_STAFF_ROLES = ("grid_fulltime", "grid_parttime")
+TICKER_SNAPSHOT = 200
+
+
+# --- areas --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AreaScope:
+    """An area and the event column that selects everything inside it (None = whole city)."""
+
+    id: int | None
+    code: str | None
+    name: str
+    level: str
+    population: int
+
+    def event_filter(self):
+        return _area_filter(self, Event)
+
+
+def _area_filter(scope: AreaScope, model):
+    column = {
+        "district": "district_id",
+        "street": "street_id",
+        "community": "community_id",
+        "grid": "grid_id" if model is Event else "area_id",
+    }.get(scope.level)
+    if column is None or scope.id is None:
+        return True
+    return getattr(model, column) == scope.id
+
+
+def area_scope(session: Session, code: str | None) -> AreaScope:
+    if not code:
+        city = session.execute(select(Area).where(Area.level == "city")).scalar_one_or_none()
+        if city is None:
+            return AreaScope(None, None, "", "city", 0)
+        return AreaScope(None, city.code, city.name, "city", city.population)
+    a = session.execute(select(Area).where(Area.code == code)).scalar_one_or_none()
+    if a is None:
+        raise InputError({"area": f"unknown area code {code!r}"})
+    if a.level == "city":
+        return AreaScope(None, a.code, a.name, "city", a.population)
+    return AreaScope(a.id, a.code, a.name, a.level, a.population)
+
+
+def list_areas(session: Session, level: str | None = None, parent: str | None = None) -> list[dict]:
+    q = select(Area).order_by(Area.code)
+    if level:
+        q = q.where(Area.level == level)
+    if parent:
+        parent_id = session.execute(select(Area.id).where(Area.code == parent)).scalar()
+        if parent_id is None:
+            raise InputError({"parent": f"unknown area code {parent!r}"})
+        q = q.where(Area.parent_id == parent_id)
+    codes = dict(session.execute(select(Area.id, Area.code)).all())
+    return [
+        {
+            "code": a.code,
+            "name": a.name,
+            "level": a.level,
+            "parent": codes.get(a.parent_id),
+            "population": a.population,
+            "households": a.households,
+            "lat": a.lat,
+            "lon": a.lon,
+        }
+        for a in session.execute(q).scalars()
+    ]
+
+
+def list_categories(session: Session) -> list[dict]:
+    cats = session.execute(select(Category).order_by(Category.code)).scalars().all()
+    deps = dict(session.execute(select(Department.id, Department.code)).all())
+    limits: dict[int, list[dict]] = defaultdict(list)
+    for t in session.execute(select(TimeLimit).order_by(TimeLimit.severity)).scalars():
+        limits[t.category_id].append(
+            {
+                "severity": t.severity,
+                "severity_name": SEVERITY_LABELS[t.severity][0],
+                "dispatch_hours": t.dispatch_hours,
+                "handle_hours": t.handle_hours,
+                "close_hours": t.close_hours,
+            }
+        )
+    out = []
+    for c in (c for c in cats if c.parent_id is None):
+        subs = [s for s in cats if s.parent_id == c.id]
+        out.append(
+            {
+                "code": c.code,
+                "name": c.name,
+                "name_en": c.name_en,
+                "subcategories": [
+                    {
+                        "code": s.code,
+                        "name": s.name,
+                        "name_en": s.name_en,
+                        "is_dispute": s.is_dispute,
+                        "sensitive": s.sensitive,
+                        "default_department": deps.get(s.default_department_id),
+                        "time_limits": limits.get(s.id, []),
+                    }
+                    for s in subs
+                ],
+            }
+        )
+    return out
+
+
+def list_departments(session: Session) -> list[dict]:
+    rows = session.execute(select(Department).order_by(Department.code)).scalars()
+    return [{"code": d.code, "name": d.name, "name_en": d.name_en} for d in rows]
+
+
+def list_sources() -> list[dict]:
+    return [{"code": k, "name": zh, "name_en": en} for k, (zh, en) in SOURCE_LABELS.items()]
+
+
+# --- KPIs ---------------------------------------------------------------------------------
+def _counts(session: Session, p: kpi.Period, where, group_col=None) -> dict:
+    exprs = kpi.count_expressions(p)
+    cols = [e.label(n) for n, e in exprs.items()]
+    q = select(*([group_col.label("g")] if group_col is not None else []), *cols).where(
+        kpi.relevant(p), *where
+    )
+    if group_col is not None:
+        q = q.group_by(group_col)
+    rows = session.execute(q).mappings().all()
+    if group_col is None:
+        return {None: {n: int(rows[0][n] or 0) for n in exprs}}
+    return {r["g"]: {n: int(r[n] or 0) for n in exprs} for r in rows}
+
+
+def _handling_hours(session: Session, p: kpi.Period, where, group_col=None) -> dict:
+    q = select(
+        *([group_col.label("g")] if group_col is not None else []),
+        Event.dispatched_at,
+        Event.first_resolved_at,
+    ).where(kpi.handling_window(p), *where)
+    out: dict = defaultdict(list)
+    for row in session.execute(q):
+        g = row[0] if group_col is not None else None
+        out[g].append((row.first_resolved_at - row.dispatched_at).total_seconds() / 3600.0)
+    return out
+
+
+def kpi_report(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    area: str | None = None,
+    department: str | None = None,
+    by: str | None = None,
+    zone: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+) -> dict:
+    """All DESIGN §5 figures for a period, area and department; optionally broken down."""
+    p = kpi.Period.of(start, end, now)
+    scope = area_scope(session, area)
+    where = [scope.event_filter()]
+    dept_id = None
+    if department:
+        dept_id = session.execute(
+            select(Department.id).where(Department.code == department)
+        ).scalar()
+        if dept_id is None:
+            raise InputError({"department": f"unknown department code {department!r}"})
+        where.append(Event.department_id == dept_id)
+    if by not in (None, "", "department", "district"):
+        raise InputError({"by": "must be department or district"})
+    total_counts = _counts(session, p, where)[None]
+    figures = kpi.rates(total_counts, _handling_hours(session, p, where)[None])
+    figures["composite_score"] = kpi.composite_score(figures)
+    figures["wuzhi_index"] = (
+        wuzhi_for_area(session, p, scope, total_counts, figures, zone) if dept_id is None else None
+    )
+    out = {
+        "from": start.isoformat() + "Z",
+        "to": end.isoformat() + "Z",
+        "cutoff": p.cutoff.isoformat() + "Z",
+        "area": scope.code,
+        "area_name": scope.name,
+        "department": department,
+        **figures,
+    }
+    if by:
+        out["by"] = by
+        out["breakdown"] = _breakdown(session, p, where, by, dept_id, zone)
+    return out
+
+
+def _breakdown(session: Session, p: kpi.Period, where, by: str, dept_id, zone) -> list[dict]:
+    if by == "department":
+        col = Event.department_id
+        names = {d.id: (d.code, d.name) for d in session.execute(select(Department)).scalars()}
+    else:
+        col = Event.district_id
+        names = {
+            a.id: (a.code, a.name)
+            for a in session.execute(select(Area).where(Area.level == "district")).scalars()
+        }
+    counts = _counts(session, p, where, col)
+    hours = _handling_hours(session, p, where, col)
+    rows = []
+    for key in sorted(counts, key=lambda k: (k is None, names.get(k, ("",))[0])):
+        code, name = names.get(key, (None, "未派遣" if by == "department" else "—"))
+        figures = kpi.rates(counts[key], hours.get(key, []))
+        figures["composite_score"] = kpi.composite_score(figures)
+        if by == "district" and dept_id is None and key is not None:
+            scope = area_scope(session, code)
+            figures["wuzhi_index"] = wuzhi_for_area(session, p, scope, counts[key], figures, zone)
+        rows.append({"code": code, "name": name, **figures})
+    return kpi.rank(rows)
+
+
+def wuzhi_for_area(
+    session: Session, p: kpi.Period, scope: AreaScope, counts: dict, figures: dict, zone: ZoneInfo
+) -> dict:
+    """Collect the 五治 indicator values for an area and period, then score them (kpi.wuzhi_index)."""
+    staff_filter = _area_filter(scope, Staff)
+    grid_staff, party = session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(case((Staff.party_member, 1), else_=0)), 0)
+        ).where(Staff.role.in_(GRID_STAFF_ROLES), Staff.status != "off", staff_filter)
+    ).one()
+    start_day, end_day = p.start.date(), (p.cutoff - timedelta(microseconds=1)).date()
+    acts = dict(
+        session.execute(
+            select(Activity.type, func.count())
+            .where(
+                Activity.date >= start_day, Activity.date <= end_day, _area_filter(scope, Activity)
+            )
+            .group_by(Activity.type)
+        ).all()
+    )
+    consult_led = session.execute(
+        select(func.count()).where(
+            Activity.type == "consultation",
+            Activity.party_led,
+            Activity.date >= start_day,
+            Activity.date <= end_day,
+            _area_filter(scope, Activity),
+        )
+    ).scalar()
+    hours = session.execute(
+        select(func.coalesce(func.sum(Activity.volunteer_hours), 0.0)).where(
+            Activity.date >= start_day, Activity.date <= end_day, _area_filter(scope, Activity)
+        )
+    ).scalar()
+    days = max((p.cutoff - p.start).total_seconds() / 86400.0, 1 / 24)
+    per30 = 30.0 / days
+    pop = (
+        scope.population
+        or session.execute(
+            select(func.coalesce(func.sum(Area.population), 0)).where(Area.level == "district")
+        ).scalar()
+    )
+
+    def per_capita(n: float, per: float) -> float | None:
+        return None if not pop else n / pop * per * per30
+
+    repeat = figures.get("repeat_rate")
+    values = {
+        "party_member_share": kpi.ratio(party, grid_staff),
+        "party_led_share": kpi.ratio(consult_led, acts.get("consultation", 0)),
+        "resident_report_share": kpi.ratio(counts["resident_reported"], counts["received"]),
+        "consultations_per_10k": per_capita(acts.get("consultation", 0), 10_000),
+        "volunteer_hours_per_1k": per_capita(float(hours or 0), 1_000),
+        "mediation_success_rate": figures.get("mediation_success_rate"),
+        "grassroots_resolution_rate": figures.get("grassroots_resolution_rate"),
+        "legal_activities_per_10k": per_capita(acts.get("legal_education", 0), 10_000),
+        "moral_activities_per_10k": per_capita(
+            acts.get("moral_lecture", 0) + acts.get("model_selection", 0), 10_000
+        ),
+        "non_repeat_rate": None if repeat is None else 1.0 - repeat,
+        "sensor_report_share": kpi.ratio(counts["sensor_reported"], counts["received"]),
+        "timely_dispatch_rate": figures.get("timely_dispatch_rate"),
+        "feed_uptime": feed_uptime(session, p, zone),
+    }
+    return kpi.wuzhi_index(kpi.WuzhiInputs(values))
+
+
+def feed_uptime(session: Session, p: kpi.Period, zone: ZoneInfo) -> float | None:
+    """Share of hours (08–20 local) in P in which each sensor feed (video, IoT) sent data.
+
+    Sensor feeds are city-wide systems, so the figure is the city's for every area.
+    """
+    kept_from = session.execute(select(func.min(RollupHourly.hour))).scalar()
+    if kept_from is None:
+        return None
+    # Hourly rollups are kept for the recent days only: measure over what is kept.
+    first = max(epoch(p.start), epoch(kept_from)) // 3600 * 3600
+    hours = [
+        h
+        for h in range(first, epoch(p.cutoff), 3600)
+        if 8 <= datetime.fromtimestamp(h, zone).hour < 20
+    ]
+    if not hours:
+        return None
+    seen = set(
+        session.execute(
+            select(RollupHourly.source, RollupHourly.hour)
+            .where(
+                RollupHourly.source.in_(SENSOR_SOURCES),
+                RollupHourly.status == "reported",
+                RollupHourly.hour >= p.start,
+                RollupHourly.hour < p.cutoff,
+            )
+            .distinct()
+        ).all()
+    )
+    wanted = set(hours)
+    have = sum(1 for _s, h in seen if epoch(h) in wanted)
+    return have / (len(hours) * len(SENSOR_SOURCES))
+
+
+# --- live state from SQL (reconcile) --------------------------------------------------------
+def live_snapshot(session: Session, live: LiveState, now: datetime) -> Snapshot:
+    """The live state as SQL says it should be at `now` (see LiveState.apply_snapshot)."""
+    zone = live.zone
+    cats = {c.id: c.code for c in session.execute(select(Category)).scalars()}
+    districts = dict(
+        session.execute(select(Area.id, Area.code).where(Area.level == "district")).all()
+    )
+    snap = Snapshot()
+    today = local_day(now, zone)
+    for day in (today - timedelta(days=1), today):
+        lo, hi = day_bounds(day, zone)
+        counts: dict[str, int] = defaultdict(int)
+        rows = session.execute(
+            select(
+                Transition.to_status,
+                Event.district_id,
+                Event.category_id,
+                Event.source,
+                func.count(),
+            )
+            .join(Event, Event.id == Transition.event_id)
+            .where(Transition.at >= lo, Transition.at < hi)
+            .group_by(Transition.to_status, Event.district_id, Event.category_id, Event.source)
+        )
+        for status, d, c, s, n in rows:
+            change = Change(status, None, lo, districts.get(d, ""), cats.get(c, ""), s)
+            for name in LiveState.day_fields(change):
+                counts[name] += n
+        snap.days[day.isoformat()] = dict(counts)
+    first_hour = (epoch(now) - 24 * 3600) // 3600 * 3600
+    minute = epoch_bucket(Transition.at, 60)
+    tput: dict[str, dict[str, int]] = {str(h): {} for h in range(first_hour, epoch(now) + 1, 3600)}
+    rows = session.execute(
+        select(minute, Transition.to_status, func.count())
+        .where(Transition.at >= from_epoch(first_hour))
+        .group_by(minute, Transition.to_status)
+    )
+    for m, status, n in rows:
+        key = str(int(m) - int(m) % 3600)
+        if key in tput:
+            tput[key][f"{int(m)}:{status}"] = n
+    snap.throughput = tput
+    gauges: dict[str, int] = defaultdict(int)
+    for status, d, n in session.execute(
+        select(Event.status, Event.district_id, func.count())
+        .where(Event.is_open)
+        .group_by(Event.status, Event.district_id)
+    ):
+        code = districts.get(d, "")
+        gauges["open"] += n
+        gauges[f"open:d:{code}"] += n
+        gauges[f"st:{status}"] += n
+        gauges[f"st:{status}:d:{code}"] += n
+    total, by_district = overdue_counts(session, now, districts)
+    gauges["overdue"] = total
+    for code, n in by_district.items():
+        gauges[f"overdue:d:{code}"] = n
+    snap.gauges = dict(gauges)
+    snap.ticker = recent_events(session, TICKER_SNAPSHOT, districts, cats)
+    return snap
+
+
+def overdue_counts(session: Session, now: datetime, districts: dict[int, str] | None = None):
+    """超期未办结 now, in total and per district code."""
+    if districts is None:
+        districts = dict(
+            session.execute(select(Area.id, Area.code).where(Area.level == "district")).all()
+        )
+    rows = session.execute(
+        select(Event.district_id, func.count())
+        .where(Event.is_open, and_(Event.close_deadline < now, Event.accepted_at <= now))
+        .group_by(Event.district_id)
+    ).all()
+    by_district = {districts.get(d, ""): n for d, n in rows}
+    return sum(by_district.values()), by_district
+
+
+def recent_events(session: Session, n: int, districts: dict[int, str], cats: dict[int, str]):
+    """The newest events in ingest order (oldest first), masked, as ticker items."""
+    rows = session.execute(select(Event).order_by(Event.id.desc()).limit(n)).scalars().all()
+    return [
+        TickerItem(
+            e.id,
+            e.reported_at,
+            districts.get(e.district_id, ""),
+            cats.get(e.category_id, ""),
+            cats.get(e.subcategory_id, ""),
+            e.severity,
+            e.title,
+            e.source,
+            mask_name(e.reporter_name),
+        )
+        for e in reversed(rows)
+    ]
+
+
+# --- wall tiles ---------------------------------------------------------------------------
+def live_tiles(live: LiveState, now: datetime) -> dict:
+    """Today's counters and the gauges, straight from the live state (no SQL)."""
+    today = local_day(now, live.zone)
+    counts = live.day_counts(today)
+    gauges = live.gauges()
+    beats = live.heartbeats()
+    return {
+        "day": today.isoformat(),
+        "version": live.version(),
+        "received": counts.get("reported", 0),
+        "accepted": counts.get("accepted", 0),
+        "dispatched": counts.get("dispatched", 0),
+        "resolved": counts.get("resolved", 0),
+        "closed": counts.get("closed", 0),
+        "open": gauges.get("open", 0),
+        "overdue": gauges.get("overdue", 0),
+        "last_ingest": beats.get("ingest"),
+    }

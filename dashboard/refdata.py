@@ -1,0 +1,147 @@
+"""Reference data look-ups used by ingest and the read models (categories, departments, areas)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard.models import Area, Category, Department, TimeLimit
+
+# Used when a subcategory has no time limit of its own (hours from 立案).
+DEFAULT_LIMITS = (2.0, 72.0, 120.0)
+
+
+@dataclass(frozen=True)
+class CategoryRef:
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+    parent_code: str | None
+    is_dispute: bool
+    sensitive: bool
+    default_department_id: int | None
+
+
+@dataclass(frozen=True)
+class GridRef:
+    id: int
+    code: str
+    community_id: int
+    street_id: int
+    district_id: int
+    district_code: str
+    lat: float | None
+    lon: float | None
+
+
+class Reference:
+    """Categories, departments and districts of one database, loaded once per request or batch."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        cats = session.execute(select(Category)).scalars().all()
+        code_of = {c.id: c.code for c in cats}
+        self.categories: dict[int, CategoryRef] = {
+            c.id: CategoryRef(
+                c.id,
+                c.code,
+                c.name,
+                c.parent_id,
+                code_of.get(c.parent_id),
+                c.is_dispute,
+                c.sensitive,
+                c.default_department_id,
+            )
+            for c in cats
+        }
+        self.category_by_key: dict[str, CategoryRef] = {}
+        for c in self.categories.values():
+            self.category_by_key[c.code] = c
+            self.category_by_key.setdefault(c.name, c)
+        deps = session.execute(select(Department.id, Department.code, Department.name)).all()
+        self.department_by_key = {d.code: d.id for d in deps} | {d.name: d.id for d in deps}
+        self.department_code = {d.id: d.code for d in deps}
+        districts = session.execute(
+            select(Area.id, Area.code).where(Area.level == "district")
+        ).all()
+        self.district_code = {d.id: d.code for d in districts}
+        self._limits: dict[tuple[int, int], tuple[float, float, float]] | None = None
+        self._locator: GridLocator | None = None
+
+    def subcategory(self, key: str) -> CategoryRef | None:
+        c = self.category_by_key.get(key)
+        return c if c is not None and c.parent_id is not None else None
+
+    def category(self, key: str) -> CategoryRef | None:
+        c = self.category_by_key.get(key)
+        return c if c is not None and c.parent_id is None else None
+
+    def limits(self, subcategory_id: int, severity: int) -> tuple[float, float, float]:
+        """(dispatch, handling, closing) hours for a subcategory at a severity."""
+        if self._limits is None:
+            rows = self.session.execute(select(TimeLimit)).scalars().all()
+            self._limits = {
+                (t.category_id, t.severity): (t.dispatch_hours, t.handle_hours, t.close_hours)
+                for t in rows
+            }
+        for key in ((subcategory_id, severity), (subcategory_id, 1)):
+            if key in self._limits:
+                return self._limits[key]
+        parent = self.categories[subcategory_id].parent_id
+        return (
+            self._limits.get((parent, severity)) or self._limits.get((parent, 1)) or DEFAULT_LIMITS
+        )
+
+    def grids(self, codes: set[str]) -> dict[str, GridRef]:
+        if not codes:
+            return {}
+        rows = self.session.execute(
+            select(Area).where(Area.level == "grid", Area.code.in_(sorted(codes)))
+        ).scalars()
+        return {a.code: self._grid_ref(a) for a in rows}
+
+    def _grid_ref(self, a: Area) -> GridRef:
+        return GridRef(
+            a.id,
+            a.code,
+            a.community_id,
+            a.street_id,
+            a.district_id,
+            self.district_code.get(a.district_id, ""),
+            a.lat,
+            a.lon,
+        )
+
+    def locate(self, lat: float, lon: float) -> GridRef | None:
+        if self._locator is None:
+            grids = (
+                self.session.execute(
+                    select(Area).where(Area.level == "grid", Area.lat.is_not(None))
+                )
+                .scalars()
+                .all()
+            )
+            self._locator = GridLocator([self._grid_ref(a) for a in grids])
+        return self._locator.nearest(lat, lon)
+
+
+class GridLocator:
+    """Nearest grid centre to a point (grids carry centres, not polygons)."""
+
+    MAX_DISTANCE_DEG = 0.05  # ≈ 5 km: farther than this the point is outside the city
+
+    def __init__(self, grids: list[GridRef]):
+        self.grids = grids
+        self.points = np.array([(g.lat, g.lon) for g in grids], dtype=float).reshape(-1, 2)
+
+    def nearest(self, lat: float, lon: float) -> GridRef | None:
+        if not self.grids:
+            return None
+        scale = np.cos(np.radians(lat))
+        d2 = (self.points[:, 0] - lat) ** 2 + ((self.points[:, 1] - lon) * scale) ** 2
+        i = int(np.argmin(d2))
+        return self.grids[i] if d2[i] <= self.MAX_DISTANCE_DEG**2 else None

@@ -1,0 +1,52 @@
+"""The wired-together core of one process: settings, database, Redis, live state, ingest."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from dashboard.config import Settings
+from dashboard.db import make_engine, make_sessionmaker, migrate
+from dashboard.ingest import Ingestor
+from dashboard.live import LiveState
+from dashboard.redis_client import make_redis
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    redis: redis.Redis
+    live: LiveState
+    ingestor: Ingestor
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        run_migrations: bool = True,
+        redis_client: redis.Redis | None = None,
+    ) -> Runtime:
+        engine = make_engine(settings.effective_database_url)
+        if run_migrations:
+            migrate(engine)
+        sessions = make_sessionmaker(engine)
+        client = redis_client if redis_client is not None else make_redis(settings)
+        live = LiveState(client, settings.redis_prefix, settings.zone)
+        return cls(
+            settings, engine, sessions, client, live, Ingestor(sessions, live, settings.zone)
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+        try:
+            self.redis.close()
+        except Exception:  # closing a dead connection is not an error
+            log.debug("redis close failed", exc_info=True)

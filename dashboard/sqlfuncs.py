@@ -1,0 +1,35 @@
+"""Portable SQL helpers for the two supported dialects (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class epoch_bucket(FunctionElement):
+    """Seconds since the epoch of a naive-UTC datetime column, floored to a bucket size."""
+
+    type = Integer()
+    inherit_cache = True
+
+    def __init__(self, column, seconds: int, offset: int = 0):
+        self.seconds = int(seconds)
+        self.offset = int(offset)  # seconds east of UTC: buckets start at local boundaries
+        super().__init__(column)
+
+
+@compiles(epoch_bucket, "sqlite")
+def _epoch_bucket_sqlite(element, compiler, **kw):
+    (col,) = list(element.clauses)
+    s, o = element.seconds, element.offset
+    sec = f"(CAST(strftime('%s', {compiler.process(col, **kw)}) AS INTEGER) + {o})"
+    return f"(({sec} / {s}) * {s})"
+
+
+@compiles(epoch_bucket, "postgresql")
+def _epoch_bucket_pg(element, compiler, **kw):
+    (col,) = list(element.clauses)
+    s, o = element.seconds, element.offset
+    sec = f"(extract(epoch from {compiler.process(col, **kw)}) + {o})"
+    return f"(CAST(floor({sec} / {s}) AS BIGINT) * {s})"
