@@ -341,7 +341,7 @@ class Ingestor:
                     select(Event.source, Event.external_id).where(
                         tuple_(Event.source, Event.external_id).in_(chunk)
                     )
-                ).tuples()
+                ).all()
             )
         results = [
             ItemResult(p.index, p.row["external_id"], "duplicate")

@@ -122,7 +122,7 @@ class Event(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     return_count: Mapped[int] = mapped_column(Integer, default=0)
     escalation_count: Mapped[int] = mapped_column(Integer, default=0)
-    satisfaction: Mapped[str | None] = mapped_column(String(16))
+    satisfaction: Mapped[str | None] = mapped_column(String(24))
     resolved_level: Mapped[str | None] = mapped_column(String(16))
     mediation_result: Mapped[str | None] = mapped_column(String(16))
     is_repeat: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -26,6 +26,7 @@ class Runtime:
     redis: redis.Redis
     live: LiveState
     ingestor: Ingestor
+    owns_redis: bool = True
 
     @classmethod
     def create(
@@ -46,6 +47,8 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
+        if not self.owns_redis:
+            return
         try:
             self.redis.close()
         except Exception:  # closing a dead connection is not an error

@@ -241,7 +241,7 @@ def upgrade() -> None:
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.Column('return_count', sa.Integer(), nullable=False),
     sa.Column('escalation_count', sa.Integer(), nullable=False),
-    sa.Column('satisfaction', sa.String(length=16), nullable=True),
+    sa.Column('satisfaction', sa.String(length=24), nullable=True),
     sa.Column('resolved_level', sa.String(length=16), nullable=True),
     sa.Column('mediation_result', sa.String(length=16), nullable=True),
     sa.Column('is_repeat', sa.Boolean(), nullable=False),

