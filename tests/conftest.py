@@ -128,3 +128,47 @@ def city(rt):
     """A tiny hand-built city (tests/factories.py) in the test database."""
     with rt.sessions() as session, session.begin():
         return make_city(session)
+
+
+# --- the web app --------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def web_app(tmp_path_factory, sqlite_template, redis_server):
+    """One Dash app per session (Dash moves globally registered callbacks into the first app
+    built); each test points it at its own runtime through `client`."""
+    from app import create_app
+
+    path = tmp_path_factory.mktemp("app") / "app.sqlite3"
+    shutil.copy(sqlite_template, path)
+    s = Settings(
+        var_dir=path.parent / "var",
+        database_url=f"sqlite:///{path}",
+        secret_key="test-secret",
+        demo=False,
+        scheduler=False,
+        simulator_rate=0,
+        redis_prefix=f"t{uuid.uuid4().hex[:10]}",
+    )
+    runtime = Runtime.create(s, run_migrations=False, redis_client=redis_server)
+    app = create_app(s, runtime, start_scheduler=False)
+    yield app
+    runtime.close()
+
+
+@pytest.fixture
+def client(web_app, rt):
+    web_app.server.extensions["dashboard"] = rt
+    return web_app.server.test_client()
+
+
+@pytest.fixture
+def token(rt, city):
+    """An ingest token for source 'grid'."""
+    from dashboard import auth
+
+    with rt.sessions() as session, session.begin():
+        return auth.create_token(session, "grid-feed", "ingest", "grid")
+
+
+@pytest.fixture
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}

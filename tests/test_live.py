@@ -1,0 +1,133 @@
+"""Live state in Redis: what ingest writes, what reconcile rebuilds, and Redis being down."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import redis
+from sqlalchemy import select
+
+from dashboard import jobs
+from dashboard.clock import utcnow
+from dashboard.models import Event
+from dashboard.runtime import Runtime
+from tests.factories import event, step
+
+
+def load_recent(rt):
+    """Three events in the last minutes, one of them taken through to closure."""
+    now = utcnow()
+    t = now - timedelta(minutes=20)
+    items = [
+        event(
+            "L1", t, "G11", reporter_name="王小明", reporter_phone="13800001111", source="hotline"
+        ),
+        event("L2", t + timedelta(minutes=1), "G21", sub="0201"),
+        event("L3", t + timedelta(minutes=2), "G22"),
+    ]
+    rt.ingestor.ingest_events(items[:1], now=now)
+    rt.ingestor.ingest_events(items[1:], now=now)
+    rt.ingestor.transition_event(
+        "hotline",
+        "L1",
+        [
+            step("accepted", t + timedelta(minutes=3)),
+            step("dispatched", t + timedelta(minutes=4)),
+            step("in_progress", t + timedelta(minutes=5)),
+            step("resolved", t + timedelta(minutes=6)),
+            step("closed", t + timedelta(minutes=7), satisfaction="satisfied"),
+        ],
+        now=now,
+    )
+    rt.ingestor.transition_event(
+        "grid", "L2", [step("rejected", t + timedelta(minutes=3))], now=now
+    )
+    return t
+
+
+def test_ingest_updates_counters_gauges_throughput_ticker(rt, city):
+    t = load_recent(rt)
+    day = rt.live.day_counts(rt.live.local_day(t))
+    assert day["reported"] == 3 and day["closed"] == 1 and day["rejected"] == 1
+    assert day["reported:d:339002"] == 2 and day["reported:c:02"] == 1
+    assert day["reported:s:hotline"] == 1
+    gauges = rt.live.gauges()
+    assert gauges["open"] == 1 and gauges["st:reported"] == 1  # only L3 is still open
+    assert gauges["open:d:339001"] == 0 and gauges["open:d:339002"] == 1
+    assert sum(rt.live.throughput("reported", 60)) == 3
+    ticker = rt.live.ticker(10)
+    assert [x["title"] for x in ticker][-1] == "事件 L1"  # newest first; L1 was ingested first
+    l1 = next(x for x in ticker if x["title"] == "事件 L1")
+    assert l1["reporter"] == "王**" and "13800001111" not in str(ticker)
+    assert rt.live.version() >= 4
+    assert "ingest" in rt.live.heartbeats() and "feed:hotline" in rt.live.heartbeats()
+
+
+def test_incremental_state_equals_the_rebuild(rt, city):
+    load_recent(rt)
+    jobs.sla_sweep(rt)
+    assert jobs.reconcile(rt) == []
+
+
+def test_reconcile_repairs_corruption(rt, city):
+    t = load_recent(rt)
+    jobs.sla_sweep(rt)
+    live = rt.live
+    day_key = live.day_key(live.local_day(t))
+    rt.redis.hset(live.key("gauges"), "open", 999)
+    rt.redis.hdel(day_key, "reported:d:339002")
+    rt.redis.hset(day_key, "bogus", 5)
+    rt.redis.delete(live.key("ticker"))
+    drift = jobs.reconcile(rt)
+    found = {(d["key"], d["field"]) for d in drift}
+    assert (live.key("gauges"), "open") in found
+    assert (day_key, "reported:d:339002") in found and (day_key, "bogus") in found
+    assert (live.key("ticker"), "*") in found
+    assert live.gauges()["open"] == 1
+    assert live.day_counts(live.local_day(t))["reported:d:339002"] == 2
+    assert "bogus" not in live.day_counts(live.local_day(t))
+    assert len(live.ticker(10)) == 3
+    assert jobs.reconcile(rt) == []  # repaired for good
+
+
+def test_redis_down_ingest_still_commits(rt, city, settings):
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    offline = Runtime.create(settings, run_migrations=False, redis_client=dead)
+    try:
+        res = offline.ingestor.ingest_events([event("R1", utcnow() - timedelta(minutes=1))])
+        assert res[0].status == "created"
+    finally:
+        offline.close()
+        dead.close()
+    with rt.sessions() as s:
+        assert s.execute(select(Event.external_id)).scalars().all() == ["R1"]
+    # When Redis is back, reconcile brings the live state up to date.
+    assert rt.live.gauges().get("open", 0) == 0
+    drift = jobs.reconcile(rt)
+    assert drift and rt.live.gauges()["open"] == 1
+
+
+def test_sla_sweep_flags_overdue(rt, city):
+    now = utcnow()
+    rt.ingestor.ingest_events([event("O1", now - timedelta(hours=60))], now=now)
+    rt.ingestor.transition_event(
+        "grid", "O1", [step("accepted", now - timedelta(hours=59))], now=now
+    )
+    out = jobs.sla_sweep(rt, now=now)
+    assert out == {"flagged": 1, "overdue": 1}
+    assert rt.live.gauges()["overdue"] == 1 and rt.live.gauges()["overdue:d:339001"] == 1
+    with rt.sessions() as s:
+        assert s.execute(select(Event.overdue)).scalar() is True
+    rt.ingestor.transition_event(
+        "grid",
+        "O1",
+        [
+            step("dispatched", now, department="CG"),
+            step("in_progress", now),
+            step("resolved", now),
+            step("closed", now),
+        ],
+        now=now,
+    )
+    assert jobs.sla_sweep(rt, now=now)["overdue"] == 0
+    assert rt.live.gauges()["overdue"] == 0
