@@ -180,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s = sub.add_parser("seed-demo", help="create the demo city with its history")
     s.add_argument("--days", type=int, default=90)
-    s.add_argument("--per-day", type=float, default=2800.0, help="events per day (average)")
+    s.add_argument("--per-day", type=float, default=2900.0, help="events per weekday (average)")
     s.add_argument("--seed", type=int, default=20261126)
     s.add_argument("--reset", action="store_true", help="drop all data first")
     s.set_defaults(func=cmd_seed_demo)

@@ -426,6 +426,8 @@ def build_city(conn, rng: np.random.Generator, city_name: str) -> City:
     df = pd.DataFrame(areas)
     for col in ("population", "households"):
         df[col] = df[col].fillna(0).astype(int)
+    for col in ("parent_id", "district_id", "street_id", "community_id"):
+        df[col] = df[col].astype("Int64")
     # Sum population up the chain.
     grids = df[df.level == "grid"]
     for level, key in (
@@ -626,7 +628,8 @@ def generate_history(
     sub_idx = np.concatenate([sub_idx, *surge_sub])
     offset = np.timedelta64(int(to_local_offset(now, zone).total_seconds()), "s")
     reported = local - offset  # local → UTC (the zone's offset at `now`; no DST in the default)
-    keep = reported <= np.datetime64(now)
+    first = np.datetime64(datetime.combine(start_day, datetime.min.time())) - offset
+    keep = (reported <= np.datetime64(now)) & (reported >= first)
     reported, grid_idx, sub_idx = reported[keep], grid_idx[keep], sub_idx[keep]
     order = np.argsort(reported, kind="stable")
     reported, grid_idx, sub_idx = reported[order], grid_idx[order], sub_idx[order]
@@ -1049,7 +1052,7 @@ def generate_activities(conn, city: City, rng, now: datetime, days: int) -> int:
 def seed_demo(
     rt,
     days: int = 90,
-    per_day: float = 2800.0,
+    per_day: float = 2900.0,
     seed: int = 20261126,
     progress: Callable[[str], None] = log.info,
     now: datetime | None = None,

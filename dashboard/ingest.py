@@ -527,6 +527,7 @@ class Ingestor:
         if errors:
             raise InputError(errors)
         from_status = e.status
+        was_overdue = e.overdue
         self._update_facts(e, t, at, department_id, ref)
         session.add(
             Transition(
@@ -549,6 +550,7 @@ class Ingestor:
             ref.district_code.get(e.district_id, ""),
             sub.parent_code,
             e.source,
+            was_overdue=was_overdue and not e.is_open,
         )
 
     @staticmethod

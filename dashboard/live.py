@@ -33,6 +33,7 @@ class Change:
     district: str
     category: str
     source: str
+    was_overdue: bool = False  # counted in the overdue gauge by the last SLA sweep
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,9 @@ class LiveState:
         if change.status in TERMINAL:
             delta["open"] -= 1
             delta[f"open:d:{change.district}"] -= 1
+            if change.was_overdue:
+                delta["overdue"] -= 1
+                delta[f"overdue:d:{change.district}"] -= 1
         else:
             delta[f"st:{change.status}"] += 1
             delta[f"st:{change.status}:d:{change.district}"] += 1

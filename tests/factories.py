@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from dashboard.db import reset_sequences
 from dashboard.models import Area, Category, Department, TimeLimit
 
 # Local time in Asia/Shanghai is UTC+8; tests use naive UTC for storage.
@@ -125,6 +126,8 @@ def make_city(session: Session) -> City:
             ),
         ]
     )
+    session.flush()
+    reset_sequences(session.connection(), ["areas", "departments", "categories"])
     return City()
 
 

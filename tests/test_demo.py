@@ -1,0 +1,134 @@
+"""The demo city: its shape, the consistency of its history, and the simulator."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from dashboard import demo, jobs
+from dashboard.clock import utcnow
+from dashboard.domain import NEXT
+from dashboard.models import Activity, Area, Category, Event, Staff, Transition
+from dashboard.queries import kpi_report
+
+
+@pytest.fixture
+def seeded(rt):
+    now = utcnow()
+    summary = demo.seed_demo(rt, days=10, per_day=600, now=now, progress=lambda _m: None)
+    return rt, now, summary
+
+
+def test_city_shape(seeded):
+    rt, _now, summary = seeded
+    assert summary["districts"] == 8 and summary["streets"] == 64
+    assert 350 <= summary["communities"] <= 450 and 2500 <= summary["grids"] <= 3500
+    assert 3000 <= summary["staff"] <= 4000
+    with rt.sessions() as s:
+        for level in ("district", "street"):
+            shapes = s.execute(select(Area.boundary).where(Area.level == level)).scalars().all()
+            for raw in shapes:
+                ring = json.loads(raw)["coordinates"][0]
+                assert ring[0] == ring[-1] and len(ring) >= 9
+        pop_city = s.execute(select(Area.population).where(Area.level == "city")).scalar()
+        pop_grids = s.execute(
+            select(func.sum(Area.population)).where(Area.level == "grid")
+        ).scalar()
+        assert pop_city == pop_grids > 2_000_000
+        roles = dict(s.execute(select(Staff.role, func.count()).group_by(Staff.role)).all())
+        assert set(roles) == {
+            "grid_fulltime",
+            "grid_parttime",
+            "social_worker",
+            "mediator",
+            "governance_officer",
+            "it_admin",
+        }
+        assert s.execute(select(func.count()).select_from(Activity)).scalar() > 500
+
+
+def test_history_follows_the_lifecycle(seeded):
+    rt, now, summary = seeded
+    with rt.sessions() as s:
+        pairs = s.execute(select(Transition.from_status, Transition.to_status).distinct()).all()
+        for frm, to in pairs:
+            assert (frm is None and to == "reported") or to in NEXT[frm], (frm, to)
+        # Each event's status is the target of its last transition, and nothing lies ahead.
+        last = (
+            select(Transition.event_id, func.max(Transition.at).label("at"))
+            .group_by(Transition.event_id)
+            .subquery()
+        )
+        mismatched = s.execute(
+            select(func.count())
+            .select_from(Event)
+            .join(last, last.c.event_id == Event.id)
+            .where(last.c.at != Event.last_transition_at)
+        ).scalar()
+        assert mismatched == 0
+        assert s.execute(select(func.max(Transition.at))).scalar() <= now
+        assert (
+            s.execute(select(func.count()).select_from(Transition)).scalar()
+            == summary["transitions"]
+        )
+
+
+def test_category_mix_and_differing_departments(seeded):
+    rt, now, _ = seeded
+    with rt.sessions() as s:
+        mix = s.execute(
+            select(Category.name, func.count())
+            .join(Event, Event.category_id == Category.id)
+            .group_by(Category.name)
+            .order_by(func.count().desc())
+        ).all()
+        assert [m[0] for m in mix[:2]] == ["市容环境", "矛盾纠纷"]
+        assert len(mix) >= 8  # the long tail
+        r = kpi_report(
+            s, now - timedelta(days=10), now, now, by="department", zone=rt.settings.zone
+        )
+    rates = {row["code"]: row["on_time_closing_rate"] for row in r["breakdown"] if row["code"]}
+    assert rates["ZJ"] < rates["GA"] - 0.05  # 住建局 runs late, 公安局 is quick
+    assert 0.0 < r["on_time_closing_rate"] < 1.0
+
+
+def test_surges_are_there(seeded):
+    rt, now, _ = seeded
+    with rt.sessions() as s:
+        wage = s.execute(
+            select(Event.grid_id, func.count())
+            .join(Category, Category.id == Event.subcategory_id)
+            .where(Category.code == "0601", Event.reported_at >= now - timedelta(days=3))
+            .group_by(Event.grid_id)
+            .order_by(func.count().desc())
+        ).first()
+    assert wage[1] >= 50  # the wage dispute at one site
+
+
+def test_live_state_after_seed_matches_sql(seeded):
+    rt, _now, _ = seeded
+    assert jobs.reconcile(rt) == []
+    assert rt.live.gauges()["open"] > 0
+
+
+def test_simulator_posts_through_ingest(seeded):
+    rt, now, _ = seeded
+    rt.settings = rt.settings.with_overrides(simulator_rate=600)
+    before = rt.live.version()
+    out = demo.simulate_tick(rt, now=now + timedelta(minutes=5), rng=np.random.default_rng(1))
+    assert out["created"] > 20 and out["moved"] > 0
+    assert rt.live.version() > before
+    with rt.sessions() as s:
+        sim = s.execute(select(func.count()).where(Event.external_id.like("SIM-%"))).scalar()
+    assert sim == out["created"]
+    assert jobs.reconcile(rt, now=now + timedelta(minutes=5)) == []
+
+
+def test_seeding_twice_is_refused(seeded):
+    rt, _now, _ = seeded
+    with pytest.raises(RuntimeError):
+        demo.seed_demo(rt, days=1, per_day=10, progress=lambda _m: None)

@@ -1,0 +1,229 @@
+"""File import (events, staff, areas) with row-level errors, and the command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from dashboard import auth, importer
+from dashboard.cli import build_parser
+from dashboard.models import ApiToken, Area, Event, Staff, User
+from tests.factories import T0
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def test_import_events_csv_reports_bad_rows(rt, city, tmp_path):
+    rows = [
+        {
+            "external_id": "F1",
+            "subcategory": "0101",
+            "grid_code": "G11",
+            "title": "垃圾",
+            "reported_at": T0.isoformat() + "Z",
+            "source": "",
+        },
+        {
+            "external_id": "F2",
+            "subcategory": "0101",
+            "grid_code": "NOPE",
+            "title": "垃圾",
+            "reported_at": T0.isoformat() + "Z",
+            "source": "",
+        },
+        {
+            "external_id": "F3",
+            "subcategory": "0201",
+            "grid_code": "G21",
+            "title": "",
+            "reported_at": T0.isoformat() + "Z",
+            "source": "hotline",
+        },
+    ]
+    report = importer.import_file(
+        rt,
+        "events",
+        str(write_csv(tmp_path / "e.csv", rows)),
+        source="grid",
+        progress=lambda _m: None,
+    )
+    assert (report.created, len(report.errors)) == (1, 2)
+    assert [e["row"] for e in report.errors] == [3, 4]
+    assert report.errors[0]["errors"] == {"grid_code": "unknown grid"}
+    assert report.error_file is not None and "grid_code" in report.error_file.read_text("utf-8-sig")
+    with rt.sessions() as s:
+        assert s.execute(select(Event.source, Event.external_id)).all() == [("grid", "F1")]
+
+
+def test_import_staff_xlsx_is_all_or_nothing(rt, city, tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["staff_no", "name", "id_number", "role", "area_code", "party_member", "status"])
+    ws.append(["W1", "李四", "11010119900307123X", "专职网格员", "G11", "是", "在岗"])
+    ws.append(["W2", "王五", "123", "社工", "C1", "否", "在岗"])
+    path = tmp_path / "staff.xlsx"
+    wb.save(path)
+    report = importer.import_file(rt, "staff", str(path), progress=lambda _m: None)
+    assert not report.written and report.errors[0]["row"] == 3
+    assert "id_number" in report.errors[0]["errors"]
+    with rt.sessions() as s:
+        assert s.execute(select(func.count()).select_from(Staff)).scalar() == 0
+    ws.delete_rows(3)
+    wb.save(path)
+    report = importer.import_file(rt, "staff", str(path), progress=lambda _m: None)
+    assert report.written and report.created == 1
+    with rt.sessions() as s:
+        w1 = s.execute(select(Staff)).scalar_one()
+    assert (w1.role, w1.party_member, w1.district_id) == ("grid_fulltime", True, 2)
+
+
+def test_import_areas_geojson(rt, city, tmp_path):
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[118, 30], [118.1, 30], [118.1, 30.1], [118, 30.1], [118, 30]]],
+    }
+    fc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": square,
+                "properties": {
+                    "code": "S3",
+                    "name": "新街道",
+                    "level": "street",
+                    "parent_code": "339001",
+                    "population": 5000,
+                },
+            },
+            {
+                "type": "Feature",
+                "geometry": None,
+                "properties": {
+                    "code": "C3",
+                    "name": "新社区",
+                    "level": "community",
+                    "parent_code": "S3",
+                },
+            },
+        ],
+    }
+    path = tmp_path / "areas.geojson"
+    path.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
+    report = importer.import_file(rt, "areas", str(path), progress=lambda _m: None)
+    assert report.written and report.created == 2, report.errors
+    with rt.sessions() as s:
+        s3 = s.execute(select(Area).where(Area.code == "S3")).scalar_one()
+        c3 = s.execute(select(Area).where(Area.code == "C3")).scalar_one()
+    assert s3.street_id == s3.id and s3.district_id == 2 and s3.boundary
+    assert (c3.street_id, c3.district_id, c3.community_id) == (s3.id, 2, c3.id)
+    assert s3.lat == pytest.approx(30.05)
+    bad = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": None,
+                "properties": {"code": "X", "name": "x", "level": "grid", "parent_code": "339001"},
+            }
+        ],
+    }
+    path.write_text(json.dumps(bad), encoding="utf-8")
+    report = importer.import_file(rt, "areas", str(path), progress=lambda _m: None)
+    assert not report.written and "level" in report.errors[0]["errors"]
+
+
+def test_unreadable_files(rt, city, tmp_path):
+    with pytest.raises(importer.ImportFailed):
+        importer.import_file(rt, "events", str(tmp_path / "missing.csv"))
+    (tmp_path / "x.txt").write_text("hello")
+    with pytest.raises(importer.ImportFailed):
+        importer.import_file(rt, "events", str(tmp_path / "x.txt"))
+
+
+def test_accounts_and_tokens(rt, city):
+    with rt.sessions() as s, s.begin():
+        _user, password = auth.create_user(s, "duty1", "duty_officer")
+        token = auth.create_token(s, "feed", "ingest", "grid")
+        assert auth.ensure_admin(s) is None  # a user exists already
+    assert len(password) >= 12
+    with rt.sessions() as s:
+        stored = s.execute(select(User).where(User.username == "duty1")).scalar_one()
+        assert auth.verify_password(stored, password) and not auth.verify_password(stored, "x")
+        assert password not in stored.password_hash
+        assert s.execute(select(ApiToken.token_hash)).scalar() == auth.hash_token(token)
+        assert auth.check_token(s, token).source == "grid"
+    with rt.sessions() as s, s.begin(), pytest.raises(auth.AccountError):
+        auth.create_user(s, "d2", "district_officer")  # needs an area
+    with rt.sessions() as s, s.begin(), pytest.raises(auth.AccountError):
+        auth.create_token(s, "bad", "ingest", "fax")
+
+
+def test_first_run_admin_password_is_random(rt, city):
+    with rt.sessions() as s, s.begin():
+        first = auth.ensure_admin(s)
+    assert first and len(first) >= 12
+    with rt.sessions() as s:
+        admin = s.execute(select(User).where(User.username == "admin")).scalar_one()
+        assert admin.role == "admin" and auth.verify_password(admin, first)
+
+
+def test_cli_parser_knows_the_commands():
+    parser = build_parser()
+    for argv in (
+        ["run"],
+        ["seed-demo", "--days", "3"],
+        ["create-user", "--username", "u", "--role", "leader"],
+        ["create-token", "--source", "grid"],
+        ["create-display", "--name", "wall"],
+        ["import", "events", "f.csv"],
+        ["rollup", "--rebuild"],
+        ["reconcile", "--check"],
+    ):
+        assert parser.parse_args(argv).func
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_cli_end_to_end(tmp_path, settings, redis_server):
+    """The real command line in a subprocess: a token is printed once and works."""
+    env = {
+        "VAR_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": settings.database_url,
+        "PATH": "/usr/bin:/bin",
+        "SCHEDULER": "0",
+        "DEMO": "0",
+    }
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "dashboard", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    out = run("create-token", "--source", "iot")
+    assert out.returncode == 0, out.stderr
+    token = out.stdout.strip().splitlines()[-1]
+    assert token.startswith("cc_")
+    bad = run("create-token", "--source", "fax")
+    assert bad.returncode == 2 and "--source must be one of" in bad.stderr
+    user = run("create-user", "--username", "lead", "--role", "leader")
+    assert user.returncode == 0 and "password (shown once)" in user.stdout
