@@ -21,6 +21,7 @@ run: $(VENV)/.installed
 	$(PY) -m dashboard run
 
 test: $(VENV)/.installed-dev
+	./scripts/browser-deps.sh
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)

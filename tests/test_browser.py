@@ -1,0 +1,69 @@
+"""Every page in headless Chromium: it renders, logs no console error, and fetches nothing
+from another host. Screenshots of the overview are saved under tests/screenshots/ for review."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from werkzeug.serving import make_server
+
+from dashboard.clock import utcnow
+from tests.conftest import require
+from tests.factories import event
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parent / "screenshots"
+PAGES = ["/", "/flow", "/supervision", "/risk", "/talent", "/weekly"]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture
+def server(web_app, rt, city):
+    web_app.server.extensions["dashboard"] = rt
+    srv = make_server("127.0.0.1", 0, web_app.server, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require(Path(CHROMIUM).exists(), "Chromium is not installed (Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_pages_render_offline_without_errors(server, browser, rt):
+    now = utcnow()
+    rt.ingestor.ingest_events([event("B1", now - timedelta(minutes=2))], now=now)
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for path in PAGES:
+        page.goto(server + path, wait_until="networkidle")
+        page.wait_for_selector("#_pages_content > *", timeout=15000)
+    page.goto(server + "/", wait_until="networkidle")
+    page.wait_for_function(
+        "document.getElementById('overview-tiles-received')?.textContent === '1'", timeout=15000)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "overview-1920x1080.png"))
+    page.close()
+    hosts = {urlparse(u).hostname for u in requests if not u.startswith("data:")}
+    assert hosts == {"127.0.0.1"}, hosts
+    assert errors == []
