@@ -19,9 +19,16 @@ from tests.factories import event
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 PAGES = ["/", "/flow", "/supervision", "/risk", "/talent", "/weekly"]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture
@@ -60,7 +67,8 @@ def test_pages_render_offline_without_errors(server, browser, rt):
         page.wait_for_selector("#_pages_content > *", timeout=15000)
     page.goto(server + "/", wait_until="networkidle")
     page.wait_for_function(
-        "document.getElementById('overview-tiles-received')?.textContent === '1'", timeout=15000)
+        "document.getElementById('overview-tiles-received')?.textContent === '1'", timeout=15000
+    )
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "overview-1920x1080.png"))
     page.close()

@@ -1,0 +1,128 @@
+"""Benchmarks (not run in CI): `python -m bench.run [seed|ingest] [--database URL]`.
+
+Figures are printed as a table and written to bench/results/ as JSON; compare ratios
+within one run, as the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+from dashboard.clock import utcnow
+from dashboard.config import Settings
+from dashboard.runtime import Runtime
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def fresh_runtime(database_url: str, var_dir: Path) -> Runtime:
+    from dashboard.cli import reset_database
+
+    settings = Settings(
+        var_dir=var_dir,
+        database_url=database_url,
+        secret_key="bench",
+        demo=False,
+        scheduler=False,
+        simulator_rate=0,
+        redis_prefix=f"bench{uuid.uuid4().hex[:6]}",
+    )
+    rt = Runtime.create(settings)
+    reset_database(rt)
+    return rt
+
+
+def bench_seed(rt: Runtime) -> dict:
+    from dashboard import demo
+
+    t = time.perf_counter()
+    summary = demo.seed_demo(rt, progress=lambda m: print(f"  {time.perf_counter() - t:6.1f}s {m}"))
+    return {
+        "seconds": round(time.perf_counter() - t, 1),
+        "events": summary["events"],
+        "transitions": summary["transitions"],
+    }
+
+
+def _payloads(rt: Runtime, n: int, prefix: str) -> list[dict]:
+    from sqlalchemy import select
+
+    from dashboard.models import Area
+
+    with rt.sessions() as s:
+        grids = s.execute(select(Area.code).where(Area.level == "grid")).scalars().all()
+    rng = np.random.default_rng(7)
+    subs = ["0101", "0103", "0201", "0302", "0401", "0501"]
+    now = utcnow()
+    return [
+        {
+            "external_id": f"{prefix}-{i}",
+            "subcategory": subs[i % len(subs)],
+            "grid_code": grids[int(rng.integers(len(grids)))],
+            "title": "基准测试事件",
+            "reported_at": (now - timedelta(seconds=i % 600)).isoformat() + "Z",
+            "reporter_name": "张三",
+            "reporter_phone": "13800001111",
+        }
+        for i in range(n)
+    ]
+
+
+def bench_ingest(rt: Runtime, batches: int = 10, batch_size: int = 1000, naive: int = 300) -> dict:
+    """Batched ingest (the API path: validate, events + transitions, Redis) against the naive
+    path of one event per request and commit."""
+    items = _payloads(rt, batches * batch_size, f"B{uuid.uuid4().hex[:6]}")
+    t = time.perf_counter()
+    for i in range(batches):
+        res = rt.ingestor.ingest_events(
+            items[i * batch_size : (i + 1) * batch_size], token_source="grid"
+        )
+        assert all(r.status == "created" for r in res)
+    batched = batches * batch_size / (time.perf_counter() - t)
+    one = _payloads(rt, naive, f"N{uuid.uuid4().hex[:6]}")
+    t = time.perf_counter()
+    for item in one:
+        rt.ingestor.ingest_events([item], token_source="grid")
+    single = naive / (time.perf_counter() - t)
+    return {
+        "batched_events_per_s": round(batched),
+        "single_events_per_s": round(single),
+        "ratio": round(batched / single, 1),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("what", choices=["seed", "ingest", "all"], nargs="?", default="all")
+    p.add_argument("--database", default="", help="database URL (default: a fresh SQLite file)")
+    args = p.parse_args()
+    var = Path("var/bench")
+    var.mkdir(parents=True, exist_ok=True)
+    url = args.database or f"sqlite:///{(var / 'bench.sqlite3').resolve()}"
+    rt = fresh_runtime(url, var)
+    out = {"database": rt.engine.dialect.name, "at": utcnow().isoformat()}
+    try:
+        if args.what in ("seed", "all"):
+            out["seed"] = bench_seed(rt)
+        if args.what in ("ingest", "all"):
+            if "seed" not in out:
+                out["seed"] = bench_seed(rt)
+            out["ingest"] = bench_ingest(rt)
+    finally:
+        rt.live.delete_all()
+        rt.close()
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{out['database']}-{int(time.time())}.json"
+    path.write_text(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
