@@ -54,6 +54,12 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+def chunks(items: list, size: int):
+    """Consecutive slices of at most `size` items (for IN lists and batched statements)."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """True when an error means the database cannot be reached or written now (→ 503)."""
     if isinstance(exc, OperationalError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard import live as live_mod
 from dashboard.clock import to_utc_naive, utcnow
+from dashboard.db import chunks
 from dashboard.domain import (
     LEVELS,
     MEDIATION_RESULTS,
@@ -335,7 +336,7 @@ class Ingestor:
     def _insert_events(self, session: Session, prepared: list[_Prepared]) -> list[ItemResult]:
         keys = [(p.row["source"], p.row["external_id"]) for p in prepared]
         existing = set()
-        for chunk in _chunks(keys, 500):
+        for chunk in chunks(keys, 500):
             existing.update(
                 session.execute(
                     select(Event.source, Event.external_id).where(
@@ -357,7 +358,7 @@ class Ingestor:
             Event.id, Event.source, Event.external_id, sort_by_parameter_order=True
         )
         ids = {}
-        for chunk in _chunks([p.row for p in fresh], 1000):
+        for chunk in chunks([p.row for p in fresh], 1000):
             for rid, src, ext in session.execute(stmt, chunk):
                 ids[(src, ext)] = rid
         transitions = []
@@ -367,7 +368,7 @@ class Ingestor:
                 results.append(ItemResult(p.index, p.row["external_id"], "duplicate"))
                 continue
             results.append(ItemResult(p.index, p.row["external_id"], "created", id=rid))
-            p.ticker = _replace(p.ticker, event_id=rid)
+            p.ticker = replace(p.ticker, event_id=rid)
             transitions.append(
                 {
                     "event_id": rid,
@@ -392,7 +393,7 @@ class Ingestor:
         lo = min(r["reported_at"] for r in rows) - REPEAT_WINDOW
         hi = max(r["reported_at"] for r in rows) + REPEAT_WINDOW
         by_pair: dict[tuple[int, int], list[tuple[datetime, int | None]]] = defaultdict(list)
-        for chunk in _chunks(pairs, 400):
+        for chunk in chunks(pairs, 400):
             found = session.execute(
                 select(Event.grid_id, Event.subcategory_id, Event.reported_at, Event.id).where(
                     tuple_(Event.grid_id, Event.subcategory_id).in_(chunk),
@@ -417,7 +418,7 @@ class Ingestor:
                     eid for t, eid in times if eid is not None and at < t <= at + REPEAT_WINDOW
                 )
         if later_repeats:
-            for chunk in _chunks(sorted(later_repeats), 500):
+            for chunk in chunks(sorted(later_repeats), 500):
                 session.execute(
                     update(Event)
                     .where(Event.id.in_(chunk), ~Event.is_repeat)
@@ -607,24 +608,11 @@ class Ingestor:
         """Update Redis after the SQL commit. A Redis failure loses nothing: reconcile repairs it."""
         if self.live is None or not (changes or ticker):
             return
+        beats = [heartbeat, *sorted({f"feed:{c.source}" for c in changes if c.from_status is None})]
         try:
-            self.live.record(changes, ticker, heartbeat=heartbeat)
-            sources = {c.source for c in changes if c.from_status is None}
-            for s in sources:
-                self.live.heartbeat(f"feed:{s}")
+            self.live.record(changes, ticker, heartbeats=beats)
         except Exception:  # Redis being down must not fail a committed write
             log.warning("live state update failed; reconcile will repair it", exc_info=True)
-
-
-def _chunks(seq: list, size: int):
-    for i in range(0, len(seq), size):
-        yield seq[i : i + size]
-
-
-def _replace(item, **changes):
-    from dataclasses import replace
-
-    return replace(item, **changes)
 
 
 def _insert_ignore(session: Session, table):

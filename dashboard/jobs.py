@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 
 from dashboard.clock import from_epoch, utcnow
-from dashboard.db import bulk_insert, storage_text
+from dashboard.db import bulk_insert, chunks, storage_text
 from dashboard.models import Event, JobState, RollupDaily, RollupHourly, Transition
 from dashboard.queries import live_snapshot, overdue_counts
 from dashboard.runtime import Runtime
@@ -77,9 +77,9 @@ def rollup(rt: Runtime, now: datetime | None = None, rebuild: bool = False) -> d
             int(d) for d in session.execute(select(day_b).where(scope).distinct()).scalars()
         )
         rows = 0
-        for chunk in _chunks(hours, 24 * 7):
+        for chunk in chunks(hours, 24 * 7):
             rows += _roll_hours(session, conn, chunk)
-        for chunk in _chunks(days, 14):
+        for chunk in chunks(days, 14):
             rows += _roll_days(session, conn, chunk, offset)
         if state is None:
             state = JobState(name=ROLLUP_WATERMARK, value="", updated_at=now)
@@ -87,11 +87,6 @@ def rollup(rt: Runtime, now: datetime | None = None, rebuild: bool = False) -> d
         state.value = now.isoformat()
         state.updated_at = now
     return {"hours": len(hours), "days": len(days), "rows": rows}
-
-
-def _chunks(items: list, size: int):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def _standard_offset(zone, now: datetime) -> int:

@@ -120,7 +120,7 @@ class LiveState:
         changes: list[Change],
         ticker: list[TickerItem] = (),
         now_utc: datetime | None = None,
-        heartbeat: str | None = None,
+        heartbeats: tuple[str, ...] | list[str] = (),
     ) -> None:
         """Apply committed changes: counters, throughput, gauges, ticker, version — one round trip."""
         if not changes and not ticker:
@@ -157,8 +157,9 @@ class LiveState:
                 pipe.hincrby(self.key("gauges"), name, n)
         for item in ticker:
             pipe.xadd(self.key("ticker"), item.as_fields(), maxlen=TICKER_LENGTH, approximate=True)
-        if heartbeat:
-            pipe.hset(self.key("hb"), heartbeat, f"{time.time():.3f}")
+        if heartbeats:
+            stamp = f"{time.time():.3f}"
+            pipe.hset(self.key("hb"), mapping=dict.fromkeys(heartbeats, stamp))
         pipe.incr(self.key("version"))
         pipe.execute()
 
