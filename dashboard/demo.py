@@ -673,6 +673,8 @@ def generate_history(
     )
     t_inp = t_dis + hours(np.minimum(rng.lognormal(np.log(0.4), 0.7, n), lim_h * 0.2))
     t_res = t_dis + hours(lim_h * rng.lognormal(np.log(0.5 * perf**1.8), 0.6))
+    # Work starts before it is finished, whatever the draws say.
+    t_res = np.maximum(t_res, t_inp + hours(rng.uniform(0.05, 0.5, n)))
     returned = rnd(n) < 0.05 * perf
     t_ret = t_res + hours(rng.uniform(1, 12, n))
     t_inp2 = t_ret + hours(rng.uniform(0.2, 1.0, n))
