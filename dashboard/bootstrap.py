@@ -11,8 +11,12 @@ from dashboard.models import Area
 from dashboard.runtime import Runtime
 
 
-def prepare(rt: Runtime, progress: Callable[[str], None] = print) -> None:
-    """Idempotent; several processes may call it at once (a Redis lock lets one work)."""
+def prepare(rt: Runtime, progress: Callable[[str], None] = print, **demo_size) -> str | None:
+    """Idempotent; several processes may call it at once (a Redis lock lets one work).
+
+    Returns the first admin password when this call created it (it is also printed once).
+    `demo_size` (days, per_day) shrinks the demo city, for tests.
+    """
     with rt.redis.lock(rt.live.sched_key("bootstrap"), timeout=600, blocking_timeout=600):
         with rt.sessions() as session:
             empty = not session.execute(select(func.count()).select_from(Area)).scalar()
@@ -20,7 +24,7 @@ def prepare(rt: Runtime, progress: Callable[[str], None] = print) -> None:
             from dashboard import demo
 
             progress("empty database: creating the demo city (about a minute)")
-            demo.seed_demo(rt, progress=progress)
+            demo.seed_demo(rt, progress=progress, **demo_size)
         with rt.sessions() as session, session.begin():
             password = auth.ensure_admin(session)
         if password:
@@ -30,3 +34,4 @@ def prepare(rt: Runtime, progress: Callable[[str], None] = print) -> None:
             progress(f"  password: {password}")
             progress("this password is shown once; change it after the first login")
             progress("=" * 64)
+        return password

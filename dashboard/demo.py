@@ -1083,7 +1083,7 @@ def seed_demo(
     rolled = jobs.rollup(rt, now=now, rebuild=True)
     jobs.sla_sweep(rt, now=now)
     progress("building the live state")
-    rt.live.delete_all()
+    rt.live.delete_all(scheduler_keys=False)  # the bootstrap lock may be held
     jobs.reconcile(rt, now=now, quiet=True)
     counts = city.areas.level.value_counts().to_dict()
     summary = {

@@ -267,9 +267,10 @@ class LiveState:
     def trim(self, max_ticker: int = TICKER_LENGTH) -> None:
         self.r.xtrim(self.key("ticker"), maxlen=max_ticker, approximate=False)
 
-    def delete_all(self) -> None:
-        """Remove every key of this prefix (tests, `seed-demo --reset`)."""
-        for pattern in (self.key("*"), self.sched_key("*")):
+    def delete_all(self, scheduler_keys: bool = True) -> None:
+        """Remove the live-state keys of this prefix, and the scheduler's unless told not to."""
+        patterns = [self.key("*")] + ([self.sched_key("*")] if scheduler_keys else [])
+        for pattern in patterns:
             keys = list(self.r.scan_iter(match=pattern, count=1000))
             for i in range(0, len(keys), 500):
                 self.r.delete(*keys[i : i + 500])

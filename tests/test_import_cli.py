@@ -227,3 +227,18 @@ def test_cli_end_to_end(tmp_path, settings, redis_server):
     assert bad.returncode == 2 and "--source must be one of" in bad.stderr
     user = run("create-user", "--username", "lead", "--role", "leader")
     assert user.returncode == 0 and "password (shown once)" in user.stdout
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_first_start_creates_demo_city_and_admin_once(rt):
+    from dashboard.bootstrap import prepare
+
+    rt.settings = rt.settings.with_overrides(demo=True)
+    lines: list[str] = []
+    password = prepare(rt, lines.append, days=2, per_day=50)
+    assert password and any(password in line for line in lines)
+    with rt.sessions() as s:
+        assert s.execute(select(func.count()).select_from(Event)).scalar() > 50
+    lines.clear()
+    assert prepare(rt, lines.append, days=2, per_day=50) is None  # a second start changes nothing
+    assert not any("password" in line for line in lines)
