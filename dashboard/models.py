@@ -87,6 +87,7 @@ class Event(Base):
         Index("ix_events_accepted_at", "accepted_at"),
         Index("ix_events_reported_at", "reported_at"),
         Index("ix_events_closed_at", "closed_at"),
+        Index("ix_events_first_resolved_at", "first_resolved_at", "dispatched_at"),
         Index("ix_events_open", "is_open", "close_deadline"),
         Index("ix_events_grid_sub_reported", "grid_id", "subcategory_id", "reported_at"),
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from dashboard import kpi
@@ -31,7 +31,7 @@ from dashboard.models import (
     Transition,
 )
 from dashboard.privacy import mask_name
-from dashboard.sqlfuncs import epoch_bucket
+from dashboard.sqlfuncs import epoch_bucket, hours_between
 
 GRID_STAFF_ROLES = ("grid_fulltime", "grid_parttime")
 TICKER_SNAPSHOT = 200
@@ -153,29 +153,38 @@ def list_sources() -> list[dict]:
 
 # --- KPIs ---------------------------------------------------------------------------------
 def _counts(session: Session, p: kpi.Period, where, group_col=None) -> dict:
+    """The counts of kpi.count_expressions (plus 超期未办结), in total or per group."""
     exprs = kpi.count_expressions(p)
-    cols = [e.label(n) for n, e in exprs.items()]
-    q = select(*([group_col.label("g")] if group_col is not None else []), *cols).where(
-        kpi.relevant(p), *where
-    )
+    group = [group_col.label("g")] if group_col is not None else []
+    q = select(*group, *(e.label(n) for n, e in exprs.items())).where(kpi.relevant(p), *where)
     if group_col is not None:
         q = q.group_by(group_col)
-    rows = session.execute(q).mappings().all()
+    out: dict = {}
+    for r in session.execute(q).mappings():
+        out[r["g"] if group_col is not None else None] = {n: int(r[n] or 0) for n in exprs}
+    zero = dict.fromkeys(exprs, 0)
+    for part in kpi.overdue_parts(p.cutoff):
+        q = select(*group, func.count()).where(part, *where)
+        if group_col is not None:
+            q = q.group_by(group_col)
+        for *g, n in session.execute(q):
+            row = out.setdefault(g[0] if g else None, dict(zero))
+            row["overdue_open"] = row.get("overdue_open", 0) + n
+    for row in out.values():
+        row.setdefault("overdue_open", 0)
     if group_col is None:
-        return {None: {n: int(rows[0][n] or 0) for n in exprs}}
-    return {r["g"]: {n: int(r[n] or 0) for n in exprs} for r in rows}
+        out.setdefault(None, dict(zero, overdue_open=0))
+    return out
 
 
 def _handling_hours(session: Session, p: kpi.Period, where, group_col=None) -> dict:
-    q = select(
-        *([group_col.label("g")] if group_col is not None else []),
-        Event.dispatched_at,
-        Event.first_resolved_at,
-    ).where(kpi.handling_window(p), *where)
+    """Handling durations in hours (dispatched → first resolved), in total or per group."""
+    group = [group_col.label("g")] if group_col is not None else []
+    duration = hours_between(Event.dispatched_at, Event.first_resolved_at)
+    q = select(*group, duration).where(kpi.handling_window(p), *where)
     out: dict = defaultdict(list)
     for row in session.execute(q):
-        g = row[0] if group_col is not None else None
-        out[g].append((row.first_resolved_at - row.dispatched_at).total_seconds() / 3600.0)
+        out[row[0] if group_col is not None else None].append(float(row[-1]))
     return out
 
 
@@ -204,10 +213,13 @@ def kpi_report(
     if by not in (None, "", "department", "district"):
         raise InputError({"by": "must be department or district"})
     total_counts = _counts(session, p, where)[None]
+    uptime = feed_uptime(session, p, zone)  # the sensor feeds are city-wide
     figures = kpi.rates(total_counts, _handling_hours(session, p, where)[None])
     figures["composite_score"] = kpi.composite_score(figures)
     figures["wuzhi_index"] = (
-        wuzhi_for_area(session, p, scope, total_counts, figures, zone) if dept_id is None else None
+        wuzhi_for_area(session, p, scope, total_counts, figures, uptime)
+        if dept_id is None
+        else None
     )
     out = {
         "from": start.isoformat() + "Z",
@@ -220,11 +232,11 @@ def kpi_report(
     }
     if by:
         out["by"] = by
-        out["breakdown"] = _breakdown(session, p, where, by, dept_id, zone)
+        out["breakdown"] = _breakdown(session, p, where, by, dept_id, uptime)
     return out
 
 
-def _breakdown(session: Session, p: kpi.Period, where, by: str, dept_id, zone) -> list[dict]:
+def _breakdown(session: Session, p: kpi.Period, where, by: str, dept_id, uptime) -> list[dict]:
     if by == "department":
         col = Event.department_id
         names = {d.id: (d.code, d.name) for d in session.execute(select(Department)).scalars()}
@@ -243,13 +255,18 @@ def _breakdown(session: Session, p: kpi.Period, where, by: str, dept_id, zone) -
         figures["composite_score"] = kpi.composite_score(figures)
         if by == "district" and dept_id is None and key is not None:
             scope = area_scope(session, code)
-            figures["wuzhi_index"] = wuzhi_for_area(session, p, scope, counts[key], figures, zone)
+            figures["wuzhi_index"] = wuzhi_for_area(session, p, scope, counts[key], figures, uptime)
         rows.append({"code": code, "name": name, **figures})
     return kpi.rank(rows)
 
 
 def wuzhi_for_area(
-    session: Session, p: kpi.Period, scope: AreaScope, counts: dict, figures: dict, zone: ZoneInfo
+    session: Session,
+    p: kpi.Period,
+    scope: AreaScope,
+    counts: dict,
+    figures: dict,
+    uptime: float | None,
 ) -> dict:
     """Collect the 五治 indicator values for an area and period, then score them (kpi.wuzhi_index)."""
     staff_filter = _area_filter(scope, Staff)
@@ -310,7 +327,7 @@ def wuzhi_for_area(
         "non_repeat_rate": None if repeat is None else 1.0 - repeat,
         "sensor_report_share": kpi.ratio(counts["sensor_reported"], counts["received"]),
         "timely_dispatch_rate": figures.get("timely_dispatch_rate"),
-        "feed_uptime": feed_uptime(session, p, zone),
+        "feed_uptime": uptime,
     }
     return kpi.wuzhi_index(kpi.WuzhiInputs(values))
 
@@ -418,10 +435,9 @@ def overdue_counts(session: Session, now: datetime, districts: dict[int, str] | 
         districts = dict(
             session.execute(select(Area.id, Area.code).where(Area.level == "district")).all()
         )
+    _closed_later, still_open = kpi.overdue_parts(now)
     rows = session.execute(
-        select(Event.district_id, func.count())
-        .where(Event.is_open, and_(Event.close_deadline < now, Event.accepted_at <= now))
-        .group_by(Event.district_id)
+        select(Event.district_id, func.count()).where(still_open).group_by(Event.district_id)
     ).all()
     by_district = {districts.get(d, ""): n for d, n in rows}
     return sum(by_district.values()), by_district

@@ -259,6 +259,7 @@ def upgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_accepted_at', ['accepted_at'], unique=False)
         batch_op.create_index('ix_events_closed_at', ['closed_at'], unique=False)
+        batch_op.create_index('ix_events_first_resolved_at', ['first_resolved_at', 'dispatched_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_department_id'), ['department_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_district_id'), ['district_id'], unique=False)
         batch_op.create_index('ix_events_grid_sub_reported', ['grid_id', 'subcategory_id', 'reported_at'], unique=False)
@@ -311,6 +312,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_events_district_id'))
         batch_op.drop_index(batch_op.f('ix_events_department_id'))
         batch_op.drop_index('ix_events_closed_at')
+        batch_op.drop_index('ix_events_first_resolved_at')
         batch_op.drop_index('ix_events_accepted_at')
 
     op.drop_table('events')
