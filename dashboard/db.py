@@ -35,6 +35,8 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Large sorts (GROUP BY in rollups, index builds) may use a helper thread.
+            cursor.execute("PRAGMA threads=2")
             cursor.close()
 
         return engine
@@ -131,6 +133,30 @@ def reset_sequences(connection, tables: list[str]) -> None:
                 f"COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)"
             )
         )
+
+
+@contextmanager
+def bulk_load(engine: Engine) -> Iterator:
+    """One transaction for loading a large data set into an empty database.
+
+    On SQLite the rollback journal is kept in memory instead of the write-ahead log for its
+    duration: the WAL would otherwise receive every page once and copy it again at the
+    checkpoint. The transaction still commits or rolls back as a whole.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA journal_mode=MEMORY")
+            conn.exec_driver_sql("PRAGMA synchronous=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+                conn.commit()
 
 
 @contextmanager

@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from dashboard.clock import utcnow
-from dashboard.db import bulk_insert, reset_sequences, without_indexes
+from dashboard.db import bulk_insert, bulk_load, reset_sequences, without_indexes
 from dashboard.domain import LEVELS, SOURCES
 from dashboard.models import Area, Event, Transition
 
@@ -1068,7 +1068,10 @@ def seed_demo(
     with rt.sessions() as session:
         if session.execute(select(func.count()).select_from(Area)).scalar():
             raise RuntimeError("the database already holds areas; the demo city needs an empty one")
-    with rt.engine.begin() as conn, without_indexes(conn, [Event.__table__, Transition.__table__]):
+    with (
+        bulk_load(rt.engine) as conn,
+        without_indexes(conn, [Event.__table__, Transition.__table__]),
+    ):
         progress("building the city: districts, streets, communities, grids, departments")
         city = build_city(conn, rng, rt.settings.city_name)
         progress("generating the staff roster and community activities")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 
 from dashboard.clock import from_epoch, utcnow
-from dashboard.db import bulk_insert, chunks, storage_text
+from dashboard.db import bulk_insert, chunks, storage_text, without_indexes
 from dashboard.models import Event, JobState, RollupDaily, RollupHourly, Transition
 from dashboard.queries import live_snapshot, overdue_counts
 from dashboard.runtime import Runtime
@@ -50,13 +51,10 @@ def rollup(rt: Runtime, now: datetime | None = None, rebuild: bool = False) -> d
     """Re-roll every hour and day touched by transitions written since the watermark.
 
     Late events (an `at` long before they arrive) simply touch old hours and days, which are
-    recomputed from the transitions; `rebuild` recomputes everything from scratch.
+    recomputed from the transitions; `rebuild` recomputes everything from scratch in one pass.
     """
     now = now or utcnow()
-    zone = rt.settings.zone
-    offset = _standard_offset(zone, now)
-    hour_b = epoch_bucket(Transition.at, 3600)
-    day_b = epoch_bucket(Transition.at, 86400, offset)
+    offset = _standard_offset(rt.settings.zone, now)
     horizon = now - timedelta(days=HOURLY_RETENTION_DAYS)
     with rt.sessions() as session, session.begin():
         state = session.get(JobState, ROLLUP_WATERMARK)
@@ -64,29 +62,41 @@ def rollup(rt: Runtime, now: datetime | None = None, rebuild: bool = False) -> d
         if rebuild or state is None:
             session.execute(delete(RollupHourly))
             session.execute(delete(RollupDaily))
-            scope = Transition.id.is_not(None)
+            # One pass over everything: far cheaper than hour by hour through the index.
+            with without_indexes(conn, [RollupHourly.__table__, RollupDaily.__table__]):
+                hour_rows = _roll_hours(session, conn, None, horizon)
+                day_rows = _roll_days(session, conn, None, offset)
+            result = {
+                "hours": hour_rows[1],
+                "days": day_rows[1],
+                "rows": hour_rows[0] + day_rows[0],
+            }
         else:
-            scope = Transition.created_at >= datetime.fromisoformat(state.value) - ROLLUP_OVERLAP
-        hours = sorted(
-            int(h)
-            for h in session.execute(
-                select(hour_b).where(scope, Transition.at >= horizon).distinct()
-            ).scalars()
-        )
-        days = sorted(
-            int(d) for d in session.execute(select(day_b).where(scope).distinct()).scalars()
-        )
-        rows = 0
-        for chunk in chunks(hours, 24 * 7):
-            rows += _roll_hours(session, conn, chunk)
-        for chunk in chunks(days, 14):
-            rows += _roll_days(session, conn, chunk, offset)
+            since = datetime.fromisoformat(state.value) - ROLLUP_OVERLAP
+            touched = Transition.created_at >= since
+            hour_b = epoch_bucket(Transition.at, 3600)
+            day_b = epoch_bucket(Transition.at, 86400, offset)
+            hours = sorted(
+                int(h)
+                for h in session.execute(
+                    select(hour_b).where(touched, Transition.at >= horizon).distinct()
+                ).scalars()
+            )
+            days = sorted(
+                int(d) for d in session.execute(select(day_b).where(touched).distinct()).scalars()
+            )
+            rows = 0
+            for chunk in chunks(hours, 24 * 7):
+                rows += _roll_hours(session, conn, chunk, horizon)[0]
+            for chunk in chunks(days, 14):
+                rows += _roll_days(session, conn, chunk, offset)[0]
+            result = {"hours": len(hours), "days": len(days), "rows": rows}
         if state is None:
             state = JobState(name=ROLLUP_WATERMARK, value="", updated_at=now)
             session.add(state)
         state.value = now.isoformat()
         state.updated_at = now
-    return {"hours": len(hours), "days": len(days), "rows": rows}
+    return result
 
 
 def _standard_offset(zone, now: datetime) -> int:
@@ -94,53 +104,57 @@ def _standard_offset(zone, now: datetime) -> int:
     return int(zone.utcoffset(now).total_seconds())
 
 
-def _roll_hours(session, conn, hours: list[int]) -> int:
-    """Recompute the hourly rollup of a set of hours (epoch seconds) from the transitions."""
-    starts = [from_epoch(h) for h in hours]
-    session.execute(delete(RollupHourly).where(RollupHourly.hour.in_(starts)))
+def _roll_hours(session, conn, hours: list[int] | None, horizon: datetime) -> tuple[int, int]:
+    """Recompute the hourly rollup of some hours (epoch seconds), or of every hour since the
+    horizon when `hours` is None. Returns (rows written, hours covered)."""
     bucket = epoch_bucket(Transition.at, 3600)
     dims = (Event.district_id, Event.category_id, Event.source, Transition.to_status)
-    q = (
-        select(bucket, *dims, func.count())
-        .join(Event, Event.id == Transition.event_id)
-        .where(
+    q = select(bucket, *dims, func.count()).join(Event, Event.id == Transition.event_id)
+    if hours is None:
+        q = q.where(Transition.at >= horizon)
+    else:
+        starts = [from_epoch(h) for h in hours]
+        session.execute(delete(RollupHourly).where(RollupHourly.hour.in_(starts)))
+        q = q.where(
             Transition.at >= starts[0],
             Transition.at < starts[-1] + timedelta(hours=1),
             bucket.in_(hours),
         )
-        .group_by(bucket, *dims)
-    )
-    rows = [(storage_text(from_epoch(int(h))), *rest) for h, *rest in session.execute(q)]
-    return bulk_insert(
+    text_of = functools.cache(lambda h: storage_text(from_epoch(int(h))))
+    rows = [(text_of(h), *rest) for h, *rest in session.execute(q.group_by(bucket, *dims))]
+    n = bulk_insert(
         conn,
         "rollup_hourly",
         ["hour", "district_id", "category_id", "source", "status", "count"],
         rows,
     )
+    return n, len({r[0] for r in rows})
 
 
-def _roll_days(session, conn, days: list[int], offset: int) -> int:
-    """Recompute the daily rollup of a set of local days (local-midnight epoch seconds)."""
-    dates = [from_epoch(d).date() for d in days]
-    session.execute(delete(RollupDaily).where(RollupDaily.day.in_(dates)))
+def _roll_days(session, conn, days: list[int] | None, offset: int) -> tuple[int, int]:
+    """Recompute the daily rollup of some local days (local-midnight epoch seconds), or of
+    every day when `days` is None. Returns (rows written, days covered)."""
     bucket = epoch_bucket(Transition.at, 86400, offset)
     dept = func.coalesce(Event.department_id, 0)
     dims = (Event.district_id, Event.category_id, Event.source, dept, Transition.to_status)
-    lo = from_epoch(days[0] - offset)
-    hi = from_epoch(days[-1] - offset + 86400)
-    q = (
-        select(bucket, *dims, func.count())
-        .join(Event, Event.id == Transition.event_id)
-        .where(Transition.at >= lo, Transition.at < hi, bucket.in_(days))
-        .group_by(bucket, *dims)
-    )
-    rows = [(from_epoch(int(d)).date().isoformat(), *rest) for d, *rest in session.execute(q)]
-    return bulk_insert(
+    q = select(bucket, *dims, func.count()).join(Event, Event.id == Transition.event_id)
+    if days is not None:
+        dates = [from_epoch(d).date() for d in days]
+        session.execute(delete(RollupDaily).where(RollupDaily.day.in_(dates)))
+        q = q.where(
+            Transition.at >= from_epoch(days[0] - offset),
+            Transition.at < from_epoch(days[-1] - offset + 86400),
+            bucket.in_(days),
+        )
+    text_of = functools.cache(lambda d: from_epoch(int(d)).date().isoformat())
+    rows = [(text_of(d), *rest) for d, *rest in session.execute(q.group_by(bucket, *dims))]
+    n = bulk_insert(
         conn,
         "rollup_daily",
         ["day", "district_id", "category_id", "source", "department_id", "status", "count"],
         rows,
     )
+    return n, len({r[0] for r in rows})
 
 
 def trim_hourly(rt: Runtime, now: datetime | None = None) -> int:
