@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -118,6 +119,13 @@ def bulk_insert(connection, table, columns: list[str], rows) -> int:
         n += len(batch)
     cur.close()
     return n
+
+
+def bulk_insert_columns(connection, table: str, columns: dict) -> int:
+    """bulk_insert for column arrays (numpy or lists, None for NULL) of equal length."""
+    names = list(columns)
+    lists = [np.asarray(columns[c]).tolist() for c in names]
+    return bulk_insert(connection, table, names, zip(*lists, strict=True))
 
 
 def reset_sequences(connection, tables: list[str]) -> None:

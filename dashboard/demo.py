@@ -21,7 +21,13 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from dashboard.clock import utcnow
-from dashboard.db import bulk_insert, bulk_load, reset_sequences, without_indexes
+from dashboard.db import (
+    bulk_insert,
+    bulk_insert_columns,
+    bulk_load,
+    reset_sequences,
+    without_indexes,
+)
 from dashboard.domain import LEVELS, SOURCES
 from dashboard.models import Area, Event, Transition
 
@@ -809,9 +815,7 @@ def generate_history(
         "created_at": created,
     }
     progress(f"writing {n:,} events")
-    columns = list(ev)
-    arrays = [_plain(ev[c]) for c in columns]
-    bulk_insert(conn, "events", columns, zip(*arrays, strict=True))
+    bulk_insert_columns(conn, "events", ev)
 
     # Transitions in lifecycle order.
     steps = [
@@ -846,41 +850,28 @@ def generate_history(
             if isinstance(from_status, np.ndarray)
             else np.full(k, from_status, dtype=object)
         )
-        cols = [
-            np.arange(next_id, next_id + k),
-            ids[idx],
-            frm,
-            np.full(k, to_status, dtype=object),
-            _ts(at[idx]),
+        actor = (
             np.where(source[idx] == "grid", "网格员", "指挥中心")
             if to_status == "reported"
-            else np.full(k, "指挥中心", dtype=object),
-            dep[idx] if dep is not None else np.full(k, None, dtype=object),
-            _ts(at[idx]),
-        ]
-        bulk_insert(
+            else np.full(k, "指挥中心", dtype=object)
+        )
+        bulk_insert_columns(
             conn,
             "transitions",
-            [
-                "id",
-                "event_id",
-                "from_status",
-                "to_status",
-                "at",
-                "actor",
-                "department_id",
-                "created_at",
-            ],
-            zip(*[_plain(c) for c in cols], strict=True),
+            {
+                "id": np.arange(next_id, next_id + k),
+                "event_id": ids[idx],
+                "from_status": frm,
+                "to_status": np.full(k, to_status, dtype=object),
+                "at": _ts(at[idx]),
+                "actor": actor,
+                "department_id": dep[idx] if dep is not None else np.full(k, None, dtype=object),
+                "created_at": _ts(at[idx]),
+            },
         )
         next_id += k
         total += k
     return {"events": n, "transitions": total}
-
-
-def _plain(a: np.ndarray) -> list:
-    """A numpy column as a list of plain Python values (np.int64 → int, np.bool_ → bool)."""
-    return np.asarray(a).tolist()
 
 
 def to_local_offset(at_utc: datetime, zone) -> timedelta:
