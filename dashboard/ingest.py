@@ -6,6 +6,7 @@ the system through the same checks.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 from collections import defaultdict
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -334,16 +335,19 @@ class Ingestor:
         return _Prepared(i, d, row, change, ticker)
 
     def _insert_events(self, session: Session, prepared: list[_Prepared]) -> list[ItemResult]:
-        keys = [(p.row["source"], p.row["external_id"]) for p in prepared]
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for p in prepared:
+            by_source[p.row["source"]].append(p.row["external_id"])
         existing = set()
-        for chunk in chunks(keys, 500):
-            existing.update(
-                session.execute(
-                    select(Event.source, Event.external_id).where(
-                        tuple_(Event.source, Event.external_id).in_(chunk)
+        # source = … AND external_id IN …: the unique index answers it (a tuple IN scanned).
+        for source, external_ids in by_source.items():
+            for chunk in chunks(external_ids, 500):
+                found = session.execute(
+                    select(Event.external_id).where(
+                        Event.source == source, Event.external_id.in_(chunk)
                     )
-                ).all()
-            )
+                ).scalars()
+                existing.update((source, ext) for ext in found)
         results = [
             ItemResult(p.index, p.row["external_id"], "duplicate")
             for p in prepared
@@ -354,12 +358,16 @@ class Ingestor:
             prepared.clear()
             return results
         self._flag_repeats(session, [p.row for p in fresh])
-        stmt = _insert_ignore(session, Event).returning(
-            Event.id, Event.source, Event.external_id, sort_by_parameter_order=True
+        # Rows come back matched by (source, external_id), so their order does not matter,
+        # and Core executemany sends the batch as multi-row INSERTs.
+        table = Event.__table__
+        stmt = _insert_ignore(session, table).returning(
+            table.c.id, table.c.source, table.c.external_id
         )
         ids = {}
+        conn = session.connection()
         for chunk in chunks([p.row for p in fresh], 1000):
-            for rid, src, ext in session.execute(stmt, chunk):
+            for rid, src, ext in conn.execute(stmt, chunk):
                 ids[(src, ext)] = rid
         transitions = []
         for p in fresh:
@@ -382,48 +390,55 @@ class Ingestor:
                 }
             )
         if transitions:
-            session.execute(insert(Transition), transitions)
+            # Core executemany: the ORM's bulk path would send one INSERT per row here.
+            session.connection().execute(Transition.__table__.insert(), transitions)
         prepared[:] = [p for p in fresh if (p.row["source"], p.row["external_id"]) in ids]
         return results
 
     @staticmethod
     def _flag_repeats(session: Session, rows: list[dict]) -> None:
-        """重复诉求: an earlier event of the same subcategory in the same grid within 30 days."""
-        pairs = sorted({(r["grid_id"], r["subcategory_id"]) for r in rows})
+        """重复诉求: an earlier event of the same subcategory in the same grid within 30 days.
+
+        Sets `is_repeat` on the new rows, and on stored events that a late arrival now precedes.
+        """
+        pairs = {(r["grid_id"], r["subcategory_id"]) for r in rows}
         lo = min(r["reported_at"] for r in rows) - REPEAT_WINDOW
         hi = max(r["reported_at"] for r in rows) + REPEAT_WINDOW
-        by_pair: dict[tuple[int, int], list[tuple[datetime, int | None]]] = defaultdict(list)
-        for chunk in chunks(pairs, 400):
-            found = session.execute(
+        stored: dict[tuple[int, int], list[tuple[datetime, int]]] = defaultdict(list)
+        subcategories = sorted({sub for _g, sub in pairs})
+        conn = session.connection()
+        # grid IN … AND subcategory IN … lets the (grid, subcategory, reported_at) index serve;
+        # a tuple IN made SQLite scan the reported_at range instead.
+        for chunk in chunks(sorted({g for g, _s in pairs}), 500):
+            found = conn.execute(
                 select(Event.grid_id, Event.subcategory_id, Event.reported_at, Event.id).where(
-                    tuple_(Event.grid_id, Event.subcategory_id).in_(chunk),
+                    Event.grid_id.in_(chunk),
+                    Event.subcategory_id.in_(subcategories),
                     Event.reported_at >= lo,
                     Event.reported_at <= hi,
                 )
             )
-            for g, s, at, eid in found:
-                by_pair[(g, s)].append((at, eid))
+            for g, sub, at, eid in found:
+                if (g, sub) in pairs:
+                    stored[(g, sub)].append((at, eid))
         new_by_pair: dict[tuple[int, int], list[dict]] = defaultdict(list)
         for r in rows:
             new_by_pair[(r["grid_id"], r["subcategory_id"])].append(r)
         later_repeats: set[int] = set()
         for pair, new_rows in new_by_pair.items():
-            times = sorted(
-                by_pair[pair] + [(r["reported_at"], None) for r in new_rows], key=lambda t: t[0]
-            )
+            times = sorted([t for t, _ in stored[pair]] + [r["reported_at"] for r in new_rows])
             for r in new_rows:
                 at = r["reported_at"]
-                r["is_repeat"] = any(at - REPEAT_WINDOW <= t < at for t, _ in times)
-                later_repeats.update(
-                    eid for t, eid in times if eid is not None and at < t <= at + REPEAT_WINDOW
-                )
-        if later_repeats:
-            for chunk in chunks(sorted(later_repeats), 500):
-                session.execute(
-                    update(Event)
-                    .where(Event.id.in_(chunk), ~Event.is_repeat)
-                    .values(is_repeat=True)
-                )
+                # An earlier time exists in [at − 30 d, at) ⇔ the one just below `at` is in it.
+                k = bisect.bisect_left(times, at)
+                r["is_repeat"] = k > 0 and times[k - 1] >= at - REPEAT_WINDOW
+            for t, eid in stored[pair]:
+                if any(r["reported_at"] < t <= r["reported_at"] + REPEAT_WINDOW for r in new_rows):
+                    later_repeats.add(eid)
+        for chunk in chunks(sorted(later_repeats), 500):
+            conn.execute(
+                update(Event).where(Event.id.in_(chunk), ~Event.is_repeat).values(is_repeat=True)
+            )
 
     # ..... transitions .....
     def transition_event(

@@ -21,6 +21,8 @@ from dashboard.domain import TERMINAL
 DAY_TTL = 3 * 86400
 THROUGHPUT_TTL = 26 * 3600
 TICKER_LENGTH = 500
+# A batch adds at most this many ticker items (its newest): the wall shows the latest few.
+TICKER_PER_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ class LiveState:
         for name, n in gauges.items():
             if n:
                 pipe.hincrby(self.key("gauges"), name, n)
-        for item in ticker:
+        for item in list(ticker)[-TICKER_PER_BATCH:]:
             pipe.xadd(self.key("ticker"), item.as_fields(), maxlen=TICKER_LENGTH, approximate=True)
         if heartbeats:
             stamp = f"{time.time():.3f}"

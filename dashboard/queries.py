@@ -34,7 +34,7 @@ from dashboard.privacy import mask_name
 from dashboard.sqlfuncs import epoch_bucket, hours_between
 
 GRID_STAFF_ROLES = ("grid_fulltime", "grid_parttime")
-TICKER_SNAPSHOT = 200
+TICKER_SNAPSHOT = 100  # = live.TICKER_PER_BATCH: what reconcile can expect in the stream
 
 
 # --- areas --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.db import chunks
 from dashboard.models import Area, Category, Department, TimeLimit
 
 # Used when a subcategory has no time limit of its own (hours from 立案).
@@ -99,12 +100,24 @@ class Reference:
     def grids(self, codes: set[str]) -> dict[str, GridRef]:
         if not codes:
             return {}
-        rows = self.session.execute(
-            select(Area).where(Area.level == "grid", Area.code.in_(sorted(codes)))
-        ).scalars()
-        return {a.code: self._grid_ref(a) for a in rows}
+        cols = (
+            Area.id,
+            Area.code,
+            Area.community_id,
+            Area.street_id,
+            Area.district_id,
+            Area.lat,
+            Area.lon,
+        )
+        out = {}
+        for chunk in chunks(sorted(codes), 500):
+            rows = self.session.execute(
+                select(*cols).where(Area.level == "grid", Area.code.in_(chunk))
+            )
+            out |= {r.code: self._grid_ref(r) for r in rows}
+        return out
 
-    def _grid_ref(self, a: Area) -> GridRef:
+    def _grid_ref(self, a) -> GridRef:
         return GridRef(
             a.id,
             a.code,
