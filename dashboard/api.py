@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from dashboard import auth, queries
+from dashboard import alerts, auth, queries
 from dashboard.clock import to_utc_naive, utcnow
 from dashboard.db import is_unavailable
 from dashboard.domain import SOURCES
@@ -281,6 +281,29 @@ def get_alerts():
             ]
         }
     )
+
+
+@api.post("/alerts/<int:alert_id>/<any(ack, handle, resolve, dismiss):action>")
+@token_required()
+def post_alert_action(alert_id: int, action: str):
+    body = _json_body() if request.content_length else {}
+    if not isinstance(body, dict):
+        raise InputError({"_": 'send an object: {"note": …, "assignee": …}'})
+    unknown = set(body) - {"note", "assignee"}
+    if unknown:
+        raise InputError(dict.fromkeys(sorted(unknown), "unknown field"))
+    with runtime().sessions() as session, session.begin():
+        alert = alerts.act(
+            session,
+            alert_id,
+            action,
+            f"token:{g.token.name}",
+            note=body.get("note"),
+            assignee=body.get("assignee"),
+        )
+        answer = {"id": alert.id, "state": alert.state, "assignee": alert.assignee}
+    runtime().live.bump()
+    return json_response(answer)
 
 
 # --- health -------------------------------------------------------------------------------

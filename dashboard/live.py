@@ -181,6 +181,10 @@ class LiveState:
             pipe.incr(self.key("version"))
         pipe.execute()
 
+    def bump(self) -> None:
+        """Something the wall shows changed outside the counters (an alert's state, say)."""
+        self.r.incr(self.key("version"))
+
     def heartbeat(self, name: str) -> None:
         self.r.hset(self.key("hb"), name, f"{time.time():.3f}")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event as sa_event
@@ -218,3 +220,56 @@ def test_health(client):
     assert client.get("/healthz").json == {"status": "ok"}
     r = client.get("/readyz")
     assert r.status_code == 200 and r.json["checks"]["database"] == "ok"
+
+
+def make_alert(rt, state="active") -> int:
+    from dashboard.clock import utcnow
+    from dashboard.models import Alert
+
+    with rt.sessions() as s, s.begin():
+        a = Alert(
+            rule="surge",
+            level=1,
+            title="欠薪诉求激增",
+            state=state,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        s.add(a)
+        s.flush()
+        return a.id
+
+
+def test_alert_actions(client, rt, bearer):
+    from dashboard.models import AlertHistory, AuditLog
+
+    alert_id = make_alert(rt)
+    version = rt.live.version()
+    r = client.post(f"/api/v1/alerts/{alert_id}/ack", json={"note": "已联系街道"}, headers=bearer)
+    assert r.status_code == 200 and r.json["state"] == "acknowledged"
+    assert r.json["assignee"] == "token:grid-feed" and rt.live.version() > version
+    r = client.post(f"/api/v1/alerts/{alert_id}/ack", headers=bearer)
+    assert r.status_code == 409 and "acknowledged" in r.json["error"]
+    assert client.post(f"/api/v1/alerts/{alert_id}/resolve", headers=bearer).status_code == 200
+    assert client.post(f"/api/v1/alerts/{alert_id}/dismiss", headers=bearer).status_code == 409
+    assert client.post("/api/v1/alerts/999999/ack", headers=bearer).status_code == 404
+    r = client.post(f"/api/v1/alerts/{alert_id}/resolve", json={"colour": "red"}, headers=bearer)
+    assert r.status_code == 400
+    with rt.sessions() as s:
+        states = s.execute(select(AlertHistory.to_state).order_by(AlertHistory.id)).scalars().all()
+        actions = s.execute(select(AuditLog.action).order_by(AuditLog.id)).scalars().all()
+    assert states == ["acknowledged", "resolved"]
+    assert actions[-2:] == ["alert.ack", "alert.resolve"]
+    listed = client.get("/api/v1/alerts?state=resolved", headers=bearer).json["alerts"]
+    assert [a["id"] for a in listed] == [alert_id]
+
+
+def test_openapi_lists_every_route(web_app):
+    spec = (Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml").read_text()
+    for rule in web_app.server.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = re.sub(
+            r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>", r"{\1}", rule.rule[len("/api/v1") :]
+        )
+        assert f"  {path}:" in spec, path
