@@ -14,6 +14,7 @@ from xstatic.pkg import bootstrap as xstatic_bootstrap
 
 from dashboard.api import api, health
 from dashboard.config import Settings, load_settings
+from dashboard.i18n import t
 from dashboard.runtime import Runtime
 
 HERE = Path(__file__).resolve().parent
@@ -21,6 +22,8 @@ BOOTSTRAP_CSS = "/vendor/bootstrap/css/bootstrap.min.css"
 
 
 def _shell(settings: Settings):
+    """Header (platform name, clock, data freshness, language), navigation, page, banner."""
+    lang = settings.lang
     links = [
         dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
         for page in dash.page_registry.values()
@@ -29,23 +32,32 @@ def _shell(settings: Settings):
     return html.Div(
         [
             dcc.Location(id="shell-url"),
-            dbc.Navbar(
-                dbc.Container(
-                    [
-                        dbc.NavbarBrand(
-                            f"{settings.city_name}市域社会治理综合指挥平台", className="fw-bold"
-                        ),
-                        dbc.Nav(links, navbar=True, className="ms-auto"),
-                    ],
-                    fluid=True,
-                ),
-                color="dark",
-                dark=True,
-                className="shell-navbar",
-                id="shell-navbar",
+            dcc.Store(id="shell-lang", data=lang),
+            dcc.Interval(id="shell-tick", interval=5000),
+            html.Header(
+                [
+                    html.Div(f"{settings.city_name}{t('platform', lang)}", className="shell-title"),
+                    dbc.Nav(links, className="shell-nav", id="shell-nav"),
+                    html.Div(
+                        [
+                            html.Span(id="shell-clock", className="shell-clock"),
+                            html.Span(id="shell-freshness", className="freshness"),
+                        ],
+                        className="shell-status",
+                    ),
+                ],
+                className="shell-header",
+                id="shell-header",
             ),
-            dbc.Container(dash.page_container, fluid=True, className="shell-main"),
-        ]
+            html.Div(
+                t("live_interrupted", lang),
+                id="shell-banner",
+                className="shell-banner",
+                hidden=True,
+            ),
+            html.Main(dash.page_container, className="shell-main"),
+        ],
+        className="shell",
     )
 
 
@@ -85,7 +97,7 @@ def create_app(
         assets_folder=str(HERE / "assets"),
         external_stylesheets=[BOOTSTRAP_CSS],
         serve_locally=True,
-        title=f"{settings.city_name}市域社会治理综合指挥平台",
+        title=f"{settings.city_name}{t('platform', settings.lang)}",
         update_title=None,
         suppress_callback_exceptions=True,
     )
@@ -93,6 +105,7 @@ def create_app(
         "<html>", f'<html lang="{"zh-CN" if settings.lang == "zh" else "en"}" data-bs-theme="dark">'
     )
     app.layout = _shell(settings)
+    server.config["CC_SETTINGS"] = settings
     import callbacks  # noqa: F401 - registers the callbacks of every page
 
     if settings.scheduler if start_scheduler is None else start_scheduler:

@@ -1,26 +1,223 @@
-"""Overview callbacks: live state in, tile values out."""
+"""Overview callbacks: live state and the minute snapshot in, tiles and figures out.
 
-from dash import Input, Output, callback, no_update
+Each refresh first compares the live version with the one on screen and does nothing when it
+has not changed.
+"""
+
+from datetime import datetime, timedelta
+
+from dash import Input, Output, State, callback, clientside_callback, html
+from dash.exceptions import PreventUpdate
 from flask import current_app
+from redis.exceptions import RedisError
 
+from callbacks import figures
+from dashboard import fmt, wall
 from dashboard.clock import utcnow
-from dashboard.queries import live_tiles
-from pages.overview import TICK, TILE_LABELS, TILES
+from dashboard.i18n import ALERT_LEVELS, WUZHI_AXES, pick, t
+from pages.overview import (
+    FAST,
+    GRAPHS,
+    SEEN_FAST,
+    SEEN_SLOW,
+    SLOW,
+    TILE_KEYS,
+    VIEWPORT,
+    graph_id,
+    tile_id,
+)
 
-TILE_OUTPUTS = [Output(f"{TILES}-{key}", "children") for key, _ in TILE_LABELS]
+RATE_TILES = {"on_time_closing_rate", "satisfaction_rate"}
+THROUGHPUT_MINUTES = 180
 
 
-def format_count(n: int) -> str:
-    """Counts for Chinese readers: 12,345 → 1.23万 from ten thousand up."""
-    return f"{n / 10000:.2f}万" if n >= 10000 else f"{n:,}"
+def _lang() -> str:
+    return current_app.extensions["dashboard"].settings.lang
 
 
-@callback(*TILE_OUTPUTS, Output(f"{TILES}-stamp", "children"), Input(TICK, "n_intervals"))
-def update_tiles(_n):
+def tile_texts(tiles: dict, lang: str) -> list:
+    """Value and delta children for every tile, in TILE_KEYS order."""
+    out = []
+    for key in TILE_KEYS:
+        value, before = tiles[key]["value"], tiles[key]["before"]
+        if key == "alerts":
+            levels = value or {}
+            out.append(
+                [
+                    html.Span(f"{levels.get(str(n), 0)}", className=f"alert-count level-{n}")
+                    for n in (1, 2, 3, 4)
+                ]
+            )
+            out.append(" ".join(pick(ALERT_LEVELS[n], lang) for n in (1, 2, 3, 4)))
+            continue
+        if key in RATE_TILES:
+            out.append(fmt.rate(value))
+            text, direction = fmt.delta(value, before, is_rate=True)
+        else:
+            out.append(fmt.count(value, lang))
+            text, direction = fmt.delta(value, before)
+        out.append(
+            ""
+            if direction == "none"
+            else html.Span(f"{t('vs_yesterday', lang)} {text}", className=f"delta-{direction}")
+        )
+    return out
+
+
+TILE_OUTPUTS = [
+    Output(tile_id(k, part), "children") for k in TILE_KEYS for part in ("value", "delta")
+]
+
+
+@callback(
+    *TILE_OUTPUTS, Output(SEEN_FAST, "data"), Input(FAST, "n_intervals"), State(SEEN_FAST, "data")
+)
+def update_tiles(_n, seen):
     rt = current_app.extensions["dashboard"]
     try:
-        tiles = live_tiles(rt.live, utcnow())
-    except Exception:  # noqa: BLE001 - Redis down: keep the last values on screen
-        return [no_update] * len(TILE_OUTPUTS) + ["实时数据中断 — live data interrupted"]
-    values = [format_count(tiles[key]) for key, _ in TILE_LABELS]
-    return [*values, f"数据版本 {tiles['version']} · {tiles['day']}"]
+        version = rt.live.version()
+        if version == seen:
+            raise PreventUpdate  # nothing new: no work, nothing sent
+        tiles = wall.tiles(rt.live, rt.live.document("wall"), utcnow())
+    except RedisError:  # Redis down: keep what is on screen; the banner says so
+        raise PreventUpdate from None
+    return [*tile_texts(tiles, _lang()), version]
+
+
+CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
+    Output("overview-list-alerts", "children"),
+    Output("overview-list-ticker", "children"),
+]
+
+
+@callback(
+    *CHART_OUTPUTS,
+    Output(SEEN_SLOW, "data"),
+    Input(SLOW, "n_intervals"),
+    Input(VIEWPORT, "data"),
+    State(SEEN_SLOW, "data"),
+)
+def update_charts(_n, viewport, seen):
+    rt = current_app.extensions["dashboard"]
+    scale = figures.scale_for((viewport or {}).get("height"))
+    try:
+        version = rt.live.version()
+        if seen == [version, scale]:
+            raise PreventUpdate  # nothing new: no work, nothing sent
+        built = overview_figures(rt.live, _lang(), viewport or {})
+    except RedisError:  # Redis down: keep what is on screen; the banner says so
+        raise PreventUpdate from None
+    graphs = [figures.scaled(f, scale) for f in built[: len(GRAPHS)]]
+    return [*graphs, *built[len(GRAPHS) :], [version, scale]]
+
+
+clientside_callback(
+    "function(_) { return {height: window.innerHeight, width: window.innerWidth}; }",
+    Output(VIEWPORT, "data"),
+    Input("overview-page", "id"),
+)
+
+
+def overview_figures(live, lang: str, viewport: dict) -> list:
+    """Every chart and list of the overview from the live state and the snapshot."""
+    now = utcnow()
+    snap = live.document("wall") or {}
+    geo = live.document("geo") or {}
+    last = now.replace(second=0, microsecond=0) + live.zone.utcoffset(now)  # local wall time
+    minutes = [
+        (last - timedelta(minutes=THROUGHPUT_MINUTES - 1 - i)).isoformat()
+        for i in range(THROUGHPUT_MINUTES)
+    ]
+    throughput = figures.throughput(
+        minutes,
+        live.throughput("reported", THROUGHPUT_MINUTES, now),
+        live.throughput("closed", THROUGHPUT_MINUTES, now),
+        (t("new_events", lang), t("closures", lang)),
+    )
+    flow = figures.loop_flow(wall.loop_flow(live, now), lang)
+    load = wall.district_load(live, snap)
+    if (geo.get("district") or {}).get("features") and load:
+        # The map panel: 4 of 12 columns, 2 of the 3 lower rows (see assets/shell.css).
+        box = (viewport.get("width", 1920) * 4 / 12 * 0.85, viewport.get("height", 1080) * 0.5)
+        area_map = figures.district_map(
+            geo["district"], load, "open_per_10k", t("per_10k", lang), box
+        )
+    else:
+        area_map = figures.empty()
+    names = snap.get("category_names", {})
+    cats = sorted(wall.mix(live, now, "c").items(), key=lambda kv: -kv[1])
+    category = figures.bars([names.get(c, c) for c, _ in cats[:8]], [n for _, n in cats[:8]])
+    sources = wall.mix(live, now, "s")
+    source_names = wall.source_names()
+    source = figures.donut([source_names.get(s, s) for s in sources], list(sources.values()))
+    board = _board(snap.get("departments_week", []))
+    dims = snap.get("wuzhi_week") or {}
+    radar = figures.radar(
+        [pick(v, lang) for v in WUZHI_AXES.values()], [dims.get(k) for k in WUZHI_AXES]
+    )
+    return [
+        throughput,
+        flow,
+        area_map,
+        category,
+        source,
+        board,
+        radar,
+        _alert_items(snap.get("alerts", []), lang),
+        _ticker_items(live.ticker(12), names, live.zone),
+    ]
+
+
+def _board(rows: list[dict]) -> dict:
+    """Departments by this week's 按期结案率, best first (rows without a rate last)."""
+    rated = sorted(
+        (r for r in rows if r["on_time_closing_rate"] is not None),
+        key=lambda r: -r["on_time_closing_rate"],
+    )
+    if not rated:
+        return figures.empty()
+    shown = rated if len(rated) <= 10 else rated[:5] + rated[-5:]
+    colours = [figures.GOOD if i < 5 else figures.ALERT_COLOURS[1] for i in range(len(shown))]
+    fig = figures.bars(
+        [r["name"] for r in shown],
+        [round(r["on_time_closing_rate"] * 100, 1) for r in shown],
+        fmt="{:.1f}%",
+    )
+    fig["data"][0]["marker"] = {"color": colours}
+    return fig
+
+
+def _alert_items(alerts: list[dict], lang: str) -> list:
+    if not alerts:
+        return [html.Li(t("no_alerts", lang), className="muted")]
+    return [
+        html.Li(
+            [
+                html.Span(
+                    pick(ALERT_LEVELS[a["level"]], lang),
+                    className=f"alert-badge level-{a['level']}",
+                ),
+                html.Span(a["title"], className="alert-title"),
+            ],
+            className="escalated" if a.get("escalated") else None,
+        )
+        for a in alerts[:8]
+    ]
+
+
+def _ticker_items(items: list[dict], names: dict, zone) -> list:
+    return [
+        html.Li(
+            [
+                html.Span(
+                    fmt.time_of_day(datetime.fromisoformat(item["at"]), zone)[:5],
+                    className="ticker-time",
+                ),
+                html.Span(
+                    names.get(item["subcategory"], item["subcategory"]), className="ticker-cat"
+                ),
+                html.Span(item["title"], className="ticker-title"),
+            ]
+        )
+        for item in items
+    ]

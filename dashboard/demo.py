@@ -1079,6 +1079,7 @@ def seed_demo(
     progress("building the live state")
     rt.live.delete_all(scheduler_keys=False)  # the bootstrap lock may be held
     jobs.reconcile(rt, now=now, quiet=True)
+    jobs.wall_snapshot(rt, now=now)
     counts = city.areas.level.value_counts().to_dict()
     summary = {
         "districts": counts.get("district", 0),

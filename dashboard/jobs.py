@@ -40,6 +40,7 @@ def job_definitions(rt: Runtime) -> list[JobDef]:
         JobDef("sla_sweep", sla_sweep, 60),
         JobDef("reconcile", reconcile, 300),
         JobDef("trim", trim, 3600),
+        JobDef("wall_snapshot", wall_snapshot, 60),
     ]
     if rt.settings.demo and rt.settings.simulator_rate > 0:
         jobs.append(JobDef("simulate", demo.simulate_tick, demo.SIMULATOR_TICK_SECONDS))
@@ -195,6 +196,14 @@ def reconcile(
     if drift and not quiet:
         log.warning("live state drift repaired: %d fields (first: %s)", len(drift), drift[:3])
     return drift
+
+
+def wall_snapshot(rt: Runtime, now: datetime | None = None) -> dict:
+    """The wall's minute snapshot: KPI figures, staffing, alerts (dashboard/wall.py)."""
+    from dashboard import wall
+
+    with rt.sessions() as session:
+        return wall.refresh(session, rt.live, now or utcnow(), rt.settings.zone)
 
 
 def trim(rt: Runtime) -> dict:

@@ -181,6 +181,18 @@ class LiveState:
             pipe.incr(self.key("version"))
         pipe.execute()
 
+    def set_document(self, name: str, data: dict, bump: bool = True) -> None:
+        """Store a JSON document the wall reads (the minute snapshot, the map shapes)."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(self.key(f"doc:{name}"), orjson.dumps(data))
+        if bump:
+            pipe.incr(self.key("version"))
+        pipe.execute()
+
+    def document(self, name: str) -> dict | None:
+        raw = self.r.get(self.key(f"doc:{name}"))
+        return orjson.loads(raw) if raw else None
+
     def bump(self) -> None:
         """Something the wall shows changed outside the counters (an alert's state, say)."""
         self.r.incr(self.key("version"))

@@ -1,44 +1,97 @@
-"""总览: the big-screen overview (the full wall arrives with its own issue; today's tiles now)."""
+"""总览: the big-screen overview — today's tiles, the loop, the map, mixes, board and alerts."""
 
 import dash
-import dash_bootstrap_components as dbc
 from dash import dcc, html
+
+from callbacks.figures import CONFIG
+from dashboard.i18n import t
 
 dash.register_page(__name__, path="/", name="总览", order=0)
 
-TILES = "overview-tiles"
-TICK = "overview-tick"
-
-TILE_LABELS = [
-    ("received", "今日受理"),
-    ("accepted", "今日立案"),
-    ("closed", "今日结案"),
-    ("open", "在办事件"),
-    ("overdue", "超期未办结"),
+FAST = "overview-fast"  # tiles, every 5 s
+SLOW = "overview-slow"  # charts, every 30 s
+SEEN_FAST = "overview-seen-fast"  # the live version the tiles show
+SEEN_SLOW = "overview-seen-slow"
+VIEWPORT = "overview-viewport"  # the screen's size: chart text scales with it
+TILE_KEYS = [
+    "received",
+    "accepted",
+    "closed",
+    "on_time_closing_rate",
+    "overdue",
+    "satisfaction_rate",
+    "on_duty",
+    "alerts",
 ]
+GRAPHS = ["throughput", "flow", "map", "category", "source", "board", "radar"]
+LISTS = ["alerts", "ticker"]
 
 
-def layout(**_kwargs):
+def tile_id(key: str, part: str) -> str:
+    return f"overview-tile-{key}-{part}"
+
+
+def graph_id(name: str) -> str:
+    return f"overview-graph-{name}"
+
+
+def _tile(key: str, lang: str):
     return html.Div(
         [
-            dcc.Interval(id=TICK, interval=5000),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        dbc.Card(
-                            dbc.CardBody(
-                                [
-                                    html.Div(label, className="tile-label"),
-                                    html.Div("—", id=f"{TILES}-{key}", className="tile-value"),
-                                ]
-                            ),
-                            className="tile",
-                        )
-                    )
-                    for key, label in TILE_LABELS
-                ],
-                className="g-3 mt-2",
+            html.Div(t(key, lang), className="tile-label"),
+            html.Div("—", id=tile_id(key, "value"), className="tile-value"),
+            html.Div("", id=tile_id(key, "delta"), className="tile-delta"),
+        ],
+        className="tile",
+    )
+
+
+def _panel(title_key: str, body, lang: str, area: str):
+    return html.Section(
+        [
+            html.H2(t(title_key, lang), className="panel-title"),
+            html.Div(body, className="panel-body"),
+        ],
+        className=f"panel area-{area}",
+    )
+
+
+def _graph(name: str):
+    return dcc.Graph(
+        id=graph_id(name),
+        config=CONFIG,
+        className="panel-graph",
+        style={"height": "100%", "width": "100%"},
+    )
+
+
+def layout(lang: str = "zh", **_kwargs):
+    lang = "en" if lang == "en" else "zh"
+    return html.Div(
+        [
+            dcc.Interval(id=FAST, interval=5_000),
+            dcc.Interval(id=SLOW, interval=30_000),
+            dcc.Store(id=SEEN_FAST),
+            dcc.Store(id=SEEN_SLOW),
+            dcc.Store(id=VIEWPORT),
+            html.Div([_tile(k, lang) for k in TILE_KEYS], className="tiles area-tiles"),
+            _panel("loop", _graph("flow"), lang, "flow"),
+            _panel("throughput", _graph("throughput"), lang, "throughput"),
+            _panel("map", _graph("map"), lang, "map"),
+            _panel(
+                "active_alerts",
+                html.Ul(id="overview-list-alerts", className="alert-list"),
+                lang,
+                "alerts",
             ),
-            html.Div(id=f"{TILES}-stamp", className="text-secondary mt-3"),
-        ]
+            _panel(
+                "ticker", html.Ul(id="overview-list-ticker", className="ticker"), lang, "ticker"
+            ),
+            _panel("category_mix", _graph("category"), lang, "category"),
+            _panel("source_mix", _graph("source"), lang, "source"),
+            _panel("board", _graph("board"), lang, "board"),
+            _panel("radar", _graph("radar"), lang, "radar"),
+        ],
+        className="overview",
+        id="overview-page",
     )

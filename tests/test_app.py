@@ -32,26 +32,74 @@ def test_no_asset_comes_from_another_host(client):
     assert client.get("/vendor/bootstrap/css/bootstrap.min.css").status_code == 200
 
 
+def _callback_request(client, output_prefix: str) -> dict:
+    """The request the browser would send for the callback whose outputs start with a prefix."""
+    deps = client.get("/_dash-dependencies").json
+    dep = next(d for d in deps if d["output"].startswith(".." + output_prefix))
+    outputs = [
+        {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+        for part in dep["output"].strip(".").split("...")
+    ]
+    return {
+        "output": dep["output"],
+        "outputs": outputs,
+        "inputs": [{"id": i["id"], "property": i["property"], "value": 1} for i in dep["inputs"]],
+        "state": [{"id": x["id"], "property": x["property"], "value": None} for x in dep["state"]],
+        "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"],
+    }
+
+
 def test_overview_tiles_show_the_live_state(client, rt, city):
     now = utcnow()
     rt.ingestor.ingest_events(
         [event("W1", now - timedelta(minutes=1)), event("W2", now - timedelta(minutes=1))], now=now
     )
-    outputs = ["received", "accepted", "closed", "open", "overdue", "stamp"]
-    body = {
-        "output": ".." + "...".join(f"overview-tiles-{k}.children" for k in outputs) + "..",
-        "outputs": [{"id": f"overview-tiles-{k}", "property": "children"} for k in outputs],
-        "inputs": [{"id": "overview-tick", "property": "n_intervals", "value": 1}],
-        "changedPropIds": ["overview-tick.n_intervals"],
-    }
+    body = _callback_request(client, "overview-tile-received-value")
     r = client.post("/_dash-update-component", json=body)
     assert r.status_code == 200
     resp = r.json["response"]
-    assert resp["overview-tiles-received"]["children"] == "2"
-    assert resp["overview-tiles-open"]["children"] == "2"
+    assert resp["overview-tile-received-value"]["children"] == "2"
+    version = resp["overview-seen-fast"]["data"]
+    assert version == rt.live.version()
+    # Nothing changed since: the next refresh does no work and sends nothing back.
+    body["state"][0]["value"] = version
+    again = client.post("/_dash-update-component", json=body)
+    assert again.status_code == 204
 
 
-def test_count_format():
-    from callbacks.overview import format_count
+def test_overview_charts_from_snapshot(client, rt, city):
+    from dashboard import jobs
 
-    assert format_count(9999) == "9,999" and format_count(123456) == "12.35万"
+    now = utcnow()
+    rt.ingestor.ingest_events([event("C1", now - timedelta(minutes=3))], now=now)
+    jobs.wall_snapshot(rt, now=now)
+    body = _callback_request(client, "overview-graph-throughput")
+    body["inputs"][1]["value"] = {"height": 2160, "width": 3840}
+    r = client.post("/_dash-update-component", json=body)
+    assert r.status_code == 200
+    resp = r.json["response"]
+    flow = resp["overview-graph-flow"]["figure"]
+    assert flow["data"][0]["y"][0] == 1  # one event found today
+    assert flow["layout"]["font"]["size"] == 28  # twice the 1080p size on a 2160-px screen
+    assert sum(resp["overview-graph-throughput"]["figure"]["data"][0]["y"]) == 1
+    assert resp["overview-graph-map"]["figure"]["data"] == []  # the test city has no shapes
+
+
+def test_freshness_thresholds():
+    from callbacks.shell import freshness
+
+    assert freshness({"ingest": 1000.0}, 1000.0 + 60) == ("ok", 1000.0)
+    assert freshness({"ingest": 1000.0}, 1000.0 + 121)[0] == "amber"
+    assert freshness({"ingest": 1000.0}, 1000.0 + 301)[0] == "red"
+    assert freshness({}, 5.0) == ("red", None)
+    assert freshness(None, 5.0) == ("red", None)
+
+
+def test_formats():
+    from dashboard import fmt
+
+    assert fmt.count(9999) == "9,999" and fmt.count(123456) == "12.35万"
+    assert fmt.count(123456, "en") == "123.5k" and fmt.count(None) == "—"
+    assert fmt.rate(None) == "—" and fmt.rate(0.98345) == "98.3%"
+    assert fmt.delta(0.95, 0.9, is_rate=True) == ("+5.0pp", "up")
+    assert fmt.delta(10, 12) == ("-2", "down") and fmt.delta(3, None) == ("—", "none")

@@ -65,13 +65,29 @@ def test_pages_render_offline_without_errors(server, browser, rt):
     for path in PAGES:
         page.goto(server + path, wait_until="networkidle")
         page.wait_for_selector("#_pages_content > *", timeout=15000)
-    page.goto(server + "/", wait_until="networkidle")
-    page.wait_for_function(
-        "document.getElementById('overview-tiles-received')?.textContent === '1'", timeout=15000
-    )
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / "overview-1920x1080.png"))
     page.close()
+    SHOTS.mkdir(exist_ok=True)
+    for width, height in ((1920, 1080), (3840, 2160)):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(server + "/", wait_until="networkidle")
+        page.wait_for_function(
+            "document.getElementById('overview-tile-received-value')?.textContent === '1'",
+            timeout=15000,
+        )
+        page.wait_for_selector("#overview-graph-flow .main-svg", timeout=15000)
+        scroll = page.evaluate(
+            "[document.documentElement.scrollHeight, document.documentElement.scrollWidth]"
+        )
+        assert scroll == [height, width], f"the overview scrolls at {width}x{height}: {scroll}"
+        value_px = page.evaluate(
+            "parseFloat(getComputedStyle("
+            "document.getElementById('overview-tile-received-value')).fontSize)"
+        )
+        assert value_px >= 0.05 * height  # KPI figures readable from 8 m
+        page.screenshot(path=str(SHOTS / f"overview-{width}x{height}.png"))
+        page.close()
     hosts = {urlparse(u).hostname for u in requests if not u.startswith("data:")}
     assert hosts == {"127.0.0.1"}, hosts
     assert errors == []

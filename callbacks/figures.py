@@ -1,0 +1,305 @@
+"""Figure factory: plain-dict Plotly figures with the command-center theme applied once.
+
+Plain dicts (not go.Figure) because building and validating Figure objects costs ≈9 ms per
+request against ≈0.5 ms for a dict (NOTES.md), and the theme is a few layout keys rather than a
+full template shipped with every figure.
+"""
+
+from __future__ import annotations
+
+import math
+
+# The four alert colours, used for alerts everywhere (1 红 … 4 蓝).
+ALERT_COLOURS = {1: "#e5484d", 2: "#f76b15", 3: "#ffc53d", 4: "#3e9bff"}
+ACCENT = "#3ec6ff"
+GOOD = "#3dd68c"
+MUTED = "#8fb3dd"
+TEXT = "#e8f1ff"
+GRID = "rgba(143,179,221,0.15)"
+SERIES = [
+    "#3ec6ff",
+    "#3dd68c",
+    "#ffc53d",
+    "#f76b15",
+    "#b48cff",
+    "#ff7eb6",
+    "#6ee7e7",
+    "#a3e635",
+    "#fda4af",
+    "#93c5fd",
+]
+FONT = (
+    '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", '
+    '"PingFang SC", sans-serif'
+)
+
+
+def layout(**extra) -> dict:
+    """The theme: transparent backgrounds, light text, thin grid lines, tight margins."""
+    base = {
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": {"family": FONT, "color": TEXT, "size": 14},
+        "margin": {"l": 40, "r": 12, "t": 8, "b": 28},
+        "showlegend": False,
+        "xaxis": {"gridcolor": GRID, "zeroline": False, "color": MUTED},
+        "yaxis": {"gridcolor": GRID, "zeroline": False, "color": MUTED},
+        "uirevision": "keep",  # updates do not reset what the viewer sees
+    }
+    base.update(extra)
+    return base
+
+
+CONFIG = {"displayModeBar": False, "responsive": True}
+
+
+def scale_for(viewport_height: float | None) -> float:
+    """Text and margins grow with the screen: 1 at 1080 px high, 2 at 2160 px."""
+    if not viewport_height:
+        return 1.0
+    return round(max(1.0, min(viewport_height / 1080, 4.0)), 2)
+
+
+def scaled(fig: dict, scale: float) -> dict:
+    """The figure with its font sizes and margins multiplied by `scale` (native resolution,
+    not a 1080p canvas blown up)."""
+    if scale == 1.0:
+        return fig
+
+    def grow(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("size", "thickness", "l", "r", "t", "b", "width") and isinstance(
+                    value, int | float
+                ):
+                    node[key] = value * scale
+                else:
+                    grow(value)
+        elif isinstance(node, list):
+            for item in node:
+                grow(item)
+
+    lay = fig["layout"]
+    for key in ("font", "margin", "legend", "polar", "xaxis", "yaxis", "annotations"):
+        if key in lay:
+            grow(lay[key])
+    for trace in fig["data"]:
+        for key in ("textfont", "line", "colorbar"):
+            if key in trace:
+                grow(trace[key])
+        trace.setdefault("textfont", {}).setdefault("size", 14 * scale)
+    return fig
+
+
+def empty(message: str = "—") -> dict:
+    return {
+        "data": [],
+        "layout": layout(
+            xaxis={"visible": False},
+            yaxis={"visible": False},
+            annotations=[
+                {
+                    "text": message,
+                    "showarrow": False,
+                    "font": {"color": MUTED, "size": 18},
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 0.5,
+                    "y": 0.5,
+                }
+            ],
+        ),
+    }
+
+
+def throughput(minutes: list[int], reported: list[int], closed: list[int], labels) -> dict:
+    """Events per minute over the last hours: new ones and closures."""
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": minutes,
+                "y": reported,
+                "name": labels[0],
+                "line": {"color": ACCENT, "width": 2},
+                "fill": "tozeroy",
+                "fillcolor": "rgba(62,198,255,0.15)",
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": minutes,
+                "y": closed,
+                "name": labels[1],
+                "line": {"color": GOOD, "width": 2},
+            },
+        ],
+        "layout": layout(
+            showlegend=True,
+            legend={"orientation": "h", "x": 0, "y": 1.12, "font": {"size": 13}},
+            xaxis={"gridcolor": GRID, "color": MUTED, "type": "date", "tickformat": "%H:%M"},
+        ),
+    }
+
+
+def loop_flow(stages: list[dict], lang: str) -> dict:
+    """The loop as bars: today's count through each stage, and what waits at it."""
+    names = [s["zh"] if lang == "zh" else s["en"] for s in stages]
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": names,
+                "y": [s["today"] for s in stages],
+                "name": "今日" if lang == "zh" else "Today",
+                "marker": {"color": ACCENT},
+                "text": [f"{s['today']:,}" for s in stages],
+                "textposition": "outside",
+                "cliponaxis": False,
+            },
+            {
+                "type": "bar",
+                "x": names,
+                "y": [s["waiting"] for s in stages],
+                "name": "待办" if lang == "zh" else "Waiting",
+                "marker": {"color": ALERT_COLOURS[2]},
+                "text": [f"{s['waiting']:,}" for s in stages],
+                "textposition": "outside",
+                "cliponaxis": False,
+            },
+        ],
+        "layout": layout(
+            barmode="group",
+            showlegend=True,
+            bargap=0.25,
+            legend={"orientation": "h", "x": 0, "y": 1.15, "font": {"size": 13}},
+            yaxis={"visible": False},
+        ),
+    }
+
+
+def fit_zoom(collection: dict, width_px: float, height_px: float) -> tuple[tuple, float]:
+    """Centre and zoom that fit every shape of a FeatureCollection into a box of that size."""
+    pts = [pt for f in collection["features"] for pt in f["geometry"]["coordinates"][0]]
+    lons, lats = [p[0] for p in pts], [p[1] for p in pts]
+    centre = ((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2)
+    lon_span = max(max(lons) - min(lons), 1e-6)
+    lat_span = max(max(lats) - min(lats), 1e-6) / math.cos(math.radians(centre[0]))
+    # Web Mercator: the world is 512 px wide at zoom 0 in MapLibre.
+    zoom = min(
+        math.log2(360 * width_px / (512 * lon_span)), math.log2(360 * height_px / (512 * lat_span))
+    )
+    return centre, round(zoom - 0.15, 2)
+
+
+def district_map(
+    geo: dict, rows: list[dict], value_key: str, title: str, box: tuple[float, float]
+) -> dict:
+    """Districts (or streets) coloured by a value; shapes only, no tiles: works offline."""
+    centre, zoom = fit_zoom(geo, *box)
+    return {
+        "data": [
+            {
+                "type": "choroplethmap",
+                "geojson": geo,
+                "locations": [r["code"] for r in rows],
+                "z": [r.get(value_key) or 0 for r in rows],
+                "text": [r["name"] for r in rows],
+                "featureidkey": "properties.code",
+                "colorscale": [[0, "#10324f"], [0.5, "#1f7ab8"], [1, "#ff6b3d"]],
+                "marker": {"line": {"color": "#0b1220", "width": 1.5}, "opacity": 0.9},
+                "colorbar": {
+                    "title": {"text": title, "side": "right"},
+                    "thickness": 12,
+                    "tickfont": {"color": MUTED},
+                },
+                "hovertemplate": "%{text}: %{z:.1f}<extra></extra>",
+            }
+        ],
+        "layout": layout(
+            margin={"l": 0, "r": 0, "t": 0, "b": 0},
+            map={
+                "style": {
+                    "version": 8,
+                    "sources": {},
+                    "layers": [
+                        {"id": "bg", "type": "background", "paint": {"background-color": "#0b1220"}}
+                    ],
+                },
+                "center": {"lat": centre[0], "lon": centre[1]},
+                "zoom": zoom,
+            },
+        ),
+    }
+
+
+def bars(
+    labels: list[str], values: list[float], colour: str = ACCENT, horizontal=True, fmt: str = "{:,}"
+) -> dict:
+    trace = {
+        "type": "bar",
+        "marker": {"color": colour},
+        "text": [fmt.format(v) for v in values],
+        "textposition": "auto",
+        "cliponaxis": False,
+    }
+    if horizontal:
+        trace |= {"x": values, "y": labels, "orientation": "h"}
+        lay = layout(
+            yaxis={"autorange": "reversed", "color": TEXT, "type": "category"},
+            xaxis={"visible": False},
+            margin={"l": 110, "r": 12, "t": 4, "b": 4},
+        )
+    else:
+        trace |= {"x": labels, "y": values}
+        lay = layout(yaxis={"visible": False})
+    return {"data": [trace], "layout": lay}
+
+
+def donut(labels: list[str], values: list[int]) -> dict:
+    return {
+        "data": [
+            {
+                "type": "pie",
+                "labels": labels,
+                "values": values,
+                "hole": 0.55,
+                "sort": False,
+                "marker": {"colors": SERIES},
+                "textinfo": "label+percent",
+                "textposition": "outside",
+                "textfont": {"size": 13},
+            }
+        ],
+        "layout": layout(margin={"l": 20, "r": 20, "t": 20, "b": 20}),
+    }
+
+
+def radar(axes: list[str], values: list[float | None]) -> dict:
+    closed_axes, closed_values = axes + axes[:1], values + values[:1]
+    return {
+        "data": [
+            {
+                "type": "scatterpolar",
+                "r": [v or 0 for v in closed_values],
+                "theta": closed_axes,
+                "fill": "toself",
+                "line": {"color": ACCENT},
+                "fillcolor": "rgba(62,198,255,0.25)",
+            }
+        ],
+        "layout": layout(
+            margin={"l": 40, "r": 40, "t": 20, "b": 20},
+            polar={
+                "bgcolor": "rgba(0,0,0,0)",
+                "radialaxis": {
+                    "range": [0, 100],
+                    "gridcolor": GRID,
+                    "color": MUTED,
+                    "tickfont": {"size": 10},
+                },
+                "angularaxis": {"gridcolor": GRID, "color": TEXT},
+            },
+        ),
+    }

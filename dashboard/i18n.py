@@ -1,0 +1,54 @@
+"""UI labels in Simplified Chinese (default) and English."""
+
+from __future__ import annotations
+
+LABELS: dict[str, tuple[str, str]] = {
+    "platform": ("市域社会治理综合指挥平台", "Municipal Social Governance Command Center"),
+    "received": ("今日受理", "Received today"),
+    "accepted": ("今日立案", "Accepted today"),
+    "closed": ("今日结案", "Closed today"),
+    "on_time_closing_rate": ("按期结案率", "On-time closing"),
+    "overdue": ("超期未办结", "Overdue open"),
+    "satisfaction_rate": ("满意率", "Satisfaction"),
+    "on_duty": ("在岗网格员", "Grid staff on duty"),
+    "alerts": ("活跃预警", "Active alerts"),
+    "vs_yesterday": ("较昨日同时", "vs. same time yesterday"),
+    "updated_at": ("数据更新于", "Data updated"),
+    "live_interrupted": ("实时数据中断", "Live data interrupted"),
+    "throughput": ("事件流量（每分钟）", "Events per minute"),
+    "new_events": ("新增", "New"),
+    "closures": ("结案", "Closed"),
+    "loop": (
+        "闭环流转：发现 → 立案 → 派遣 → 处置 → 结案",
+        "The loop: found → accepted → dispatched → handled → closed",
+    ),
+    "map": ("各区在办事件（每万人）", "Open events per 10k residents"),
+    "per_10k": ("每万人", "per 10k"),
+    "category_mix": ("今日事件类别", "Today by category"),
+    "source_mix": ("今日事件来源", "Today by source"),
+    "board": ("本周部门按期结案率", "Departments: on-time closing this week"),
+    "radar": ("五治融合指数（本周）", "Five-governance index (this week)"),
+    "ticker": ("最新事件", "Latest events"),
+    "active_alerts": ("活跃预警", "Active alerts"),
+    "no_alerts": ("暂无活跃预警", "No active alerts"),
+    "language": ("English", "中文"),
+    "top": ("前五", "Top 5"),
+    "bottom": ("后五", "Bottom 5"),
+}
+WUZHI_AXES = {
+    "political": ("政治引领", "Political"),
+    "autonomy": ("自治强基", "Self-governance"),
+    "rule_of_law": ("法治保障", "Rule of law"),
+    "moral": ("德治教化", "Moral"),
+    "smart": ("智治支撑", "Smart"),
+}
+ALERT_LEVELS = {1: ("红", "Red"), 2: ("橙", "Orange"), 3: ("黄", "Yellow"), 4: ("蓝", "Blue")}
+
+
+def t(key: str, lang: str = "zh") -> str:
+    zh, en = LABELS[key]
+    return zh if lang == "zh" else en
+
+
+def pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[0] if lang == "zh" else pair[1]

@@ -1,0 +1,313 @@
+"""Read model of the wall (总览大屏).
+
+The expensive part — KPI figures, staffing, alerts, map shapes — is computed once a minute by
+the scheduler (`build_snapshot`, job `wall_snapshot`) and kept in Redis; every refresh of every
+wall then reads the live counters and that snapshot, and touches no SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dashboard.clock import day_bounds, local_day, to_utc_naive
+from dashboard.domain import SOURCE_LABELS, STATUSES
+from dashboard.live import LiveState
+from dashboard.models import Alert, Area, Category, Department, Event, Staff, Transition
+from dashboard.queries import GRID_STAFF_ROLES, kpi_report
+
+# The loop as the wall shows it: 发现 → 立案 → 派遣 → 处置 → 结案.
+LOOP = [
+    ("reported", "发现", "Found"),
+    ("accepted", "立案", "Accepted"),
+    ("dispatched", "派遣", "Dispatched"),
+    ("resolved", "处置", "Handled"),
+    ("closed", "结案", "Closed"),
+]
+# Open statuses counted under each loop stage ("what is stuck where").
+STUCK = {
+    "reported": ["reported"],
+    "accepted": ["accepted", "escalated"],
+    "dispatched": ["dispatched"],
+    "resolved": ["in_progress", "returned"],
+    "closed": ["resolved"],
+}
+SNAPSHOT_MAX_AGE = 600  # seconds; older snapshots are shown as stale
+
+
+def week_start(day, zone: ZoneInfo) -> datetime:
+    """Monday 00:00 local of the ISO week of `day`, in naive UTC."""
+    monday = day - timedelta(days=day.weekday())
+    return to_utc_naive(datetime(monday.year, monday.month, monday.day), zone)
+
+
+def refresh(session: Session, live: LiveState, now: datetime, zone: ZoneInfo) -> dict:
+    """The scheduler's job: rebuild the snapshot (and the map shapes when missing)."""
+    snapshot = build_snapshot(session, now, zone)
+    if live.document("geo") is None:
+        live.set_document("geo", build_geo(session), bump=False)
+    live.set_document("wall", snapshot)
+    return {"built_at": snapshot["built_at"]}
+
+
+def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
+    """Everything on the wall that needs SQL, for the city and its districts."""
+    today = local_day(now, zone)
+    day_lo, day_hi = day_bounds(today, zone)
+    yesterday_lo = day_lo - timedelta(days=1)
+    same_time_yesterday = now - timedelta(days=1)
+
+    def figures(start, end, cutoff_now, **kw):
+        return kpi_report(session, start, end, cutoff_now, zone=zone, **kw)
+
+    today_kpi = figures(day_lo, day_hi, now)
+    yesterday_kpi = figures(yesterday_lo, same_time_yesterday, now)
+    monday = week_start(today, zone)
+    week_departments = figures(monday, monday + timedelta(days=7), now, by="department")
+    week_districts = figures(monday, monday + timedelta(days=7), now, by="district")
+    yesterday_counts = dict(
+        session.execute(
+            select(Transition.to_status, func.count())
+            .where(Transition.at >= yesterday_lo, Transition.at < same_time_yesterday)
+            .group_by(Transition.to_status)
+        ).all()
+    )
+    on_duty = session.execute(
+        select(func.count()).where(Staff.role.in_(GRID_STAFF_ROLES), Staff.status == "on_duty")
+    ).scalar()
+    on_duty_by_district = dict(
+        session.execute(
+            select(Staff.district_id, func.count())
+            .where(Staff.role.in_(GRID_STAFF_ROLES), Staff.status == "on_duty")
+            .group_by(Staff.district_id)
+        ).all()
+    )
+    districts = (
+        session.execute(select(Area).where(Area.level == "district").order_by(Area.code))
+        .scalars()
+        .all()
+    )
+    district_code = {d.id: d.code for d in districts}
+    alerts = session.execute(
+        select(Alert, Area.code)
+        .outerjoin(Area, Area.id == Alert.area_id)
+        .where(Alert.state.in_(["active", "acknowledged", "handling"]))
+        .order_by(Alert.level, Alert.created_at.desc())
+    ).all()
+    alert_levels = {str(level): 0 for level in (1, 2, 3, 4)}
+    for a, _code in alerts:
+        alert_levels[str(a.level)] += 1
+    return {
+        "built_at": now.isoformat() + "Z",
+        "day": today.isoformat(),
+        "today": _pick(today_kpi),
+        "yesterday": _pick(yesterday_kpi),
+        "yesterday_counts": {s: yesterday_counts.get(s, 0) for s in STATUSES},
+        "on_duty_grid_staff": on_duty,
+        "on_duty_by_district": {
+            district_code.get(k, ""): v for k, v in on_duty_by_district.items()
+        },
+        "districts": [
+            {"code": d.code, "name": d.name, "population": d.population} for d in districts
+        ],
+        "departments_week": [
+            {
+                "code": r["code"],
+                "name": r["name"],
+                "on_time_closing_rate": r["on_time_closing_rate"],
+                "due_closing": r["due_closing"],
+                "composite_score": r["composite_score"],
+                "rank": r["rank"],
+            }
+            for r in week_departments["breakdown"]
+            if r["code"]
+        ],
+        "districts_week": [
+            {
+                "code": r["code"],
+                "name": r["name"],
+                "on_time_closing_rate": r["on_time_closing_rate"],
+                "overdue_open": r["overdue_open"],
+                "composite_score": r["composite_score"],
+                "wuzhi": _wuzhi_dims(r.get("wuzhi_index")),
+            }
+            for r in week_districts["breakdown"]
+            if r["code"]
+        ],
+        "wuzhi_week": _wuzhi_dims(week_districts.get("wuzhi_index")),
+        "alert_levels": alert_levels,
+        "category_names": category_names(session),
+        "alerts": [
+            {
+                "id": a.id,
+                "level": a.level,
+                "title": a.title,
+                "area": code,
+                "state": a.state,
+                "escalated": a.escalated,
+                "created_at": a.created_at.isoformat() + "Z",
+            }
+            for a, code in alerts[:30]
+        ],
+    }
+
+
+def _pick(report: dict) -> dict:
+    keys = (
+        "received",
+        "accepted",
+        "closed",
+        "on_time_closing_rate",
+        "satisfaction_rate",
+        "overdue_open",
+        "timely_dispatch_rate",
+        "closing_rate",
+    )
+    return {k: report.get(k) for k in keys}
+
+
+def _wuzhi_dims(index: dict | None) -> dict | None:
+    if not index:
+        return None
+    return {
+        k: index.get(k) for k in ("political", "autonomy", "rule_of_law", "moral", "smart", "total")
+    }
+
+
+def build_geo(session: Session) -> dict:
+    """District and street shapes as GeoJSON FeatureCollections (static; cached in Redis)."""
+    out = {}
+    for level in ("district", "street"):
+        areas = (
+            session.execute(
+                select(Area)
+                .where(Area.level == level, Area.boundary.is_not(None))
+                .order_by(Area.code)
+            )
+            .scalars()
+            .all()
+        )
+        parents = dict(session.execute(select(Area.id, Area.code)).all())
+        out[level] = {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "id": a.code,
+                    "geometry": json.loads(a.boundary),
+                    "properties": {
+                        "code": a.code,
+                        "name": a.name,
+                        "population": a.population,
+                        "parent": parents.get(a.parent_id),
+                    },
+                }
+                for a in areas
+            ],
+        }
+    return out
+
+
+def category_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Category.code, Category.name)).all())
+
+
+def department_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Department.code, Department.name)).all())
+
+
+def open_by_street(session: Session) -> dict[str, int]:
+    """Open events per street code (for the street map of a chosen district)."""
+    rows = session.execute(
+        select(Area.code, func.count())
+        .join(Event, Event.street_id == Area.id)
+        .where(Event.is_open)
+        .group_by(Area.code)
+    ).all()
+    return dict(rows)
+
+
+# --- what a refresh reads (no SQL) -----------------------------------------------------------
+def tiles(live: LiveState, snapshot: dict | None, now: datetime) -> dict:
+    """The KPI tiles: live counters for today, the snapshot for rates, staffing and alerts."""
+    today = live.local_day(now)
+    counts = live.day_counts(today)
+    gauges = live.gauges()
+    snap = snapshot or {}
+    yesterday = snap.get("yesterday_counts", {})
+    today_kpi = snap.get("today", {})
+    yesterday_kpi = snap.get("yesterday", {})
+
+    def tile(value, before):
+        return {"value": value, "before": before}
+
+    return {
+        "received": tile(counts.get("reported", 0), yesterday.get("reported")),
+        "accepted": tile(counts.get("accepted", 0), yesterday.get("accepted")),
+        "closed": tile(counts.get("closed", 0), yesterday.get("closed")),
+        "on_time_closing_rate": tile(
+            today_kpi.get("on_time_closing_rate"), yesterday_kpi.get("on_time_closing_rate")
+        ),
+        "overdue": tile(gauges.get("overdue", 0), None),
+        "satisfaction_rate": tile(
+            today_kpi.get("satisfaction_rate"), yesterday_kpi.get("satisfaction_rate")
+        ),
+        "on_duty": tile(snap.get("on_duty_grid_staff"), None),
+        "alerts": tile(snap.get("alert_levels", {}), None),
+    }
+
+
+def loop_flow(live: LiveState, now: datetime) -> list[dict]:
+    """Today's count through each loop stage, and the open events waiting at it."""
+    counts = live.day_counts(live.local_day(now))
+    gauges = live.gauges()
+    return [
+        {
+            "status": s,
+            "zh": zh,
+            "en": en,
+            "today": counts.get(s, 0),
+            "waiting": sum(gauges.get(f"st:{w}", 0) for w in STUCK[s]),
+        }
+        for s, zh, en in LOOP
+    ]
+
+
+def mix(live: LiveState, now: datetime, kind: str) -> dict[str, int]:
+    """Today's new events by category (kind 'c') or source (kind 's')."""
+    counts = live.day_counts(live.local_day(now))
+    prefix = f"reported:{kind}:"
+    return {k[len(prefix) :]: v for k, v in counts.items() if k.startswith(prefix) and v}
+
+
+def district_load(live: LiveState, snapshot: dict | None) -> list[dict]:
+    """Open and overdue events per district, and open per 10k residents."""
+    gauges = live.gauges()
+    out = []
+    for d in (snapshot or {}).get("districts", []):
+        open_n = gauges.get(f"open:d:{d['code']}", 0)
+        out.append(
+            {
+                "code": d["code"],
+                "name": d["name"],
+                "open": open_n,
+                "overdue": gauges.get(f"overdue:d:{d['code']}", 0),
+                "open_per_10k": (open_n / d["population"] * 10_000) if d["population"] else None,
+            }
+        )
+    return out
+
+
+def source_names() -> dict[str, str]:
+    return {k: zh for k, (zh, _en) in SOURCE_LABELS.items()}
+
+
+def snapshot_age(snapshot: dict | None, now: datetime) -> float | None:
+    if not snapshot:
+        return None
+    built = datetime.fromisoformat(snapshot["built_at"].removesuffix("Z"))
+    return (now - built).total_seconds()
