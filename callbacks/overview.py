@@ -16,8 +16,10 @@ from dashboard import fmt, wall
 from dashboard.clock import utcnow
 from dashboard.i18n import ALERT_LEVELS, WUZHI_AXES, pick, t
 from pages.overview import (
+    DISTRICTS,
     FAST,
     GRAPHS,
+    SCOPE,
     SEEN_FAST,
     SEEN_SLOW,
     SLOW,
@@ -70,15 +72,19 @@ TILE_OUTPUTS = [
 
 
 @callback(
-    *TILE_OUTPUTS, Output(SEEN_FAST, "data"), Input(FAST, "n_intervals"), State(SEEN_FAST, "data")
+    *TILE_OUTPUTS,
+    Output(SEEN_FAST, "data"),
+    Input(FAST, "n_intervals"),
+    State(SEEN_FAST, "data"),
+    State(SCOPE, "data"),
 )
-def update_tiles(_n, seen):
+def update_tiles(_n, seen, district):
     rt = current_app.extensions["dashboard"]
     try:
         version = rt.live.version()
         if version == seen:
             raise PreventUpdate  # nothing new: no work, nothing sent
-        tiles = wall.tiles(rt.live, rt.live.document("wall"), utcnow())
+        tiles = wall.tiles(rt.live, rt.live.document("wall"), utcnow(), district)
     except RedisError:  # Redis down: keep what is on screen; the banner says so
         raise PreventUpdate from None
     return [*tile_texts(tiles, _lang()), version]
@@ -87,6 +93,8 @@ def update_tiles(_n, seen):
 CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
     Output("overview-list-alerts", "children"),
     Output("overview-list-ticker", "children"),
+    Output(DISTRICTS, "data-codes"),
+    Output("overview-scope-label", "children"),
 ]
 
 
@@ -96,15 +104,16 @@ CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
     Input(SLOW, "n_intervals"),
     Input(VIEWPORT, "data"),
     State(SEEN_SLOW, "data"),
+    State(SCOPE, "data"),
 )
-def update_charts(_n, viewport, seen):
+def update_charts(_n, viewport, seen, district):
     rt = current_app.extensions["dashboard"]
     scale = figures.scale_for((viewport or {}).get("height"))
     try:
         version = rt.live.version()
         if seen == [version, scale]:
             raise PreventUpdate  # nothing new: no work, nothing sent
-        built = overview_figures(rt.live, _lang(), viewport or {})
+        built = overview_figures(rt.live, _lang(), viewport or {}, district)
     except RedisError:  # Redis down: keep what is on screen; the banner says so
         raise PreventUpdate from None
     graphs = [figures.scaled(f, scale) for f in built[: len(GRAPHS)]]
@@ -118,7 +127,7 @@ clientside_callback(
 )
 
 
-def overview_figures(live, lang: str, viewport: dict) -> list:
+def overview_figures(live, lang: str, viewport: dict, district: str | None = None) -> list:
     """Every chart and list of the overview from the live state and the snapshot."""
     now = utcnow()
     snap = live.document("wall") or {}
@@ -134,14 +143,24 @@ def overview_figures(live, lang: str, viewport: dict) -> list:
         live.throughput("closed", THROUGHPUT_MINUTES, now),
         (t("new_events", lang), t("closures", lang)),
     )
-    flow = figures.loop_flow(wall.loop_flow(live, now), lang)
-    load = wall.district_load(live, snap)
-    if (geo.get("district") or {}).get("features") and load:
+    flow = figures.loop_flow(wall.loop_flow(live, now, district), lang)
+    if district:
+        load = wall.street_load(snap, geo, district)
+        shapes = {
+            "type": "FeatureCollection",
+            "features": [
+                f
+                for f in (geo.get("street") or {}).get("features", [])
+                if f["properties"].get("parent") == district
+            ],
+        }
+    else:
+        load = wall.district_load(live, snap)
+        shapes = geo.get("district") or {}
+    if shapes.get("features") and load:
         # The map panel: 4 of 12 columns, 2 of the 3 lower rows (see assets/shell.css).
         box = (viewport.get("width", 1920) * 4 / 12 * 0.85, viewport.get("height", 1080) * 0.5)
-        area_map = figures.district_map(
-            geo["district"], load, "open_per_10k", t("per_10k", lang), box
-        )
+        area_map = figures.district_map(shapes, load, "open_per_10k", t("per_10k", lang), box)
     else:
         area_map = figures.empty()
     names = snap.get("category_names", {})
@@ -152,6 +171,9 @@ def overview_figures(live, lang: str, viewport: dict) -> list:
     source = figures.donut([source_names.get(s, s) for s in sources], list(sources.values()))
     board = _board(snap.get("departments_week", []))
     dims = snap.get("wuzhi_week") or {}
+    if district:
+        row = next((r for r in snap.get("districts_week", []) if r["code"] == district), {})
+        dims = row.get("wuzhi") or {}
     radar = figures.radar(
         [pick(v, lang) for v in WUZHI_AXES.values()], [dims.get(k) for k in WUZHI_AXES]
     )
@@ -165,6 +187,10 @@ def overview_figures(live, lang: str, viewport: dict) -> list:
         radar,
         _alert_items(snap.get("alerts", []), lang),
         _ticker_items(live.ticker(12), names, live.zone),
+        ",".join(d["code"] for d in snap.get("districts", [])),
+        next((d["name"] for d in snap.get("districts", []) if d["code"] == district), None)
+        if district
+        else None,
     ]
 
 

@@ -44,7 +44,7 @@ class Settings:
     tz: str = "Asia/Shanghai"
     lang: str = "zh"
     demo: bool = True
-    simulator_rate: float = 60.0
+    simulator_rate: float = 3.0
     scheduler: bool = True
     # Not environment settings: limits of the ingest contract (docs/api.md).
     max_body_bytes: int = 4 * 1024 * 1024
@@ -90,7 +90,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     lang = "en" if lang.startswith("en") else "zh"
     tz = env.get("TZ") or "Asia/Shanghai"
     ZoneInfo(tz)  # fail early on an unknown zone
-    rate = parse_number(env.get("SIMULATOR_RATE"), 60.0)
+    rate = parse_number(env.get("SIMULATOR_RATE"), 3.0)
     if rate < 0:
         raise ValueError("SIMULATOR_RATE must be >= 0")
     return Settings(

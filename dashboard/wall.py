@@ -64,8 +64,8 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
     def figures(start, end, cutoff_now, **kw):
         return kpi_report(session, start, end, cutoff_now, zone=zone, **kw)
 
-    today_kpi = figures(day_lo, day_hi, now)
-    yesterday_kpi = figures(yesterday_lo, same_time_yesterday, now)
+    today_kpi = figures(day_lo, day_hi, now, by="district")
+    yesterday_kpi = figures(yesterday_lo, same_time_yesterday, now, by="district")
     monday = week_start(today, zone)
     week_departments = figures(monday, monday + timedelta(days=7), now, by="department")
     week_districts = figures(monday, monday + timedelta(days=7), now, by="district")
@@ -106,6 +106,14 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
         "day": today.isoformat(),
         "today": _pick(today_kpi),
         "yesterday": _pick(yesterday_kpi),
+        "today_by_district": {r["code"]: _pick(r) for r in today_kpi["breakdown"] if r["code"]},
+        "yesterday_by_district": {
+            r["code"]: _pick(r) for r in yesterday_kpi["breakdown"] if r["code"]
+        },
+        "yesterday_counts_by_district": _counts_by_district(
+            session, yesterday_lo, same_time_yesterday
+        ),
+        "open_by_street": open_by_street(session),
         "yesterday_counts": {s: yesterday_counts.get(s, 0) for s in STATUSES},
         "on_duty_grid_staff": on_duty,
         "on_duty_by_district": {
@@ -154,6 +162,20 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
             for a, code in alerts[:30]
         ],
     }
+
+
+def _counts_by_district(session: Session, start: datetime, end: datetime) -> dict:
+    rows = session.execute(
+        select(Area.code, Transition.to_status, func.count())
+        .join(Event, Event.id == Transition.event_id)
+        .join(Area, Area.id == Event.district_id)
+        .where(Transition.at >= start, Transition.at < end)
+        .group_by(Area.code, Transition.to_status)
+    ).all()
+    out: dict[str, dict[str, int]] = {}
+    for code, status, n in rows:
+        out.setdefault(code, {})[status] = n
+    return out
 
 
 def _pick(report: dict) -> dict:
@@ -232,46 +254,58 @@ def open_by_street(session: Session) -> dict[str, int]:
 
 
 # --- what a refresh reads (no SQL) -----------------------------------------------------------
-def tiles(live: LiveState, snapshot: dict | None, now: datetime) -> dict:
-    """The KPI tiles: live counters for today, the snapshot for rates, staffing and alerts."""
-    today = live.local_day(now)
-    counts = live.day_counts(today)
+def tiles(
+    live: LiveState, snapshot: dict | None, now: datetime, district: str | None = None
+) -> dict:
+    """The KPI tiles for the city or one district: live counters for today, the snapshot for
+    rates, staffing and alerts."""
+    counts = live.day_counts(live.local_day(now))
     gauges = live.gauges()
     snap = snapshot or {}
-    yesterday = snap.get("yesterday_counts", {})
-    today_kpi = snap.get("today", {})
-    yesterday_kpi = snap.get("yesterday", {})
+    if district:
+        sfx = f":d:{district}"
+        yesterday = snap.get("yesterday_counts_by_district", {}).get(district, {})
+        today_kpi = snap.get("today_by_district", {}).get(district, {})
+        yesterday_kpi = snap.get("yesterday_by_district", {}).get(district, {})
+        on_duty = snap.get("on_duty_by_district", {}).get(district)
+    else:
+        sfx = ""
+        yesterday = snap.get("yesterday_counts", {})
+        today_kpi = snap.get("today", {})
+        yesterday_kpi = snap.get("yesterday", {})
+        on_duty = snap.get("on_duty_grid_staff")
 
     def tile(value, before):
         return {"value": value, "before": before}
 
     return {
-        "received": tile(counts.get("reported", 0), yesterday.get("reported")),
-        "accepted": tile(counts.get("accepted", 0), yesterday.get("accepted")),
-        "closed": tile(counts.get("closed", 0), yesterday.get("closed")),
+        "received": tile(counts.get(f"reported{sfx}", 0), yesterday.get("reported", 0)),
+        "accepted": tile(counts.get(f"accepted{sfx}", 0), yesterday.get("accepted", 0)),
+        "closed": tile(counts.get(f"closed{sfx}", 0), yesterday.get("closed", 0)),
         "on_time_closing_rate": tile(
             today_kpi.get("on_time_closing_rate"), yesterday_kpi.get("on_time_closing_rate")
         ),
-        "overdue": tile(gauges.get("overdue", 0), None),
+        "overdue": tile(gauges.get(f"overdue{sfx}", 0), None),
         "satisfaction_rate": tile(
             today_kpi.get("satisfaction_rate"), yesterday_kpi.get("satisfaction_rate")
         ),
-        "on_duty": tile(snap.get("on_duty_grid_staff"), None),
+        "on_duty": tile(on_duty, None),
         "alerts": tile(snap.get("alert_levels", {}), None),
     }
 
 
-def loop_flow(live: LiveState, now: datetime) -> list[dict]:
+def loop_flow(live: LiveState, now: datetime, district: str | None = None) -> list[dict]:
     """Today's count through each loop stage, and the open events waiting at it."""
     counts = live.day_counts(live.local_day(now))
     gauges = live.gauges()
+    sfx = f":d:{district}" if district else ""
     return [
         {
             "status": s,
             "zh": zh,
             "en": en,
-            "today": counts.get(s, 0),
-            "waiting": sum(gauges.get(f"st:{w}", 0) for w in STUCK[s]),
+            "today": counts.get(f"{s}{sfx}", 0),
+            "waiting": sum(gauges.get(f"st:{w}{sfx}", 0) for w in STUCK[s]),
         }
         for s, zh, en in LOOP
     ]
@@ -297,6 +331,27 @@ def district_load(live: LiveState, snapshot: dict | None) -> list[dict]:
                 "open": open_n,
                 "overdue": gauges.get(f"overdue:d:{d['code']}", 0),
                 "open_per_10k": (open_n / d["population"] * 10_000) if d["population"] else None,
+            }
+        )
+    return out
+
+
+def street_load(snapshot: dict | None, geo: dict | None, district: str) -> list[dict]:
+    """Open events per street of one district, from the minute snapshot."""
+    open_by_street = (snapshot or {}).get("open_by_street", {})
+    features = ((geo or {}).get("street") or {}).get("features", [])
+    out = []
+    for f in features:
+        props = f["properties"]
+        if props.get("parent") != district:
+            continue
+        n = open_by_street.get(props["code"], 0)
+        out.append(
+            {
+                "code": props["code"],
+                "name": props["name"],
+                "open": n,
+                "open_per_10k": n / props["population"] * 10_000 if props["population"] else None,
             }
         )
     return out

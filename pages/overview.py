@@ -13,6 +13,8 @@ SLOW = "overview-slow"  # charts, every 30 s
 SEEN_FAST = "overview-seen-fast"  # the live version the tiles show
 SEEN_SLOW = "overview-seen-slow"
 VIEWPORT = "overview-viewport"  # the screen's size: chart text scales with it
+SCOPE = "overview-scope"  # a district code, or None for the whole city
+DISTRICTS = "overview-districts"  # its data-codes list the districts (for rotation)
 TILE_KEYS = [
     "received",
     "accepted",
@@ -65,10 +67,12 @@ def _graph(name: str):
     )
 
 
-def layout(lang: str = "zh", **_kwargs):
+def layout(lang: str = "zh", district: str | None = None, **_kwargs):
     lang = "en" if lang == "en" else "zh"
     return html.Div(
         [
+            dcc.Store(id=SCOPE, data=district or None),
+            html.Div(id=DISTRICTS, hidden=True),
             dcc.Interval(id=FAST, interval=5_000),
             dcc.Interval(id=SLOW, interval=30_000),
             dcc.Store(id=SEEN_FAST),
@@ -77,7 +81,12 @@ def layout(lang: str = "zh", **_kwargs):
             html.Div([_tile(k, lang) for k in TILE_KEYS], className="tiles area-tiles"),
             _panel("loop", _graph("flow"), lang, "flow"),
             _panel("throughput", _graph("throughput"), lang, "throughput"),
-            _panel("map", _graph("map"), lang, "map"),
+            _panel(
+                "map",
+                [html.Div(id="overview-scope-label", className="scope-label"), _graph("map")],
+                lang,
+                "map",
+            ),
             _panel(
                 "active_alerts",
                 html.Ul(id="overview-list-alerts", className="alert-list"),

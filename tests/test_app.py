@@ -103,3 +103,17 @@ def test_formats():
     assert fmt.rate(None) == "—" and fmt.rate(0.98345) == "98.3%"
     assert fmt.delta(0.95, 0.9, is_rate=True) == ("+5.0pp", "up")
     assert fmt.delta(10, 12) == ("-2", "down") and fmt.delta(3, None) == ("—", "none")
+
+
+def test_district_scope(rt, city):
+    from dashboard import wall
+
+    now = utcnow()
+    at = now - timedelta(minutes=2)
+    rt.ingestor.ingest_events(
+        [event("D1", at, "G11"), event("D2", at, "G12"), event("D3", at, "G21")], now=now
+    )
+    assert wall.tiles(rt.live, None, now)["received"]["value"] == 3
+    assert wall.tiles(rt.live, None, now, "339002")["received"]["value"] == 1
+    flow = {s["status"]: s for s in wall.loop_flow(rt.live, now, "339001")}
+    assert flow["reported"]["today"] == 2 and flow["reported"]["waiting"] == 2

@@ -91,3 +91,27 @@ def test_pages_render_offline_without_errors(server, browser, rt):
     hosts = {urlparse(u).hostname for u in requests if not u.startswith("data:")}
     assert hosts == {"127.0.0.1"}, hosts
     assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_kiosk_and_rotation(server, browser, rt):
+    from dashboard import jobs
+
+    jobs.wall_snapshot(rt)  # the snapshot lists the districts to rotate through
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(server + "/?kiosk=1&rotate=5", wait_until="networkidle")
+    assert page.evaluate("getComputedStyle(document.getElementById('shell-nav')).display") == (
+        "none"
+    )
+    assert page.evaluate("getComputedStyle(document.body).cursor") == "none"
+    page.wait_for_function("window.location.pathname === '/flow'", timeout=9000)
+    page.wait_for_selector("#flow-page", timeout=5000)  # rendered by Dash's router, no reload
+    page.goto(server + "/?rotate=5&by=district", wait_until="networkidle")
+    page.wait_for_function(
+        "new URLSearchParams(window.location.search).get('district') === '339001'", timeout=12000
+    )
+    page.wait_for_function(
+        "document.getElementById('overview-scope-label')?.textContent === '第1区'", timeout=35000
+    )
+    page.close()

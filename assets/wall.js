@@ -1,0 +1,59 @@
+/* Wall behaviour from the URL, for screens nobody touches:
+ *   ?kiosk=1                hide navigation and the cursor
+ *   ?rotate=30              show the next page of the playlist every 30 s
+ *   &pages=/,/risk          the playlist (default: every page of the navigation)
+ *   &by=district            on the overview, step through the districts instead
+ * Navigation goes through Dash's own router (no reload), so the wall keeps running. */
+(function () {
+  "use strict";
+  var params = new URLSearchParams(window.location.search);
+  if (params.get("kiosk") === "1") {
+    document.body.classList.add("kiosk");
+  }
+  var seconds = parseInt(params.get("rotate") || "0", 10);
+  if (!(seconds >= 5)) {
+    return;
+  }
+
+  function playlist() {
+    if (params.get("pages")) {
+      return params.get("pages").split(",");
+    }
+    var links = document.querySelectorAll("#shell-nav a.nav-link");
+    return Array.prototype.map.call(links, function (a) { return a.getAttribute("href"); });
+  }
+
+  function districts() {
+    var el = document.getElementById("overview-districts");
+    var codes = el && el.getAttribute("data-codes");
+    return codes ? codes.split(",") : [];
+  }
+
+  function go(path, extra) {
+    var next = new URLSearchParams(window.location.search);
+    next.delete("district");
+    Object.keys(extra || {}).forEach(function (k) { next.set(k, extra[k]); });
+    window.history.pushState({}, "", path + "?" + next.toString());
+    window.dispatchEvent(new CustomEvent("_dashprivate_pushstate"));
+  }
+
+  function step() {
+    var here = new URLSearchParams(window.location.search);
+    if (params.get("by") === "district") {
+      var codes = districts();
+      if (codes.length) {
+        var i = codes.indexOf(here.get("district"));
+        // After the last district comes the whole city, then the first district again.
+        if (i === codes.length - 1) { go("/", {}); } else { go("/", {district: codes[i + 1]}); }
+      }
+      return;
+    }
+    var list = playlist();
+    if (list.length) {
+      var j = list.indexOf(window.location.pathname);
+      go(list[(j + 1) % list.length], {});
+    }
+  }
+
+  window.setInterval(step, seconds * 1000);
+})();
