@@ -57,3 +57,17 @@
 
   window.setInterval(step, seconds * 1000);
 })();
+
+/* Reconnect: when the server comes back after a restart or a network break, load the page
+ * again so that it runs against the new server (its callbacks, its assets). */
+(function () {
+  "use strict";
+  var down = false;
+  function check() {
+    fetch("/healthz", {cache: "no-store"}).then(function (r) {
+      if (r.ok && down) { window.location.reload(); }
+      down = !r.ok;
+    }).catch(function () { down = true; });
+  }
+  window.setInterval(check, 10000);
+})();

@@ -77,6 +77,8 @@ TILE_OUTPUTS = [
     Input(FAST, "n_intervals"),
     State(SEEN_FAST, "data"),
     State(SCOPE, "data"),
+    # The timer is off while a refresh runs, so refreshes never overlap or pile up.
+    running=[(Output(FAST, "disabled"), True, False)],
 )
 def update_tiles(_n, seen, district):
     rt = current_app.extensions["dashboard"]
@@ -105,6 +107,7 @@ CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
     Input(VIEWPORT, "data"),
     State(SEEN_SLOW, "data"),
     State(SCOPE, "data"),
+    running=[(Output(SLOW, "disabled"), True, False)],
 )
 def update_charts(_n, viewport, seen, district):
     rt = current_app.extensions["dashboard"]

@@ -67,14 +67,23 @@ def _graph(name: str):
     )
 
 
-def layout(lang: str = "zh", district: str | None = None, **_kwargs):
+def _seconds(value, default: float, low: float = 1, high: float = 3600) -> int:
+    """A refresh period from the URL (seconds), kept within sane bounds."""
+    try:
+        return int(min(max(float(value), low), high) * 1000)
+    except (TypeError, ValueError):
+        return int(default * 1000)
+
+
+def layout(lang: str = "zh", district: str | None = None, tiles=None, charts=None, **_kwargs):
+    """`?tiles=5&charts=30` set the refresh periods in seconds (defaults 5 and 30)."""
     lang = "en" if lang == "en" else "zh"
     return html.Div(
         [
             dcc.Store(id=SCOPE, data=district or None),
             html.Div(id=DISTRICTS, hidden=True),
-            dcc.Interval(id=FAST, interval=5_000),
-            dcc.Interval(id=SLOW, interval=30_000),
+            dcc.Interval(id=FAST, interval=_seconds(tiles, 5)),
+            dcc.Interval(id=SLOW, interval=_seconds(charts, 30)),
             dcc.Store(id=SEEN_FAST),
             dcc.Store(id=SEEN_SLOW),
             dcc.Store(id=VIEWPORT),

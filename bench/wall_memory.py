@@ -1,0 +1,125 @@
+"""The wall for a long time in headless Chromium: does the browser's memory grow?
+
+`python -m bench.wall_memory [--minutes 30] [--refresh 1]` serves the app on the installation
+of VAR_DIR/DATABASE_URL (run `make run` once first so that the demo city exists), feeds one event
+a second through the ingest path so that every refresh has new data, opens the overview with
+tiles and charts refreshing every `--refresh` seconds, and samples the JS heap (after a forced
+garbage collection) every five minutes. Writes bench/results/wall-memory-*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from dashboard.clock import utcnow
+from dashboard.config import load_settings
+from dashboard.runtime import Runtime
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def feeder(rt: Runtime, stop: threading.Event) -> None:
+    from sqlalchemy import select
+
+    from dashboard.models import Area
+
+    with rt.sessions() as s:
+        grids = s.execute(select(Area.code).where(Area.level == "grid").limit(200)).scalars().all()
+    i = 0
+    while not stop.wait(1.0):
+        rt.ingestor.ingest_events(
+            [
+                {
+                    "external_id": f"MEM-{uuid.uuid4().hex[:12]}",
+                    "source": "grid",
+                    "subcategory": "0101",
+                    "grid_code": grids[i % len(grids)],
+                    "title": "内存测试事件",
+                    "reported_at": utcnow().isoformat() + "Z",
+                }
+            ]
+        )
+        i += 1
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--minutes", type=float, default=30)
+    p.add_argument("--refresh", type=float, default=1)
+    p.add_argument("--port", type=int, default=8765)
+    args = p.parse_args()
+    settings = load_settings().with_overrides(simulator_rate=0)
+    rt = Runtime.create(settings)
+    from app import create_app
+
+    app = create_app(settings, rt)  # with the scheduler: the minute snapshot keeps coming
+    server = make_server("127.0.0.1", args.port, app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stop = threading.Event()
+    threading.Thread(target=feeder, args=(rt, stop), daemon=True).start()
+    from playwright.sync_api import sync_playwright
+
+    samples = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        cdp = page.context.new_cdp_session(page)
+        r = args.refresh
+        page.goto(f"http://127.0.0.1:{args.port}/?tiles={r}&charts={r}", wait_until="networkidle")
+
+        def heap() -> dict:
+            cdp.send("HeapProfiler.collectGarbage")
+            used = cdp.send("Runtime.getHeapUsage")["usedSize"]
+            nodes = page.evaluate("document.getElementsByTagName('*').length")
+            return {
+                "minute": round((time.time() - start) / 60, 1),
+                "heap_mb": round(used / 2**20, 2),
+                "dom_nodes": nodes,
+            }
+
+        time.sleep(60)  # warm-up: every chart drawn, caches filled
+        start = time.time()
+        samples.append(heap())
+        print(samples[-1], flush=True)
+        while time.time() - start < args.minutes * 60:
+            time.sleep(min(300, args.minutes * 60 - (time.time() - start)))
+            samples.append(heap())
+            print(samples[-1], flush=True)
+        browser.close()
+    stop.set()
+    server.shutdown()
+    out = {
+        "at": utcnow().isoformat(),
+        "minutes": args.minutes,
+        "refresh_s": args.refresh,
+        "samples": samples,
+        "growth_mb": round(samples[-1]["heap_mb"] - samples[0]["heap_mb"], 2),
+        "page_errors": errors[:20],
+    }
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"wall-memory-{int(time.time())}.json"
+    path.write_text(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2))
+    rt.close()
+
+
+if __name__ == "__main__":
+    main()
