@@ -16,6 +16,7 @@ from dashboard.api import api, health
 from dashboard.config import Settings, load_settings
 from dashboard.i18n import t
 from dashboard.runtime import Runtime
+from pages._nav import nav_links
 
 HERE = Path(__file__).resolve().parent
 BOOTSTRAP_CSS = "/vendor/bootstrap/css/bootstrap.min.css"
@@ -24,24 +25,30 @@ BOOTSTRAP_CSS = "/vendor/bootstrap/css/bootstrap.min.css"
 def _shell(settings: Settings):
     """Header (platform name, clock, data freshness, language), navigation, page, banner."""
     lang = settings.lang
-    links = [
-        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
-        for page in dash.page_registry.values()
-        if page.get("nav", True)
-    ]
     return html.Div(
         [
             dcc.Location(id="shell-url"),
             dcc.Store(id="shell-lang", data=lang),
+            dcc.Store(id="shell-theme", data="dark"),
             dcc.Interval(id="shell-tick", interval=5000),
             html.Header(
                 [
-                    html.Div(f"{settings.city_name}{t('platform', lang)}", className="shell-title"),
-                    dbc.Nav(links, className="shell-nav", id="shell-nav"),
+                    html.Div(
+                        f"{settings.city_name}{t('platform', lang)}",
+                        id="shell-title",
+                        className="shell-title",
+                    ),
+                    dbc.Nav(nav_links(lang), className="shell-nav", id="shell-nav"),
                     html.Div(
                         [
                             html.Span(id="shell-clock", className="shell-clock"),
                             html.Span(id="shell-freshness", className="freshness"),
+                            dcc.Link(
+                                t("language", lang),
+                                href="?lang=en",
+                                id="shell-language",
+                                className="shell-language",
+                            ),
                         ],
                         className="shell-status",
                     ),

@@ -3,12 +3,16 @@
  *   ?rotate=30              show the next page of the playlist every 30 s
  *   &pages=/,/risk          the playlist (default: every page of the navigation)
  *   &by=district            on the overview, step through the districts instead
+ *   ?theme=light            the light theme (printing, meeting rooms)
  * Navigation goes through Dash's own router (no reload), so the wall keeps running. */
 (function () {
   "use strict";
   var params = new URLSearchParams(window.location.search);
   if (params.get("kiosk") === "1") {
     document.body.classList.add("kiosk");
+  }
+  if (params.get("theme") === "light") {  // for printing and bright meeting rooms
+    document.documentElement.setAttribute("data-bs-theme", "light");
   }
   var seconds = parseInt(params.get("rotate") || "0", 10);
   if (!(seconds >= 5)) {
@@ -20,7 +24,9 @@
       return params.get("pages").split(",");
     }
     var links = document.querySelectorAll("#shell-nav a.nav-link");
-    return Array.prototype.map.call(links, function (a) { return a.getAttribute("href"); });
+    return Array.prototype.map.call(links, function (a) {
+      return a.getAttribute("href").split("?")[0];
+    });
   }
 
   function districts() {

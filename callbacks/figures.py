@@ -53,6 +53,31 @@ def layout(**extra) -> dict:
 CONFIG = {"displayModeBar": False, "responsive": True}
 
 
+LIGHT = {
+    TEXT: "#1a2233",
+    MUTED: "#4b5b75",
+    GRID: "rgba(26,34,51,0.12)",
+    "#0b1220": "#f4f6fa",
+    "#10324f": "#d6e6f5",
+}
+
+
+def themed(fig: dict, theme: str | None) -> dict:
+    """The figure for the light theme (printing, meeting rooms): the dark theme's text, grid
+    and background colours swapped for their light counterparts."""
+    if theme != "light":
+        return fig
+
+    def swap(node):
+        if isinstance(node, dict):
+            return {k: swap(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [swap(v) for v in node]
+        return LIGHT.get(node, node) if isinstance(node, str) else node
+
+    return swap(fig)
+
+
 def scale_for(viewport_height: float | None) -> float:
     """Text and margins grow with the screen: 1 at 1080 px high, 2 at 2160 px."""
     if not viewport_height:
@@ -139,6 +164,7 @@ def throughput(minutes: list[int], reported: list[int], closed: list[int], label
             showlegend=True,
             legend={"orientation": "h", "x": 0, "y": 1.12, "font": {"size": 13}},
             xaxis={"gridcolor": GRID, "color": MUTED, "type": "date", "tickformat": "%H:%M"},
+            yaxis={"gridcolor": GRID, "color": MUTED, "rangemode": "tozero"},
         ),
     }
 

@@ -33,10 +33,6 @@ RATE_TILES = {"on_time_closing_rate", "satisfaction_rate"}
 THROUGHPUT_MINUTES = 180
 
 
-def _lang() -> str:
-    return current_app.extensions["dashboard"].settings.lang
-
-
 def tile_texts(tiles: dict, lang: str) -> list:
     """Value and delta children for every tile, in TILE_KEYS order."""
     out = []
@@ -77,10 +73,11 @@ TILE_OUTPUTS = [
     Input(FAST, "n_intervals"),
     State(SEEN_FAST, "data"),
     State(SCOPE, "data"),
+    State("shell-lang", "data"),
     # The timer is off while a refresh runs, so refreshes never overlap or pile up.
     running=[(Output(FAST, "disabled"), True, False)],
 )
-def update_tiles(_n, seen, district):
+def update_tiles(_n, seen, district, lang):
     rt = current_app.extensions["dashboard"]
     try:
         version = rt.live.version()
@@ -89,7 +86,7 @@ def update_tiles(_n, seen, district):
         tiles = wall.tiles(rt.live, rt.live.document("wall"), utcnow(), district)
     except RedisError:  # Redis down: keep what is on screen; the banner says so
         raise PreventUpdate from None
-    return [*tile_texts(tiles, _lang()), version]
+    return [*tile_texts(tiles, lang or "zh"), version]
 
 
 CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
@@ -107,19 +104,21 @@ CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
     Input(VIEWPORT, "data"),
     State(SEEN_SLOW, "data"),
     State(SCOPE, "data"),
+    State("shell-lang", "data"),
+    State("shell-theme", "data"),
     running=[(Output(SLOW, "disabled"), True, False)],
 )
-def update_charts(_n, viewport, seen, district):
+def update_charts(_n, viewport, seen, district, lang, theme):
     rt = current_app.extensions["dashboard"]
     scale = figures.scale_for((viewport or {}).get("height"))
     try:
         version = rt.live.version()
         if seen == [version, scale]:
             raise PreventUpdate  # nothing new: no work, nothing sent
-        built = overview_figures(rt.live, _lang(), viewport or {}, district)
+        built = overview_figures(rt.live, lang or "zh", viewport or {}, district)
     except RedisError:  # Redis down: keep what is on screen; the banner says so
         raise PreventUpdate from None
-    graphs = [figures.scaled(f, scale) for f in built[: len(GRAPHS)]]
+    graphs = [figures.themed(figures.scaled(f, scale), theme) for f in built[: len(GRAPHS)]]
     return [*graphs, *built[len(GRAPHS) :], [version, scale]]
 
 

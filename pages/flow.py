@@ -4,7 +4,7 @@ import dash
 
 from pages._placeholder import placeholder
 
-dash.register_page(__name__, path="/flow", name="事件流转", order=1)
+dash.register_page(__name__, path="/flow", name="事件流转", order=1, name_en="Event flow")
 
 
 def layout(**_kwargs):

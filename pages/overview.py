@@ -6,7 +6,7 @@ from dash import dcc, html
 from callbacks.figures import CONFIG
 from dashboard.i18n import t
 
-dash.register_page(__name__, path="/", name="总览", order=0)
+dash.register_page(__name__, path="/", name="总览", order=0, name_en="Overview")
 
 FAST = "overview-fast"  # tiles, every 5 s
 SLOW = "overview-slow"  # charts, every 30 s

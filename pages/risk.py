@@ -4,7 +4,7 @@ import dash
 
 from pages._placeholder import placeholder
 
-dash.register_page(__name__, path="/risk", name="风险预警", order=3)
+dash.register_page(__name__, path="/risk", name="风险预警", order=3, name_en="Risk alerts")
 
 
 def layout(**_kwargs):

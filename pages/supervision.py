@@ -4,7 +4,7 @@ import dash
 
 from pages._placeholder import placeholder
 
-dash.register_page(__name__, path="/supervision", name="督办考核", order=2)
+dash.register_page(__name__, path="/supervision", name="督办考核", order=2, name_en="Supervision")
 
 
 def layout(**_kwargs):

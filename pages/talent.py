@@ -4,7 +4,7 @@ import dash
 
 from pages._placeholder import placeholder
 
-dash.register_page(__name__, path="/talent", name="人才队伍", order=4)
+dash.register_page(__name__, path="/talent", name="人才队伍", order=4, name_en="People")
 
 
 def layout(**_kwargs):

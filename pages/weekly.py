@@ -4,7 +4,7 @@ import dash
 
 from pages._placeholder import placeholder
 
-dash.register_page(__name__, path="/weekly", name="周例会", order=5)
+dash.register_page(__name__, path="/weekly", name="周例会", order=5, name_en="Weekly meeting")
 
 
 def layout(**_kwargs):

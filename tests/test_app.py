@@ -117,3 +117,11 @@ def test_district_scope(rt, city):
     assert wall.tiles(rt.live, None, now, "339002")["received"]["value"] == 1
     flow = {s["status"]: s for s in wall.loop_flow(rt.live, now, "339001")}
     assert flow["reported"]["today"] == 2 and flow["reported"]["waiting"] == 2
+
+
+def test_language_from_the_query():
+    from callbacks.shell import language_of, with_lang
+
+    assert language_of("?lang=en&kiosk=1", "zh") == "en"
+    assert language_of("", "en") == "en" and language_of("?lang=fr", "zh") == "zh"
+    assert with_lang("?kiosk=1&district=339001", "en") == "?kiosk=1&lang=en"

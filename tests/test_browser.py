@@ -115,3 +115,39 @@ def test_kiosk_and_rotation(server, browser, rt):
         "document.getElementById('overview-scope-label')?.textContent === '第1区'", timeout=35000
     )
     page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_english(server, browser):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(server + "/?lang=en", wait_until="networkidle")
+    page.wait_for_function(
+        "document.getElementById('shell-nav')?.textContent.includes('Overview')", timeout=10000
+    )
+    labels = page.eval_on_selector_all(".tile-label", "els => els.map(e => e.textContent)")
+    assert labels[0] == "Received today" and "Grid staff on duty" in labels
+    assert page.text_content("#shell-language") == "中文"
+    assert "lang=en" in page.get_attribute("#shell-nav a.nav-link >> nth=1", "href")
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "overview-en-1920x1080.png"))
+    page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_light_theme(server, browser):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(server + "/?theme=light", wait_until="networkidle")
+    page.wait_for_selector("#overview-graph-flow .main-svg", timeout=15000)
+    assert page.evaluate("document.documentElement.getAttribute('data-bs-theme')") == "light"
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(244, 246, 250)"
+    page.wait_for_function(
+        "[...document.querySelectorAll('#overview-graph-flow text')]"
+        ".some(t => t.style.fill === 'rgb(26, 34, 51)' || t.getAttribute('style')?.includes('26, 34, 51'))",
+        timeout=35000,
+    )
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "overview-light-1920x1080.png"))
+    page.close()
