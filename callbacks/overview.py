@@ -6,7 +6,7 @@ has not changed.
 
 from datetime import datetime, timedelta
 
-from dash import Input, Output, State, callback, clientside_callback, html
+from dash import Input, Output, Patch, State, callback, clientside_callback, html
 from dash.exceptions import PreventUpdate
 from flask import current_app
 from redis.exceptions import RedisError
@@ -119,7 +119,16 @@ def update_charts(_n, viewport, seen, district, lang, theme):
     except RedisError:  # Redis down: keep what is on screen; the banner says so
         raise PreventUpdate from None
     graphs = [figures.themed(figures.scaled(f, scale), theme) for f in built[: len(GRAPHS)]]
+    if seen and seen[1] == scale:
+        # The charts are on screen at this size: send their data only, the layout stays.
+        graphs = [_data_only(g) for g in graphs]
     return [*graphs, *built[len(GRAPHS) :], [version, scale]]
+
+
+def _data_only(figure: dict) -> Patch:
+    patch = Patch()
+    patch["data"] = figure["data"]
+    return patch
 
 
 clientside_callback(

@@ -83,6 +83,15 @@ def test_overview_charts_from_snapshot(client, rt, city):
     assert flow["layout"]["font"]["size"] == 28  # twice the 1080p size on a 2160-px screen
     assert sum(resp["overview-graph-throughput"]["figure"]["data"][0]["y"]) == 1
     assert resp["overview-graph-map"]["figure"]["data"] == []  # the test city has no shapes
+    # The next refresh, with new data at the same size, patches the data and keeps the layout.
+    rt.ingestor.ingest_events([event("C2", now - timedelta(minutes=1))], now=utcnow())
+    body["state"][0]["value"] = resp["overview-seen-slow"]["data"]
+    patched = client.post("/_dash-update-component", json=body).json["response"]
+    flow_patch = patched["overview-graph-flow"]["figure"]
+    assert flow_patch["__dash_patch_update"] == "__dash_patch_update"
+    ops = flow_patch["operations"]
+    assert [op["location"] for op in ops] == [["data"]]
+    assert ops[0]["params"]["value"][0]["y"][0] == 2
 
 
 def test_freshness_thresholds():
