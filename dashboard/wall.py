@@ -285,7 +285,7 @@ def tiles(
         "on_time_closing_rate": tile(
             today_kpi.get("on_time_closing_rate"), yesterday_kpi.get("on_time_closing_rate")
         ),
-        "overdue": tile(gauges.get(f"overdue{sfx}", 0), None),
+        "overdue": tile(gauges.get(f"overdue{sfx}", 0), yesterday_kpi.get("overdue_open")),
         "satisfaction_rate": tile(
             today_kpi.get("satisfaction_rate"), yesterday_kpi.get("satisfaction_rate")
         ),

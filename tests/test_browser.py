@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -67,7 +68,7 @@ def test_pages_render_offline_without_errors(server, browser, rt):
         page.wait_for_selector("#_pages_content > *", timeout=15000)
     page.close()
     SHOTS.mkdir(exist_ok=True)
-    for width, height in ((1920, 1080), (3840, 2160)):
+    for width, height in ((1920, 1080), (3840, 2160), (5760, 1620)):
         page = browser.new_page(viewport={"width": width, "height": height})
         page.on("request", lambda r: requests.append(r.url))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -151,3 +152,26 @@ def test_light_theme(server, browser):
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "overview-light-1920x1080.png"))
     page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_wall_reconnects_after_a_server_restart(web_app, rt, city, browser):
+    web_app.server.extensions["dashboard"] = rt
+    first = make_server("127.0.0.1", 0, web_app.server, threaded=True)
+    port = first.server_port
+    threading.Thread(target=first.serve_forever, daemon=True).start()
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(f"http://127.0.0.1:{port}/", wait_until="networkidle")
+    page.evaluate("window.__before_restart = true")
+    first.shutdown()
+    first.server_close()
+    time.sleep(12)  # the page notices the server is gone (it polls every 10 s)
+    second = make_server("127.0.0.1", port, web_app.server, threaded=True)
+    threading.Thread(target=second.serve_forever, daemon=True).start()
+    try:
+        page.wait_for_function("window.__before_restart === undefined", timeout=25000)
+        page.wait_for_selector("#overview-tile-received-value", timeout=10000)
+    finally:
+        page.close()
+        second.shutdown()
