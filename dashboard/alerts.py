@@ -17,7 +17,6 @@ STATE_LABELS = {
     "resolved": ("已解除", "Resolved"),
     "dismissed": ("误报", "Dismissed"),
 }
-LEVEL_LABELS = {1: ("红", "Red"), 2: ("橙", "Orange"), 3: ("黄", "Yellow"), 4: ("蓝", "Blue")}
 # action → (the states it may start from, the state it leads to)
 ACTIONS = {
     "ack": (frozenset({"active"}), "acknowledged"),
