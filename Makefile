@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PIP_CONSTRAINT := $(CURDIR)/constraints-build.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bench-wall clean
 
 $(VENV)/.installed: requirements.txt constraints-build.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ format: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench.run
+
+# Half an hour of the wall in headless Chromium (needs the demo city: `make run` once first).
+bench-wall: $(VENV)/.installed-dev
+	$(PY) -m bench.wall_memory --minutes 32 --refresh 1
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
