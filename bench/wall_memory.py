@@ -21,17 +21,9 @@ from werkzeug.serving import make_server
 from dashboard.clock import utcnow
 from dashboard.config import load_settings
 from dashboard.runtime import Runtime
+from tests.chromium import ARGS, CHROMIUM
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def feeder(rt: Runtime, stop: threading.Event) -> None:
@@ -77,7 +69,7 @@ def main() -> None:
 
     samples = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))

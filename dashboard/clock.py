@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -38,7 +37,3 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     # Recompute the end through the calendar so that DST days have their true length.
     end = datetime(end.year, end.month, end.day, tzinfo=zone)
     return to_utc_naive(start, zone), to_utc_naive(end, zone)
-
-
-def now_seconds() -> float:
-    return time.time()

@@ -460,24 +460,3 @@ def recent_events(session: Session, n: int, districts: dict[int, str], cats: dic
         )
         for e in reversed(rows)
     ]
-
-
-# --- wall tiles ---------------------------------------------------------------------------
-def live_tiles(live: LiveState, now: datetime) -> dict:
-    """Today's counters and the gauges, straight from the live state (no SQL)."""
-    today = local_day(now, live.zone)
-    counts = live.day_counts(today)
-    gauges = live.gauges()
-    beats = live.heartbeats()
-    return {
-        "day": today.isoformat(),
-        "version": live.version(),
-        "received": counts.get("reported", 0),
-        "accepted": counts.get("accepted", 0),
-        "dispatched": counts.get("dispatched", 0),
-        "resolved": counts.get("resolved", 0),
-        "closed": counts.get("closed", 0),
-        "open": gauges.get("open", 0),
-        "overdue": gauges.get("overdue", 0),
-        "last_ingest": beats.get("ingest"),
-    }

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from dashboard.clock import day_bounds, local_day, to_utc_naive
 from dashboard.domain import SOURCE_LABELS, STATUSES
 from dashboard.live import LiveState
-from dashboard.models import Alert, Area, Category, Department, Event, Staff, Transition
+from dashboard.models import Alert, Area, Category, Event, Staff, Transition
 from dashboard.queries import GRID_STAFF_ROLES, kpi_report
 
 # The loop as the wall shows it: 发现 → 立案 → 派遣 → 处置 → 结案.
@@ -36,7 +36,6 @@ STUCK = {
     "resolved": ["in_progress", "returned"],
     "closed": ["resolved"],
 }
-SNAPSHOT_MAX_AGE = 600  # seconds; older snapshots are shown as stale
 
 
 def week_start(day, zone: ZoneInfo) -> datetime:
@@ -238,10 +237,6 @@ def category_names(session: Session) -> dict[str, str]:
     return dict(session.execute(select(Category.code, Category.name)).all())
 
 
-def department_names(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(Department.code, Department.name)).all())
-
-
 def open_by_street(session: Session) -> dict[str, int]:
     """Open events per street code (for the street map of a chosen district)."""
     rows = session.execute(
@@ -359,10 +354,3 @@ def street_load(snapshot: dict | None, geo: dict | None, district: str) -> list[
 
 def source_names() -> dict[str, str]:
     return {k: zh for k, (zh, _en) in SOURCE_LABELS.items()}
-
-
-def snapshot_age(snapshot: dict | None, now: datetime) -> float | None:
-    if not snapshot:
-        return None
-    built = datetime.fromisoformat(snapshot["built_at"].removesuffix("Z"))
-    return (now - built).total_seconds()

@@ -3,7 +3,6 @@ from another host. Screenshots of the overview are saved under tests/screenshots
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from datetime import timedelta
@@ -14,22 +13,12 @@ import pytest
 from werkzeug.serving import make_server
 
 from dashboard.clock import utcnow
+from tests.chromium import ARGS, CHROMIUM
 from tests.conftest import require
 from tests.factories import event
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 PAGES = ["/", "/flow", "/supervision", "/risk", "/talent", "/weekly"]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture
