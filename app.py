@@ -10,8 +10,10 @@ import dash_bootstrap_components as dbc
 from dash import Dash, dcc, html
 from flask import Flask, send_from_directory
 from flask_compress import Compress
+from flask_wtf.csrf import generate_csrf
 from xstatic.pkg import bootstrap as xstatic_bootstrap
 
+from dashboard import web
 from dashboard.api import api, health
 from dashboard.config import Settings, load_settings
 from dashboard.i18n import t
@@ -49,6 +51,7 @@ def _shell(settings: Settings):
                                 id="shell-language",
                                 className="shell-language",
                             ),
+                            *_account(lang),
                         ],
                         className="shell-status",
                     ),
@@ -68,6 +71,26 @@ def _shell(settings: Settings):
     )
 
 
+def _account(lang: str) -> list:
+    """Who is signed in, the password link and sign-out (a POST form with its CSRF token);
+    nothing for a wall display."""
+    principal = web.current()
+    if principal is None or principal.kind == "display":
+        return []
+    return [
+        html.A(principal.name, href="/account/password", className="shell-user", id="shell-user"),
+        html.Form(
+            [
+                dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+                html.Button(t("sign_out", lang), type="submit", className="shell-signout"),
+            ],
+            action="/logout",
+            method="POST",
+            className="shell-signout-form",
+        ),
+    ]
+
+
 def create_app(
     settings: Settings | None = None,
     runtime: Runtime | None = None,
@@ -75,7 +98,7 @@ def create_app(
 ) -> Dash:
     settings = settings or load_settings()
     rt = runtime or Runtime.create(settings)
-    server = Flask(__name__)
+    server = Flask(__name__, template_folder=str(HERE / "templates"))
     server.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_body_bytes + 64 * 1024,
@@ -111,9 +134,12 @@ def create_app(
     app.index_string = app.index_string.replace(
         "<html>", f'<html lang="{"zh-CN" if settings.lang == "zh" else "en"}" data-bs-theme="dark">'
     )
-    app.layout = _shell(settings)
+    app.layout = lambda: _shell(settings)  # per request: the signed-in principal's header
     server.config["CC_SETTINGS"] = settings
     import callbacks  # noqa: F401 - registers the callbacks of every page
+
+    web.install(server, app.csp_hashes)
+    web.csrf.exempt(api)  # bearer tokens; the API checks CSRF itself for signed-in callers
 
     if settings.scheduler if start_scheduler is None else start_scheduler:
         from dashboard.scheduler import LeaderScheduler

@@ -73,6 +73,7 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         cdp = page.context.new_cdp_session(page)
         r = args.refresh
         page.goto(f"http://127.0.0.1:{args.port}/?tiles={r}&charts={r}", wait_until="networkidle")
@@ -104,6 +105,7 @@ def main() -> None:
         "refresh_s": args.refresh,
         "samples": samples,
         "growth_mb": round(samples[-1]["heap_mb"] - samples[0]["heap_mb"], 2),
+        "console_errors": len(errors),
         "page_errors": errors[:20],
     }
     RESULTS.mkdir(exist_ok=True)

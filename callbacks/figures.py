@@ -7,7 +7,11 @@ full template shipped with every figure.
 
 from __future__ import annotations
 
+import hashlib
 import math
+
+import orjson
+from dash import Patch
 
 # The four alert colours, used for alerts everywhere (1 红 … 4 蓝).
 ALERT_COLOURS = {1: "#e5484d", 2: "#f76b15", 3: "#ffc53d", 4: "#3e9bff"}
@@ -114,6 +118,35 @@ def scaled(fig: dict, scale: float) -> dict:
                 grow(trace[key])
         trace.setdefault("textfont", {}).setdefault("size", 14 * scale)
     return fig
+
+
+# Parts of a trace that make its frame: when they are unchanged only the other keys are sent.
+FRAME_TRACE_KEYS = ("type", "geojson", "featureidkey")
+
+
+def frame_key(fig: dict) -> str:
+    """A digest of what must stay the same for a value-only update: the layout, each trace's
+    type and keys, and the map shapes."""
+    frame = {
+        "layout": fig["layout"],
+        "traces": [
+            [sorted(trace), *(trace.get(k) for k in FRAME_TRACE_KEYS)] for trace in fig["data"]
+        ],
+    }
+    return hashlib.blake2b(
+        orjson.dumps(frame, option=orjson.OPT_SORT_KEYS), digest_size=12
+    ).hexdigest()
+
+
+def values_patch(fig: dict) -> Patch:
+    """The figure's values only, as a Patch: the browser keeps its layout and map shapes, so
+    the map does not reload its style and sources on every refresh."""
+    patch = Patch()
+    for i, trace in enumerate(fig["data"]):
+        for key, value in trace.items():
+            if key not in FRAME_TRACE_KEYS:
+                patch["data"][i][key] = value
+    return patch
 
 
 def empty(message: str = "—") -> dict:

@@ -6,13 +6,14 @@ has not changed.
 
 from datetime import datetime, timedelta
 
-from dash import Input, Output, Patch, State, callback, clientside_callback, html
+from dash import Input, Output, State, callback, clientside_callback, html
 from dash.exceptions import PreventUpdate
 from flask import current_app
 from redis.exceptions import RedisError
 
 from callbacks import figures
-from dashboard import fmt, wall
+from dashboard import fmt, wall, web
+from dashboard.access import ScopeError, district_for
 from dashboard.clock import utcnow
 from dashboard.i18n import ALERT_LEVELS, WUZHI_AXES, pick, t
 from pages.overview import (
@@ -31,6 +32,20 @@ from pages.overview import (
 
 RATE_TILES = {"on_time_closing_rate", "satisfaction_rate"}
 THROUGHPUT_MINUTES = 180
+TICKER_ITEMS = 12
+TICKER_SCAN = 300  # newest items searched for one district's ticker
+
+
+def allowed_district(requested: str | None) -> str | None:
+    """The district this request may show (dashboard.access): a district-bound principal who
+    asks for another district gets nothing at all."""
+    principal = web.current()
+    if principal is None:
+        raise PreventUpdate
+    try:
+        return district_for(principal, requested)
+    except ScopeError:
+        raise PreventUpdate from None
 
 
 def tile_texts(tiles: dict, lang: str) -> list:
@@ -79,6 +94,7 @@ TILE_OUTPUTS = [
 )
 def update_tiles(_n, seen, district, lang):
     rt = current_app.extensions["dashboard"]
+    district = allowed_district(district)
     try:
         version = rt.live.version()
         if version == seen:
@@ -111,24 +127,29 @@ CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
 def update_charts(_n, viewport, seen, district, lang, theme):
     rt = current_app.extensions["dashboard"]
     scale = figures.scale_for((viewport or {}).get("height"))
+    seen = seen if isinstance(seen, dict) else {}
+    district = allowed_district(district)
     try:
         version = rt.live.version()
-        if seen == [version, scale]:
+        if seen.get("version") == version and seen.get("scale") == scale:
             raise PreventUpdate  # nothing new: no work, nothing sent
         built = overview_figures(rt.live, lang or "zh", viewport or {}, district)
     except RedisError:  # Redis down: keep what is on screen; the banner says so
         raise PreventUpdate from None
     graphs = [figures.themed(figures.scaled(f, scale), theme) for f in built[: len(GRAPHS)]]
-    if seen and seen[1] == scale:
-        # The charts are on screen at this size: send their data only, the layout stays.
-        graphs = [_data_only(g) for g in graphs]
-    return [*graphs, *built[len(GRAPHS) :], [version, scale]]
-
-
-def _data_only(figure: dict) -> Patch:
-    patch = Patch()
-    patch["data"] = figure["data"]
-    return patch
+    shapes = [figures.frame_key(g) for g in graphs]
+    on_screen = seen.get("frames") or [None] * len(graphs)
+    # A chart whose frame (layout, trace types, map shapes) is on screen already gets only
+    # the values that change; the browser keeps the rest, so nothing is redrawn or re-parsed.
+    graphs = [
+        figures.values_patch(g) if key == old else g
+        for g, key, old in zip(graphs, shapes, on_screen, strict=True)
+    ]
+    return [
+        *graphs,
+        *built[len(GRAPHS) :],
+        {"version": version, "scale": scale, "frames": shapes},
+    ]
 
 
 clientside_callback(
@@ -150,8 +171,8 @@ def overview_figures(live, lang: str, viewport: dict, district: str | None = Non
     ]
     throughput = figures.throughput(
         minutes,
-        live.throughput("reported", THROUGHPUT_MINUTES, now),
-        live.throughput("closed", THROUGHPUT_MINUTES, now),
+        live.throughput("reported", THROUGHPUT_MINUTES, now, district),
+        live.throughput("closed", THROUGHPUT_MINUTES, now, district),
         (t("new_events", lang), t("closures", lang)),
     )
     flow = figures.loop_flow(wall.loop_flow(live, now, district), lang)
@@ -175,12 +196,16 @@ def overview_figures(live, lang: str, viewport: dict, district: str | None = Non
     else:
         area_map = figures.empty()
     names = snap.get("category_names", {})
-    cats = sorted(wall.mix(live, now, "c").items(), key=lambda kv: -kv[1])
+    cats = sorted(wall.mix(live, now, "c", district).items(), key=lambda kv: -kv[1])
     category = figures.bars([names.get(c, c) for c, _ in cats[:8]], [n for _, n in cats[:8]])
-    sources = wall.mix(live, now, "s")
+    sources = wall.mix(live, now, "s", district)
     source_names = wall.source_names()
     source = figures.donut([source_names.get(s, s) for s in sources], list(sources.values()))
-    board = _board(snap.get("departments_week", []))
+    board = _board(
+        snap.get("departments_week_by_district", {}).get(district, [])
+        if district
+        else snap.get("departments_week", [])
+    )
     dims = snap.get("wuzhi_week") or {}
     if district:
         row = next((r for r in snap.get("districts_week", []) if r["code"] == district), {})
@@ -188,6 +213,14 @@ def overview_figures(live, lang: str, viewport: dict, district: str | None = Non
     radar = figures.radar(
         [pick(v, lang) for v in WUZHI_AXES.values()], [dims.get(k) for k in WUZHI_AXES]
     )
+    alerts = snap.get("alerts", [])
+    ticker = live.ticker(TICKER_ITEMS if not district else TICKER_SCAN)
+    districts = [d["code"] for d in snap.get("districts", [])]
+    if district:  # a district's view shows that district's alerts and events only
+        alerts = [a for a in alerts if a.get("district") == district]
+        ticker = [i for i in ticker if i.get("district") == district]
+        if web.current() is not None and web.current().scoped:
+            districts = [district]  # a district-bound wall rotates through its own only
     return [
         throughput,
         flow,
@@ -196,9 +229,9 @@ def overview_figures(live, lang: str, viewport: dict, district: str | None = Non
         source,
         board,
         radar,
-        _alert_items(snap.get("alerts", []), lang),
-        _ticker_items(live.ticker(12), names, live.zone),
-        ",".join(d["code"] for d in snap.get("districts", [])),
+        _alert_items(alerts, lang),
+        _ticker_items(ticker[:TICKER_ITEMS], names, live.zone),
+        ",".join(districts),
         next((d["name"] for d in snap.get("districts", []) if d["code"] == district), None)
         if district
         else None,

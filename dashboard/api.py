@@ -13,7 +13,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from dashboard import alerts, auth, queries
+from dashboard import alerts, auth, queries, web
+from dashboard.access import ScopeError, allowed
 from dashboard.clock import to_utc_naive, utcnow
 from dashboard.db import is_unavailable
 from dashboard.domain import SOURCES
@@ -79,11 +80,25 @@ def _http_error(exc: HTTPException):
 
 
 # --- auth ---------------------------------------------------------------------------------
-def token_required(kinds: tuple[str, ...] = ("ingest",)):
+def token_required(kinds: tuple[str, ...] = ("ingest",), permission: str | None = None):
+    """A bearer token of one of `kinds`, or — when `permission` is given and the request
+    carries no Authorization header — a signed-in person whose role has that permission
+    (state-changing calls then need the CSRF token too). Sets g.token or g.principal."""
+
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
+            g.token, g.principal = None, None
             header = request.headers.get("Authorization", "")
+            if not header and permission:
+                principal = web.current()
+                if principal is not None:
+                    if not allowed(principal, permission):
+                        return error(403, f"the role {principal.role} may not call this endpoint")
+                    if request.method not in ("GET", "HEAD"):
+                        web.csrf.protect()
+                    g.principal = principal
+                    return view(*args, **kwargs)
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 return error(
@@ -105,6 +120,35 @@ def token_required(kinds: tuple[str, ...] = ("ingest",)):
         return wrapper
 
     return decorator
+
+
+def actor() -> str:
+    return g.principal.actor if g.principal is not None else f"token:{g.token.name}"
+
+
+def area_in_scope(session, code: str | None) -> str | None:
+    """The area a caller may ask about: a district-bound person gets their district when they
+    name none, and ScopeError (403) for an area outside it; everyone else what they asked."""
+    p = g.principal
+    if p is None or not p.scoped:
+        return code
+    if not code:
+        return p.district_code
+    row = session.execute(select(Area.district_id).where(Area.code == code)).first()
+    if row is None or row[0] != p.district_id:
+        raise ScopeError(code)
+    return code
+
+
+def scope_filter(query, column):
+    """Limit a query to the caller's district (nothing to do for city-wide callers)."""
+    p = g.principal
+    return query.where(column == p.district_id) if p is not None and p.scoped else query
+
+
+@api.errorhandler(ScopeError)
+def _scope_error(exc: ScopeError):
+    return error(403, "outside your area")
 
 
 def _json_body():
@@ -187,7 +231,7 @@ def _parse_time(name: str, value: str | None, default: datetime) -> datetime:
 
 
 @api.get("/kpis")
-@token_required(("ingest",))
+@token_required(permission="read")
 def get_kpis():
     now = utcnow()
     end = _parse_time("to", request.args.get("to"), now)
@@ -202,7 +246,7 @@ def get_kpis():
             start,
             end,
             now,
-            area=request.args.get("area") or None,
+            area=area_in_scope(session, request.args.get("area") or None),
             department=request.args.get("department") or None,
             by=request.args.get("by") or None,
             zone=runtime().settings.zone,
@@ -211,39 +255,45 @@ def get_kpis():
 
 
 @api.get("/areas")
-@token_required()
+@token_required(permission="read")
 def get_areas():
     level = request.args.get("level") or None
     if level and level not in ("city", "district", "street", "community", "grid"):
         raise InputError({"level": "must be city, district, street, community or grid"})
     with runtime().sessions() as session:
-        return json_response(
-            {"areas": queries.list_areas(session, level, request.args.get("parent"))}
-        )
+        areas = queries.list_areas(session, level, request.args.get("parent"))
+        if g.principal is not None and g.principal.scoped:
+            mine = set(
+                session.execute(
+                    select(Area.code).where(Area.district_id == g.principal.district_id)
+                ).scalars()
+            )
+            areas = [a for a in areas if a["code"] in mine]
+        return json_response({"areas": areas})
 
 
 @api.get("/categories")
-@token_required()
+@token_required(permission="read")
 def get_categories():
     with runtime().sessions() as session:
         return json_response({"categories": queries.list_categories(session)})
 
 
 @api.get("/departments")
-@token_required()
+@token_required(permission="read")
 def get_departments():
     with runtime().sessions() as session:
         return json_response({"departments": queries.list_departments(session)})
 
 
 @api.get("/sources")
-@token_required()
+@token_required(permission="read")
 def get_sources():
     return json_response({"sources": queries.list_sources()})
 
 
 @api.get("/alerts")
-@token_required()
+@token_required(permission="read")
 def get_alerts():
     state = request.args.get("state") or None
     level = request.args.get("level") or None
@@ -255,6 +305,7 @@ def get_alerts():
             .outerjoin(Area, Area.id == Alert.area_id)
             .order_by(Alert.level, Alert.created_at.desc())
         )
+        q = scope_filter(q, Area.district_id)
         if state:
             q = q.where(Alert.state == state)
         if level:
@@ -284,7 +335,7 @@ def get_alerts():
 
 
 @api.post("/alerts/<int:alert_id>/<any(ack, handle, resolve, dismiss):action>")
-@token_required()
+@token_required(permission="act")
 def post_alert_action(alert_id: int, action: str):
     body = _json_body() if request.content_length else {}
     if not isinstance(body, dict):
@@ -293,11 +344,19 @@ def post_alert_action(alert_id: int, action: str):
     if unknown:
         raise InputError(dict.fromkeys(sorted(unknown), "unknown field"))
     with runtime().sessions() as session, session.begin():
+        if g.principal is not None and g.principal.scoped:
+            district = session.execute(
+                select(Area.district_id)
+                .join(Alert, Alert.area_id == Area.id)
+                .where(Alert.id == alert_id)
+            ).scalar()
+            if district != g.principal.district_id:
+                raise ScopeError(str(alert_id))
         alert = alerts.act(
             session,
             alert_id,
             action,
-            f"token:{g.token.name}",
+            actor(),
             note=body.get("note"),
             assignee=body.get("assignee"),
         )

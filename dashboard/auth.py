@@ -94,6 +94,28 @@ def verify_password(user: User, password: str) -> bool:
     return check_password_hash(user.password_hash, password)
 
 
+MIN_PASSWORD = 10
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """Why a new password is refused (None when it is acceptable)."""
+    if len(password) < MIN_PASSWORD:
+        return f"密码至少 {MIN_PASSWORD} 个字符 / at least {MIN_PASSWORD} characters"
+    if len(password) > 200:
+        return "密码过长 / too long"
+    if password.lower() == username.lower() or username.lower() in password.lower():
+        return "密码不能包含用户名 / must not contain the user name"
+    if len(set(password)) < 4:
+        return "密码过于简单 / too simple"
+    return None
+
+
+def set_password(session: Session, user: User, password: str, actor: str) -> None:
+    """A new password; the old sessions of the user end (their fingerprint changes)."""
+    user.password_hash = generate_password_hash(password, PASSWORD_METHOD)
+    audit(session, actor, "password.change", user.username)
+
+
 @dataclass(frozen=True)
 class TokenInfo:
     id: int

@@ -46,6 +46,9 @@ class Settings:
     demo: bool = True
     simulator_rate: float = 3.0
     scheduler: bool = True
+    secure_cookies: bool = False  # SECURE_COOKIES=1 behind TLS: cookies only over HTTPS, HSTS
+    session_hours: float = 12.0  # a person's session ends after this long; displays never
+    pii_key: str = ""  # PII_KEY: encrypts reporter name/phone at rest when set
     # Not environment settings: limits of the ingest contract (docs/api.md).
     max_body_bytes: int = 4 * 1024 * 1024
     max_batch: int = 1000
@@ -106,4 +109,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         demo=parse_boolean(env.get("DEMO"), True),
         simulator_rate=rate,
         scheduler=parse_boolean(env.get("SCHEDULER"), True),
+        secure_cookies=parse_boolean(env.get("SECURE_COOKIES"), False),
+        session_hours=parse_number(env.get("SESSION_HOURS"), 12.0),
+        pii_key=env.get("PII_KEY") or "",
     )

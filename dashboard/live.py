@@ -94,8 +94,11 @@ class LiveState:
     # --- writing ---------------------------------------------------------------------------
     @staticmethod
     def day_fields(change: Change) -> list[str]:
-        s = change.status
-        return [s, f"{s}:d:{change.district}", f"{s}:c:{change.category}", f"{s}:s:{change.source}"]
+        s, d = change.status, change.district
+        fields = [s, f"{s}:d:{d}", f"{s}:c:{change.category}", f"{s}:s:{change.source}"]
+        if s == "reported":  # today's mix for one district's view
+            fields += [f"{s}:dc:{d}:{change.category}", f"{s}:ds:{d}:{change.source}"]
+        return fields
 
     @staticmethod
     def gauge_deltas(change: Change) -> Counter:
@@ -141,7 +144,9 @@ class LiveState:
             if c.at >= horizon:
                 second = epoch(c.at)
                 hour = second - second % 3600
-                tput.setdefault(hour, Counter())[f"{second - second % 60}:{c.status}"] += 1
+                fields = tput.setdefault(hour, Counter())
+                fields[f"{second - second % 60}:{c.status}"] += 1
+                fields[f"{second - second % 60}:{c.status}:d:{c.district}"] += 1
             gauges.update(self.gauge_deltas(c))
         pipe = self.r.pipeline(transaction=True)
         for day, counts in day_counts.items():
@@ -213,8 +218,16 @@ class LiveState:
     def heartbeats(self) -> dict[str, float]:
         return {k: float(v) for k, v in self.r.hgetall(self.key("hb")).items()}
 
-    def throughput(self, status: str, minutes: int, now_utc: datetime | None = None) -> list[int]:
-        """Counts per minute for the last `minutes` minutes (oldest first)."""
+    def throughput(
+        self,
+        status: str,
+        minutes: int,
+        now_utc: datetime | None = None,
+        district: str | None = None,
+    ) -> list[int]:
+        """Counts per minute for the last `minutes` minutes (oldest first), for the city or
+        one district."""
+        sfx = f":d:{district}" if district else ""
         end = epoch(now_utc or utcnow())
         end -= end % 60
         start = end - (minutes - 1) * 60
@@ -225,7 +238,7 @@ class LiveState:
         merged: dict[str, str] = {}
         for part in pipe.execute():
             merged.update(part)
-        return [int(merged.get(f"{m}:{status}", 0)) for m in range(start, end + 1, 60)]
+        return [int(merged.get(f"{m}:{status}{sfx}", 0)) for m in range(start, end + 1, 60)]
 
     def ticker(self, count: int = 50) -> list[dict]:
         """Newest first."""

@@ -400,14 +400,17 @@ def live_snapshot(session: Session, live: LiveState, now: datetime) -> Snapshot:
     minute = epoch_bucket(Transition.at, 60)
     tput: dict[str, dict[str, int]] = {str(h): {} for h in range(first_hour, epoch(now) + 1, 3600)}
     rows = session.execute(
-        select(minute, Transition.to_status, func.count())
+        select(minute, Transition.to_status, Event.district_id, func.count())
+        .join(Event, Event.id == Transition.event_id)
         .where(Transition.at >= from_epoch(first_hour))
-        .group_by(minute, Transition.to_status)
+        .group_by(minute, Transition.to_status, Event.district_id)
     )
-    for m, status, n in rows:
+    for m, status, d, n in rows:
         key = str(int(m) - int(m) % 3600)
         if key in tput:
-            tput[key][f"{int(m)}:{status}"] = n
+            city = f"{int(m)}:{status}"
+            tput[key][city] = tput[key].get(city, 0) + n
+            tput[key][f"{city}:d:{districts.get(d, '')}"] = n
     snap.throughput = tput
     gauges: dict[str, int] = defaultdict(int)
     for status, d, n in session.execute(

@@ -92,14 +92,23 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
     )
     district_code = {d.id: d.code for d in districts}
     alerts = session.execute(
-        select(Alert, Area.code)
+        select(Alert, Area.code, Area.district_id)
         .outerjoin(Area, Area.id == Alert.area_id)
         .where(Alert.state.in_(["active", "acknowledged", "handling"]))
         .order_by(Alert.level, Alert.created_at.desc())
     ).all()
     alert_levels = {str(level): 0 for level in (1, 2, 3, 4)}
-    for a, _code in alerts:
+    alert_levels_by_district: dict[str, dict[str, int]] = {
+        d.code: dict.fromkeys(alert_levels, 0) for d in districts
+    }
+    for a, _code, district_id in alerts:
         alert_levels[str(a.level)] += 1
+        if district_id in district_code:
+            alert_levels_by_district[district_code[district_id]][str(a.level)] += 1
+    week = (monday, monday + timedelta(days=7), now)
+    departments_by_district = {
+        d.code: _department_rows(figures(*week, by="department", area=d.code)) for d in districts
+    }
     return {
         "built_at": now.isoformat() + "Z",
         "day": today.isoformat(),
@@ -121,18 +130,8 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
         "districts": [
             {"code": d.code, "name": d.name, "population": d.population} for d in districts
         ],
-        "departments_week": [
-            {
-                "code": r["code"],
-                "name": r["name"],
-                "on_time_closing_rate": r["on_time_closing_rate"],
-                "due_closing": r["due_closing"],
-                "composite_score": r["composite_score"],
-                "rank": r["rank"],
-            }
-            for r in week_departments["breakdown"]
-            if r["code"]
-        ],
+        "departments_week": _department_rows(week_departments),
+        "departments_week_by_district": departments_by_district,
         "districts_week": [
             {
                 "code": r["code"],
@@ -147,6 +146,7 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
         ],
         "wuzhi_week": _wuzhi_dims(week_districts.get("wuzhi_index")),
         "alert_levels": alert_levels,
+        "alert_levels_by_district": alert_levels_by_district,
         "category_names": category_names(session),
         "alerts": [
             {
@@ -154,13 +154,29 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
                 "level": a.level,
                 "title": a.title,
                 "area": code,
+                "district": district_code.get(district_id),
                 "state": a.state,
                 "escalated": a.escalated,
                 "created_at": a.created_at.isoformat() + "Z",
             }
-            for a, code in alerts[:30]
+            for a, code, district_id in alerts[:200]
         ],
     }
+
+
+def _department_rows(report: dict) -> list[dict]:
+    return [
+        {
+            "code": r["code"],
+            "name": r["name"],
+            "on_time_closing_rate": r["on_time_closing_rate"],
+            "due_closing": r["due_closing"],
+            "composite_score": r["composite_score"],
+            "rank": r["rank"],
+        }
+        for r in report["breakdown"]
+        if r["code"]
+    ]
 
 
 def _counts_by_district(session: Session, start: datetime, end: datetime) -> dict:
@@ -285,7 +301,12 @@ def tiles(
             today_kpi.get("satisfaction_rate"), yesterday_kpi.get("satisfaction_rate")
         ),
         "on_duty": tile(on_duty, None),
-        "alerts": tile(snap.get("alert_levels", {}), None),
+        "alerts": tile(
+            snap.get("alert_levels_by_district", {}).get(district, {})
+            if district
+            else snap.get("alert_levels", {}),
+            None,
+        ),
     }
 
 
@@ -306,10 +327,10 @@ def loop_flow(live: LiveState, now: datetime, district: str | None = None) -> li
     ]
 
 
-def mix(live: LiveState, now: datetime, kind: str) -> dict[str, int]:
-    """Today's new events by category (kind 'c') or source (kind 's')."""
+def mix(live: LiveState, now: datetime, kind: str, district: str | None = None) -> dict[str, int]:
+    """Today's new events by category (kind 'c') or source (kind 's'), city or district."""
     counts = live.day_counts(live.local_day(now))
-    prefix = f"reported:{kind}:"
+    prefix = f"reported:d{kind}:{district}:" if district else f"reported:{kind}:"
     return {k[len(prefix) :]: v for k, v in counts.items() if k.startswith(prefix) and v}
 
 

@@ -3,6 +3,9 @@
 import dash
 import dash_bootstrap_components as dbc
 
+from dashboard.access import allowed
+from dashboard.web import current
+
 
 def nav_links(lang: str, search: str = "") -> list:
     """The navigation in a language; links keep the query (kiosk, rotation, language)."""
@@ -15,5 +18,5 @@ def nav_links(lang: str, search: str = "") -> list:
             )
         )
         for page in dash.page_registry.values()
-        if page.get("nav", True)
+        if page.get("nav", True) and allowed(current(), page.get("permission", "wall"))
     ]

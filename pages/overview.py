@@ -4,7 +4,9 @@ import dash
 from dash import dcc, html
 
 from callbacks.figures import CONFIG
+from dashboard.access import ScopeError, district_for
 from dashboard.i18n import t
+from dashboard.web import current
 
 dash.register_page(__name__, path="/", name="总览", order=0, name_en="Overview")
 
@@ -78,6 +80,11 @@ def _seconds(value, default: float, low: float = 1, high: float = 3600) -> int:
 def layout(lang: str = "zh", district: str | None = None, tiles=None, charts=None, **_kwargs):
     """`?tiles=5&charts=30` set the refresh periods in seconds (defaults 5 and 30)."""
     lang = "en" if lang == "en" else "zh"
+    principal = current()
+    try:
+        district = district_for(principal, district) if principal else None
+    except ScopeError:
+        return html.Div(t("not_allowed", lang), className="page-refused", id="overview-refused")
     return html.Div(
         [
             dcc.Store(id=SCOPE, data=district or None),

@@ -8,6 +8,7 @@ would skip for want of a server fails instead.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -158,6 +159,31 @@ def web_app(tmp_path_factory, sqlite_template, redis_server):
 def client(web_app, rt):
     web_app.server.extensions["dashboard"] = rt
     return web_app.server.test_client()
+
+
+def sign_in_client(
+    client, rt, role: str = "leader", area: str | None = None, name: str | None = None
+):
+    """Create a user with the role and sign the test client in through the login form; the
+    client then sends the CSRF header on every request, as Dash's renderer does."""
+    from dashboard import auth
+
+    name = name or f"{role}-{uuid.uuid4().hex[:6]}"
+    with rt.sessions() as session, session.begin():
+        _user, password = auth.create_user(session, name, role, area_code=area)
+    form = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    r = client.post("/login", data={"username": name, "password": password, "csrf_token": csrf})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    client.get("/")  # the page sets the CSRF cookie for callbacks
+    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+    return client
+
+
+@pytest.fixture
+def sign_in(client, rt, city):
+    """sign_in(role, area=None) → the test client, signed in as a new user with that role."""
+    return lambda role="leader", area=None, name=None: sign_in_client(client, rt, role, area, name)
 
 
 @pytest.fixture

@@ -12,20 +12,23 @@ from tests.factories import event
 PAGES = ["/", "/flow", "/supervision", "/risk", "/talent", "/weekly"]
 
 
-def test_every_page_is_served(client):
+def test_every_page_is_served(sign_in):
+    client = sign_in("leader")
     for path in PAGES:
         r = client.get(path)
         assert r.status_code == 200, path
         assert "市域社会治理综合指挥平台" in r.get_data(as_text=True)
 
 
-def test_callbacks_are_registered_once(client):
+def test_callbacks_are_registered_once(sign_in):
+    client = sign_in("leader")
     deps = client.get("/_dash-dependencies").json
     outputs = [d["output"] for d in deps]
     assert len(outputs) == len(set(outputs)) and outputs
 
 
-def test_no_asset_comes_from_another_host(client):
+def test_no_asset_comes_from_another_host(sign_in):
+    client = sign_in("leader")
     html = client.get("/").get_data(as_text=True)
     urls = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert urls and all(u.startswith("/") for u in urls), urls
@@ -49,7 +52,8 @@ def _callback_request(client, output_prefix: str) -> dict:
     }
 
 
-def test_overview_tiles_show_the_live_state(client, rt, city):
+def test_overview_tiles_show_the_live_state(sign_in, rt):
+    client = sign_in("leader")
     now = utcnow()
     rt.ingestor.ingest_events(
         [event("W1", now - timedelta(minutes=1)), event("W2", now - timedelta(minutes=1))], now=now
@@ -67,9 +71,10 @@ def test_overview_tiles_show_the_live_state(client, rt, city):
     assert again.status_code == 204
 
 
-def test_overview_charts_from_snapshot(client, rt, city):
+def test_overview_charts_from_snapshot(sign_in, rt):
     from dashboard import jobs
 
+    client = sign_in("leader")
     now = utcnow()
     rt.ingestor.ingest_events([event("C1", now - timedelta(minutes=3))], now=now)
     jobs.wall_snapshot(rt, now=now)
@@ -89,9 +94,42 @@ def test_overview_charts_from_snapshot(client, rt, city):
     patched = client.post("/_dash-update-component", json=body).json["response"]
     flow_patch = patched["overview-graph-flow"]["figure"]
     assert flow_patch["__dash_patch_update"] == "__dash_patch_update"
-    ops = flow_patch["operations"]
-    assert [op["location"] for op in ops] == [["data"]]
-    assert ops[0]["params"]["value"][0]["y"][0] == 2
+    ops = {tuple(op["location"]): op["params"]["value"] for op in flow_patch["operations"]}
+    assert ops[("data", 0, "y")][0] == 2
+    assert not any(loc[0] == "layout" for loc in ops)
+    # The empty map keeps its frame too: nothing of it is sent again.
+    assert patched["overview-graph-map"]["figure"]["operations"] == []
+
+
+def test_map_values_are_patched_without_its_shapes():
+    from callbacks import figures
+
+    shapes = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": code},
+                "geometry": {"type": "Polygon", "coordinates": [[[x, 0], [x + 1, 0], [x, 1]]]},
+            }
+            for x, code in ((0, "A"), (1, "B"))
+        ],
+    }
+    rows = [{"code": "A", "name": "甲", "v": 1.0}, {"code": "B", "name": "乙", "v": 2.0}]
+    before = figures.district_map(shapes, rows, "v", "t", (600, 400))
+    after = figures.district_map(shapes, [r | {"v": 5.0} for r in rows], "v", "t", (600, 400))
+    assert figures.frame_key(before) == figures.frame_key(after)
+    sent = {
+        tuple(op["location"]): op["params"]["value"]
+        for op in figures.values_patch(after).to_plotly_json()["operations"]
+    }
+    assert sent[("data", 0, "z")] == [5.0, 5.0]
+    assert all(loc[2] not in ("geojson", "type") for loc in sent)
+    # Other shapes (a district's streets) make another frame: the whole figure is sent.
+    streets = {"type": "FeatureCollection", "features": shapes["features"][:1]}
+    assert figures.frame_key(
+        figures.district_map(streets, rows[:1], "v", "t", (600, 400))
+    ) != figures.frame_key(before)
 
 
 def test_freshness_thresholds():
