@@ -1,3 +1,3 @@
 """Callbacks per page; importing this package registers all of them."""
 
-from callbacks import overview, shell  # noqa: F401
+from callbacks import admin, overview, shell  # noqa: F401

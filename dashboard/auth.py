@@ -57,8 +57,12 @@ def create_user(
     username = username.strip()
     if not username or len(username) > 64:
         raise AccountError("username must be 1–64 characters")
-    if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if role not in ROLES or role == "display":
+        raise AccountError(
+            "role must be one of "
+            + ", ".join(r for r in ROLES if r != "display")
+            + " (wall displays use display tokens)"
+        )
     if session.execute(select(User.id).where(User.username == username)).first():
         raise AccountError(f"user {username!r} exists")
     area_id = None
@@ -155,6 +159,15 @@ def check_token(session: Session, token: str) -> TokenInfo | None:
     return TokenInfo(row.id, row.name, row.kind, row.source)
 
 
+def revoke_token_id(session: Session, token_id: int, actor: str) -> bool:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    audit(session, actor, "token.revoke", row.name, f"id={token_id} kind={row.kind}")
+    return True
+
+
 def revoke_token(session: Session, name: str, actor: str = "cli") -> int:
     rows = (
         session.execute(
@@ -168,3 +181,117 @@ def revoke_token(session: Session, name: str, actor: str = "cli") -> int:
     if rows:
         audit(session, actor, "token.revoke", name)
     return len(rows)
+
+
+# --- administration (the admin pages; every change is audited) -----------------------------
+def _user(session: Session, username: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise AccountError(f"unknown user {username!r}")
+    return user
+
+
+def _other_active_admins(session: Session, user: User) -> int:
+    return len(
+        session.execute(
+            select(User.id).where(User.role == "admin", User.active, User.id != user.id)
+        ).all()
+    )
+
+
+def list_users(session: Session) -> list[dict]:
+    codes = dict(session.execute(select(Area.id, Area.code)).all())
+    return [
+        {
+            "username": u.username,
+            "role": u.role,
+            "area": codes.get(u.area_id),
+            "active": u.active,
+            "created_at": u.created_at.isoformat(timespec="seconds"),
+        }
+        for u in session.execute(select(User).order_by(User.username)).scalars()
+    ]
+
+
+def set_active(session: Session, username: str, active: bool, actor: str) -> None:
+    user = _user(session, username)
+    if not active and user.role == "admin" and not _other_active_admins(session, user):
+        raise AccountError("the last active admin cannot be deactivated")
+    user.active = active
+    audit(session, actor, "user.activate" if active else "user.deactivate", username)
+
+
+def set_role(session: Session, username: str, role: str, area_code: str | None, actor: str) -> None:
+    user = _user(session, username)
+    if role not in ROLES or role == "display":
+        raise AccountError("role must be one of " + ", ".join(r for r in ROLES if r != "display"))
+    if user.role == "admin" and role != "admin" and not _other_active_admins(session, user):
+        raise AccountError("the last active admin keeps the admin role")
+    area_id = None
+    if area_code:
+        area_id = session.execute(select(Area.id).where(Area.code == area_code)).scalar()
+        if area_id is None:
+            raise AccountError(f"unknown area {area_code!r}")
+    if role == "district_officer" and area_id is None:
+        raise AccountError("a district officer needs a district")
+    before = f"{user.role}/{user.area_id or ''}"
+    user.role, user.area_id = role, area_id if role == "district_officer" else None
+    audit(session, actor, "user.role", username, f"{before} -> {role}/{area_code or ''}")
+
+
+def reset_password(session: Session, username: str, actor: str) -> str:
+    """A new random password, shown once; the user's sessions end."""
+    user = _user(session, username)
+    password = new_password()
+    user.password_hash = generate_password_hash(password, PASSWORD_METHOD)
+    audit(session, actor, "user.reset_password", username)
+    return password
+
+
+def list_tokens(session: Session) -> list[dict]:
+    return [
+        {
+            "id": t.id,
+            "name": t.name,
+            "kind": t.kind,
+            "source": t.source,
+            "created_at": t.created_at.isoformat(timespec="seconds"),
+            "revoked_at": t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else None,
+        }
+        for t in session.execute(select(ApiToken).order_by(ApiToken.id.desc())).scalars()
+    ]
+
+
+def search_audit(
+    session: Session,
+    text: str | None = None,
+    action: str | None = None,
+    start=None,
+    end=None,
+    limit: int = 1000,
+) -> list[dict]:
+    """The audit log, newest first: `text` is looked for in actor, target and detail,
+    `action` is a prefix (login, user, token, alert, pii, export …)."""
+    q = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    if text:
+        like = f"%{text.strip()}%"
+        q = q.where(
+            AuditLog.actor.ilike(like) | AuditLog.target.ilike(like) | AuditLog.detail.ilike(like)
+        )
+    if action:
+        q = q.where(AuditLog.action.startswith(action, autoescape=True))
+    if start is not None:
+        q = q.where(AuditLog.at >= start)
+    if end is not None:
+        q = q.where(AuditLog.at < end)
+    return [
+        {
+            "at": a.at.isoformat(timespec="seconds") + "Z",
+            "actor": a.actor,
+            "action": a.action,
+            "target": a.target,
+            "detail": a.detail,
+            "address": a.address,
+        }
+        for a in session.execute(q.limit(limit)).scalars()
+    ]

@@ -1,0 +1,202 @@
+"""Administration callbacks: users, tokens, the audit log. Each one checks the admin
+permission again (the gate in dashboard/web.py checks it first) and audits what it changes."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
+from flask import current_app, request
+from sqlalchemy import select
+
+from dashboard import auth, web
+from dashboard.access import allowed
+from dashboard.clock import to_utc_naive
+from dashboard.i18n import t
+from dashboard.models import Area
+
+
+def _admin():
+    principal = web.current()
+    if not allowed(principal, "admin"):
+        raise PreventUpdate
+    return principal
+
+
+def _rt():
+    return current_app.extensions["dashboard"]
+
+
+def _notice(text, colour: str = "success", secret: str | None = None):
+    body = [html.Span(text)]
+    if secret:
+        body.append(html.Code(secret, className="admin-secret ms-2", id="admin-secret"))
+    return dbc.Alert(body, color=colour, className="py-2")
+
+
+def _selected(rows, key: str):
+    if not rows:
+        raise auth.AccountError("select a row first / 请先选择一行")
+    return rows[0][key]
+
+
+@callback(
+    Output("admin-user-grid", "rowData"),
+    Output("admin-user-result", "children"),
+    Output("admin-user-area", "options"),
+    Input("admin-users-page", "id"),
+    Input("admin-user-create", "n_clicks"),
+    Input("admin-user-deactivate", "n_clicks"),
+    Input("admin-user-activate", "n_clicks"),
+    Input("admin-user-reset", "n_clicks"),
+    Input("admin-user-setrole", "n_clicks"),
+    State("admin-user-name", "value"),
+    State("admin-user-role", "value"),
+    State("admin-user-area", "value"),
+    State("admin-user-grid", "selectedRows"),
+    State("admin-lang", "data"),
+)
+def users(_page, _c, _d, _a, _r, _s, name, role, area, selected, lang):
+    principal = _admin()
+    lang = lang or "zh"
+    action = ctx.triggered_id
+    notice = None
+    rt = _rt()
+    try:
+        with rt.sessions() as session, session.begin():
+            if action == "admin-user-create":
+                user, password = auth.create_user(
+                    session, name or "", role or "", area or None, actor=principal.actor
+                )
+                notice = _notice(f"{t('user_created', lang)}: {user.username}", secret=password)
+            elif action in ("admin-user-deactivate", "admin-user-activate"):
+                username = _selected(selected, "username")
+                if username == principal.name and action == "admin-user-deactivate":
+                    raise auth.AccountError("you cannot deactivate yourself / 不能停用自己")
+                auth.set_active(session, username, action == "admin-user-activate", principal.actor)
+                notice = _notice(f"{t('saved', lang)}: {username}")
+            elif action == "admin-user-reset":
+                username = _selected(selected, "username")
+                password = auth.reset_password(session, username, principal.actor)
+                notice = _notice(f"{t('password_reset', lang)}: {username}", secret=password)
+            elif action == "admin-user-setrole":
+                username = _selected(selected, "username")
+                auth.set_role(session, username, role or "", area or None, principal.actor)
+                notice = _notice(f"{t('saved', lang)}: {username} → {role}")
+    except auth.AccountError as exc:
+        notice = _notice(str(exc), "danger")
+    with rt.sessions() as session:
+        rows = auth.list_users(session)
+        districts = session.execute(
+            select(Area.code, Area.name).where(Area.level == "district").order_by(Area.code)
+        ).all()
+    return rows, notice, [{"label": f"{n} ({c})", "value": c} for c, n in districts]
+
+
+@callback(
+    Output("admin-token-grid", "rowData"),
+    Output("admin-token-result", "children"),
+    Input("admin-tokens-page", "id"),
+    Input("admin-token-create", "n_clicks"),
+    Input("admin-token-revoke", "n_clicks"),
+    State("admin-token-name", "value"),
+    State("admin-token-kind", "value"),
+    State("admin-token-source", "value"),
+    State("admin-token-grid", "selectedRows"),
+    State("admin-lang", "data"),
+)
+def tokens(_page, _c, _r, name, kind, source, selected, lang):
+    principal = _admin()
+    lang = lang or "zh"
+    action = ctx.triggered_id
+    notice = None
+    rt = _rt()
+    try:
+        with rt.sessions() as session, session.begin():
+            if action == "admin-token-create":
+                name = (name or "").strip()
+                if not name or len(name) > 100:
+                    raise auth.AccountError("name: 1–100 characters / 名称 1–100 个字符")
+                token = auth.create_token(
+                    session, name, kind or "display", source or None, actor=principal.actor
+                )
+                shown = f"{request.host_url}?token={token}" if kind == "display" else token
+                notice = _notice(f"{t('token_created', lang)}: {name}", secret=shown)
+            elif action == "admin-token-revoke":
+                token_id = _selected(selected, "id")
+                if not auth.revoke_token_id(session, int(token_id), principal.actor):
+                    raise auth.AccountError("already revoked / 已撤销")
+                notice = _notice(f"{t('revoked', lang)}: #{token_id}")
+    except auth.AccountError as exc:
+        notice = _notice(str(exc), "danger")
+    with rt.sessions() as session:
+        return auth.list_tokens(session), notice
+
+
+def _audit_filters(text, action, start, end):
+    zone = _rt().settings.zone
+
+    def bound(value, extra_days=0):
+        if not value:
+            return None
+        d = date.fromisoformat(value[:10]) + timedelta(days=extra_days)
+        return to_utc_naive(datetime(d.year, d.month, d.day), zone)
+
+    return {
+        "text": text or None,
+        "action": action or None,
+        "start": bound(start),
+        "end": bound(end, 1),
+    }
+
+
+@callback(
+    Output("admin-audit-grid", "rowData"),
+    Output("admin-audit-count", "children"),
+    Input("admin-audit-page", "id"),
+    Input("admin-audit-text", "value"),
+    Input("admin-audit-action", "value"),
+    Input("admin-audit-dates", "start_date"),
+    Input("admin-audit-dates", "end_date"),
+    State("admin-lang", "data"),
+)
+def audit_log(_page, text, action, start, end, lang):
+    _admin()
+    with _rt().sessions() as session:
+        rows = auth.search_audit(session, **_audit_filters(text, action, start, end))
+    return rows, t("audit_shown", lang or "zh").format(n=len(rows))
+
+
+@callback(
+    Output("admin-audit-download", "data"),
+    Input("admin-audit-export", "n_clicks"),
+    State("admin-audit-text", "value"),
+    State("admin-audit-action", "value"),
+    State("admin-audit-dates", "start_date"),
+    State("admin-audit-dates", "end_date"),
+    prevent_initial_call=True,
+)
+def audit_export(_n, text, action, start, end):
+    principal = _admin()
+    filters = _audit_filters(text, action, start, end)
+    with _rt().sessions() as session, session.begin():
+        rows = auth.search_audit(session, limit=100_000, **filters)
+        auth.audit(
+            session,
+            principal.actor,
+            "audit.export",
+            "audit_log",
+            f"rows={len(rows)} text={text or ''} action={action or ''} from={start or ''} to={end or ''}",
+            web.address(),
+        )
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, fieldnames=["at", "actor", "action", "target", "detail", "address"]
+    )
+    writer.writeheader()
+    writer.writerows(rows)
+    return dcc.send_string(out.getvalue(), "audit-log.csv")

@@ -1,0 +1,371 @@
+"""Who may see and do what (DESIGN §8), tried against every page, callback and API endpoint,
+for every role, for strangers, and across districts."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from dashboard import auth
+from dashboard.access import PERMISSIONS
+from dashboard.clock import utcnow
+from dashboard.models import Alert, AuditLog
+from tests.conftest import sign_in_client
+from tests.factories import event
+
+PAGES = ["/", "/flow", "/supervision", "/risk", "/talent", "/weekly"]
+ADMIN_PAGES = ["/admin/users", "/admin/tokens", "/admin/audit"]
+READ_API = ["/api/v1/kpis", "/api/v1/areas", "/api/v1/categories", "/api/v1/departments",
+            "/api/v1/sources", "/api/v1/alerts"]  # fmt: skip
+ROLES = list(PERMISSIONS)
+
+
+def callbacks(client) -> list[dict]:
+    """Every server-side callback as the browser would call it (inputs set, states empty)."""
+    out = []
+    for dep in client.get("/_dash-dependencies").json:
+        if dep.get("clientside_function"):
+            continue
+        outputs = [
+            {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+            for part in dep["output"].strip(".").split("...")
+        ]
+        out.append(
+            {
+                "output": dep["output"],
+                "outputs": outputs if len(outputs) > 1 else outputs[0],
+                "inputs": [
+                    {"id": i["id"], "property": i["property"], "value": None} for i in dep["inputs"]
+                ],
+                "state": [
+                    {"id": x["id"], "property": x["property"], "value": None} for x in dep["state"]
+                ],
+                "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"],
+            }
+        )
+    return out
+
+
+def as_role(client, rt, role: str, area: str | None = None):
+    if role == "display":
+        with rt.sessions() as session, session.begin():
+            token = auth.create_token(session, "wall-1", "display")
+        assert client.get(f"/?token={token}").status_code == 302
+        client.get("/")
+        client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+        return client
+    return sign_in_client(
+        client, rt, role, area or ("339001" if role == "district_officer" else None)
+    )
+
+
+def test_strangers_get_nothing(client, city):
+    for path in PAGES + ADMIN_PAGES + ["/account/password", "/no-such-page"]:
+        r = client.get(path)
+        assert r.status_code == 302 and r.headers["Location"].startswith("/login?next="), path
+    for path in ("/_dash-layout", "/_dash-dependencies"):
+        assert client.get(path).status_code == 401, path
+    r = client.post(
+        "/_dash-update-component",
+        json={
+            "output": "overview-seen-fast.data",
+            "outputs": {"id": "overview-seen-fast", "property": "data"},
+            "inputs": [],
+        },
+    )
+    assert r.status_code == 401 and b"overview" not in r.data
+    for path in READ_API:
+        assert client.get(path).status_code == 401, path
+    assert client.post("/api/v1/alerts/1/ack").status_code == 401
+    # What stays open: the sign-in page, health checks and static files.
+    assert client.get("/login").status_code == 200
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/assets/shell.css").status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_against_every_page_callback_and_endpoint(client, rt, city, role):
+    allowed = PERMISSIONS[role]
+    c = as_role(client, rt, role)
+    for path in PAGES:
+        assert c.get(path).status_code == (200 if "wall" in allowed else 403), (role, path)
+    for path in ADMIN_PAGES:
+        assert c.get(path).status_code == (200 if "admin" in allowed else 403), (role, path)
+    for body in callbacks(c):
+        r = c.post("/_dash-update-component", json=body)
+        outs = body["output"]
+        needs_admin = "admin-" in outs
+        expect_refused = needs_admin and "admin" not in allowed
+        if expect_refused:
+            assert r.status_code == 403, (role, outs, r.status_code)
+        else:
+            assert r.status_code in (200, 204), (role, outs, r.status_code, r.data[:300])
+    # The page router refuses an admin page's layout to the other roles.
+    router = next(b for b in callbacks(c) if "_pages_content" in b["output"])
+    for i in router["inputs"]:
+        if i["id"] == "_pages_location" and i["property"] == "pathname":
+            i["value"] = "/admin/users"
+    r = c.post("/_dash-update-component", json=router)
+    assert r.status_code == (200 if "admin" in allowed else 403), role
+    for path in READ_API:
+        assert c.get(path).status_code == (200 if "read" in allowed else 403), (role, path)
+    # Ingest needs a token; nobody ingests with a session.
+    assert c.post("/api/v1/events", json=event("S1", utcnow())).status_code == 401
+    # Actions: unknown alert → 404 for city-wide roles allowed to act, 403 for the others (a
+    # district officer learns nothing about alerts outside the district, not even existence).
+    if role == "district_officer":
+        allowed = allowed - {"act"}
+    assert c.post("/api/v1/alerts/999/ack", json={}).status_code == (
+        404 if "act" in allowed else 403
+    )
+
+
+def _alerts(rt):
+    now = utcnow()
+    with rt.sessions() as session, session.begin():
+        for n, area in ((1, 2), (2, 7)):  # area ids: district 1 is 2, district 2 is 7 (factories)
+            session.add(
+                Alert(
+                    rule="test",
+                    level=n,
+                    area_id=area,
+                    subject=f"s{n}",
+                    title=f"预警{n}",
+                    state="active",
+                    escalated=False,
+                    evidence="{}",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    with rt.sessions() as session:
+        from sqlalchemy import select
+
+        return {a.area_id: a.id for a in session.execute(select(Alert)).scalars()}
+
+
+def test_a_district_officer_gets_nothing_of_another_district(client, rt, city):
+    from dashboard import jobs
+
+    now = utcnow()
+    at = now - timedelta(minutes=2)
+    rt.ingestor.ingest_events(
+        [event("X1", at, "G11"), event("X2", at, "G21"), event("X3", at, "G22")], now=now
+    )
+    ids = _alerts(rt)
+    jobs.wall_snapshot(rt, now=now)
+    c = as_role(client, rt, "district_officer", "339001")
+    # The overview, as a crafted callback for district 2: nothing comes back.
+    tiles = next(b for b in callbacks(c) if "overview-tile-received-value" in b["output"])
+    for s in tiles["state"]:
+        if s["id"] == "overview-scope":
+            s["value"] = "339002"
+    assert c.post("/_dash-update-component", json=tiles).status_code == 204
+    # … asking for nothing in particular shows their own district, not the city.
+    for s in tiles["state"]:
+        if s["id"] == "overview-scope":
+            s["value"] = None
+    own = c.post("/_dash-update-component", json=tiles).json["response"]
+    assert own["overview-tile-received-value"]["children"] == "1"  # city-wide would be 3
+    charts = next(b for b in callbacks(c) if "overview-graph-map" in b["output"])
+    for s in charts["state"]:
+        if s["id"] == "overview-scope":
+            s["value"] = "339002"
+    assert c.post("/_dash-update-component", json=charts).status_code == 204
+    for s in charts["state"]:
+        if s["id"] == "overview-scope":
+            s["value"] = None
+    resp = c.post("/_dash-update-component", json=charts).json["response"]
+    assert resp["overview-districts"]["data-codes"] == "339001"
+    assert "预警2" not in str(resp["overview-list-alerts"]) and "预警1" in str(
+        resp["overview-list-alerts"]
+    )
+    # The page URL for another district renders a refusal, not the page.
+    router = next(b for b in callbacks(c) if "_pages_content" in b["output"])
+    for i in router["inputs"]:
+        if i["id"] == "_pages_location":
+            i["value"] = "/" if i["property"] == "pathname" else "?district=339002"
+    page = c.post("/_dash-update-component", json=router)
+    assert page.status_code == 200 and "overview-refused" in page.get_data(as_text=True)
+    assert "overview-fast" not in page.get_data(as_text=True)
+    # The API: other areas refused, lists cut to the district.
+    assert c.get("/api/v1/kpis?area=339002").status_code == 403
+    assert c.get("/api/v1/kpis?area=S2").status_code == 403
+    assert c.get("/api/v1/kpis?area=3390").status_code == 403  # the whole city
+    mine = c.get("/api/v1/kpis").json
+    assert mine["area"] == "339001" and mine["received"] == 1
+    assert c.get("/api/v1/kpis?area=S1").status_code == 200
+    codes = {a["code"] for a in c.get("/api/v1/areas").json["areas"]}
+    assert codes and all(code in {"339001", "S1", "C1", "G11", "G12"} for code in codes)
+    assert [a["title"] for a in c.get("/api/v1/alerts").json["alerts"]] == ["预警1"]
+    assert c.post(f"/api/v1/alerts/{ids[7]}/ack", json={}).status_code == 403
+    assert c.post(f"/api/v1/alerts/{ids[2]}/ack", json={}).status_code == 200
+    # A city-wide role sees both.
+    leader = as_role(rt_client(client), rt, "leader")
+    assert len(leader.get("/api/v1/alerts").json["alerts"]) == 2
+
+
+def rt_client(client):
+    """A second, separate browser."""
+    return client.application.test_client()
+
+
+def test_sign_in_failures_lock_the_account_and_the_address(client, rt, city):
+    with rt.sessions() as session, session.begin():
+        auth.create_user(session, "zhang", "leader", password="correct-horse-42")
+
+    def attempt(c, name, pw, addr="10.0.0.1"):
+        form = c.get("/login").get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        return c.post(
+            "/login",
+            data={"username": name, "password": pw, "csrf_token": csrf},
+            environ_base={"REMOTE_ADDR": addr},
+        )
+
+    for n in range(5):
+        r = attempt(client, "zhang", f"wrong-{n}")
+        assert r.status_code == 401 and "用户名或密码错误" in r.get_data(as_text=True)
+    locked = attempt(client, "zhang", "correct-horse-42")
+    assert locked.status_code == 429 and "账号已临时锁定" in locked.get_data(as_text=True)
+    # From another address the account is still locked; another account is not.
+    assert attempt(client, "zhang", "correct-horse-42", "10.0.0.2").status_code == 429
+    with rt.sessions() as session:
+        from sqlalchemy import func, select
+
+        failures = session.execute(
+            select(func.count()).where(
+                AuditLog.action == "login.failure", AuditLog.target == "zhang"
+            )
+        ).scalar()
+    assert failures == 7
+    # One address trying many accounts is stopped too.
+    for n in range(20):
+        attempt(client, f"nobody{n}", "x", "10.9.9.9")
+    r = attempt(client, "zhang", "correct-horse-42", "10.9.9.9")
+    assert r.status_code == 429 and "此地址" in r.get_data(as_text=True)
+
+
+def test_sign_in_out_and_password_change(client, rt, city):
+    with rt.sessions() as session, session.begin():
+        auth.create_user(session, "li", "analyst", password="first-pass-123")
+    form = client.get("/login?next=/weekly").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    r = client.post(
+        "/login",
+        data={
+            "username": "li",
+            "password": "first-pass-123",
+            "csrf_token": csrf,
+            "next": "/weekly",
+        },
+    )
+    assert r.status_code == 302 and r.headers["Location"] == "/weekly"
+    # The session cookie is HttpOnly and SameSite; the page carries the security headers.
+    cookie = r.headers.getlist("Set-Cookie")
+    assert any("cc_session=" in c and "HttpOnly" in c and "SameSite=Lax" in c for c in cookie)
+    page = client.get("/weekly")
+    assert page.status_code == 200
+    csp = page.headers["Content-Security-Policy"]
+    assert (
+        "frame-ancestors 'none'" in csp and "default-src 'self'" in csp and "unsafe-eval" not in csp
+    )
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    # A second browser signed in as the same user.
+    other = rt_client(client)
+    form = other.get("/login").get_data(as_text=True)
+    csrf2 = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    other.post("/login", data={"username": "li", "password": "first-pass-123", "csrf_token": csrf2})
+    assert other.get("/").status_code == 200
+    # Changing the password needs the current one and a decent new one …
+    form = client.get("/account/password").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    bad = client.post(
+        "/account/password",
+        data={
+            "current": "nope",
+            "new": "second-pass-456",
+            "again": "second-pass-456",
+            "csrf_token": csrf,
+        },
+    )
+    assert bad.status_code == 400
+    short = client.post(
+        "/account/password",
+        data={"current": "first-pass-123", "new": "short", "again": "short", "csrf_token": csrf},
+    )
+    assert short.status_code == 400
+    ok = client.post(
+        "/account/password",
+        data={
+            "current": "first-pass-123",
+            "new": "second-pass-456",
+            "again": "second-pass-456",
+            "csrf_token": csrf,
+        },
+    )
+    assert ok.status_code == 200 and "密码已修改" in ok.get_data(as_text=True)
+    # … and ends the other session, not this one.
+    assert client.get("/").status_code == 200
+    assert other.get("/").status_code == 302
+    # Without the CSRF token a state-changing request is refused.
+    assert client.post("/logout").status_code == 400
+    r = client.post("/logout", data={"csrf_token": csrf})
+    assert r.status_code == 302 and client.get("/").status_code == 302
+    with rt.sessions() as session:
+        from sqlalchemy import select
+
+        actions = (
+            session.execute(select(AuditLog.action).where(AuditLog.actor == "li")).scalars().all()
+        )
+    assert {"login.success", "password.change", "password.change.failure", "logout"} <= set(actions)
+
+
+def test_no_open_redirect_after_sign_in(client, rt, city):
+    with rt.sessions() as session, session.begin():
+        auth.create_user(session, "wang", "leader", password="a-good-pass-9")
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+        form = client.get("/login").get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        r = client.post(
+            "/login",
+            data={
+                "username": "wang",
+                "password": "a-good-pass-9",
+                "csrf_token": csrf,
+                "next": target,
+            },
+        )
+        assert r.headers["Location"] == "/", target
+
+
+def test_callbacks_need_the_csrf_header(client, rt, city):
+    c = as_role(client, rt, "leader")
+    body = next(b for b in callbacks(c) if "shell-clock" in b["output"])
+    assert c.post("/_dash-update-component", json=body).status_code == 200
+    del c.environ_base["HTTP_X_CSRFTOKEN"]
+    assert c.post("/_dash-update-component", json=body).status_code == 400
+
+
+def test_display_token_revocation_takes_effect_at_once(client, rt, city):
+    c = as_role(client, rt, "display")
+    body = next(b for b in callbacks(c) if "overview-tile-received-value" in b["output"])
+    assert c.post("/_dash-update-component", json=body).status_code == 200
+    with rt.sessions() as session, session.begin():
+        assert auth.revoke_token(session, "wall-1") == 1
+    assert c.post("/_dash-update-component", json=body).status_code == 401
+    assert c.get("/").status_code == 302
+    # A display has no password page and may not sign in with a revoked or an ingest token.
+    r = rt_client(client).get("/?token=cd_not-a-token")
+    assert r.status_code == 401 and "显示令牌无效" in r.get_data(as_text=True)
+
+
+def test_a_person_session_ends_after_its_hours(client, rt, city):
+    c = as_role(client, rt, "leader")
+    with c.session_transaction() as s:
+        s["signed_in_at"] -= rt.settings.session_hours * 3600 + 1
+    r = c.get("/")
+    assert r.status_code == 302 and "reason=expired" in r.headers["Location"]
