@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import time
 from datetime import date, datetime, timedelta
@@ -11,9 +13,9 @@ import orjson
 from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
-from dashboard import alerts, auth, queries, web
+from dashboard import alerts, auth, privacy, queries, web
 from dashboard.access import ScopeError, allowed
 from dashboard.clock import to_utc_naive, utcnow
 from dashboard.db import is_unavailable
@@ -214,6 +216,87 @@ def post_transitions(source: str, external_id: str):
         return error(413, f"at most {runtime().settings.max_batch} transitions per request")
     results = runtime().ingestor.transition_event(source, external_id, items)
     return json_response({"source": source, "external_id": external_id, "results": results})
+
+
+# --- one event: masked; revealing the reporter is a logged act ----------------------------
+EXPORT_LIMIT = 100_000
+
+
+def _scoped_event(session, source: str, external_id: str):
+    if source not in SOURCES:
+        raise NotFound(f"unknown source {source!r}")
+    e = queries.find_event(session, source, external_id)
+    if e is None:
+        raise NotFound("no such event")
+    if g.principal is not None and g.principal.scoped and e.district_id != g.principal.district_id:
+        raise ScopeError(external_id)
+    return e
+
+
+@api.get("/events/<source>/<path:external_id>")
+@token_required(permission="read")
+def get_event(source: str, external_id: str):
+    with runtime().sessions() as session:
+        return json_response(
+            queries.event_detail(session, _scoped_event(session, source, external_id))
+        )
+
+
+@api.post("/events/<source>/<path:external_id>/reveal")
+@token_required(kinds=(), permission="reveal")  # people only, never a token
+def reveal_reporter(source: str, external_id: str):
+    body = _json_body()
+    reason = body.get("reason") if isinstance(body, dict) else None
+    if not isinstance(reason, str) or not 4 <= len(reason.strip()) <= 200:
+        raise InputError({"reason": "give the reason for seeing the reporter, 4–200 characters"})
+    with runtime().sessions() as session, session.begin():
+        e = _scoped_event(session, source, external_id)
+        auth.audit(
+            session,
+            actor(),
+            "pii.reveal",
+            f"event:{source}/{external_id}",
+            reason.strip(),
+            web.address(),
+        )
+        answer = {
+            "reporter_name": privacy.unseal(e.reporter_name),
+            "reporter_phone": privacy.unseal(e.reporter_phone),
+        }
+    return json_response(answer, headers={"Cache-Control": "no-store"})
+
+
+@api.get("/events/export.csv")
+@token_required(kinds=(), permission="export")
+def export_events():
+    now = utcnow()
+    end = _parse_time("to", request.args.get("to"), now)
+    start = _parse_time("from", request.args.get("from"), end - timedelta(days=7))
+    if end <= start:
+        raise InputError({"to": "must be after 'from'"})
+    with runtime().sessions() as session, session.begin():
+        area = area_in_scope(session, request.args.get("area") or None)
+        rows = queries.export_rows(session, start, end, area, EXPORT_LIMIT)
+        auth.audit(
+            session,
+            actor(),
+            "export.events",
+            area or "city",
+            f"rows={len(rows)} from={start.isoformat()}Z to={end.isoformat()}Z (personal data masked)",
+            web.address(),
+        )
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=queries.EXPORT_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        "\ufeff" + out.getvalue(),  # a BOM so that spreadsheet programs read the Chinese text
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": 'attachment; filename="events.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 # --- read ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
+from dashboard import privacy
 from dashboard.clock import utcnow
 from dashboard.db import (
     bulk_insert,
@@ -788,8 +789,8 @@ def generate_history(
         "lon": g.lon.to_numpy() + rng.normal(0, 0.002, n),
         "title": title,
         "description": np.char.add(grid_code_of.astype(str), " 网格上报").astype(object),
-        "reporter_name": names,
-        "reporter_phone": phones,
+        "reporter_name": _sealed(names),
+        "reporter_phone": _sealed(phones),
         "reported_at": _ts(reported),
         "status": status,
         "is_open": is_open,
@@ -1196,3 +1197,10 @@ def _next_step(rng, status: str, dispute: bool) -> dict | None:
         sat = rng.choice(["satisfied", "basically_satisfied", "dissatisfied"], p=[0.8, 0.14, 0.06])
         return {"status": "closed", "actor": "核查员", "satisfaction": str(sat)}
     return None
+
+
+def _sealed(values):
+    """Reporter data as it is stored: sealed when PII_KEY is set (dashboard.privacy)."""
+    if not privacy.sealing():
+        return values
+    return np.array([privacy.seal(v) if v is not None else None for v in values], dtype=object)

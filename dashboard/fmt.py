@@ -19,7 +19,11 @@ def count(n: int | float | None, lang: str = "zh") -> str:
 
 def rate(value: float | None, digits: int = 1) -> str:
     """0.9834 → 98.3%; a rate without a denominator is shown as — (never 0 % or 100 %)."""
-    return "—" if value is None else f"{value * 100:.{digits}f}%"
+    if value is None:
+        return "—"
+    if round(value * 100, digits) >= 100:
+        return "100%"  # fits the tile at 1080p; nothing to round up to
+    return f"{value * 100:.{digits}f}%"
 
 
 def delta(now: float | None, before: float | None, is_rate: bool = False) -> tuple[str, str]:

@@ -34,7 +34,7 @@ from dashboard.domain import (
     next_level,
 )
 from dashboard.models import Event, Transition
-from dashboard.privacy import mask_name
+from dashboard.privacy import mask_name, mask_text, seal
 from dashboard.refdata import Reference
 
 log = logging.getLogger(__name__)
@@ -299,8 +299,8 @@ class Ingestor:
             "lon": d.lon if d.lon is not None else grid.lon,
             "title": d.title,
             "description": d.description,
-            "reporter_name": d.reporter_name,
-            "reporter_phone": d.reporter_phone,
+            "reporter_name": seal(d.reporter_name),
+            "reporter_phone": seal(d.reporter_phone),
             "reported_at": reported_at,
             "status": "reported",
             "is_open": True,
@@ -328,9 +328,9 @@ class Ingestor:
             sub.parent_code,
             sub.code,
             row["severity"],
-            row["title"],
+            mask_text(row["title"]),
             row["source"],
-            mask_name(row["reporter_name"]),
+            mask_name(d.reporter_name),
         )
         return _Prepared(i, d, row, change, ticker)
 

@@ -106,8 +106,8 @@ class Event(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    reporter_name: Mapped[str | None] = mapped_column(String(100))
-    reporter_phone: Mapped[str | None] = mapped_column(String(32))
+    reporter_name: Mapped[str | None] = mapped_column(String(400))  # sealed: PII_KEY
+    reporter_phone: Mapped[str | None] = mapped_column(String(400))
     reported_at: Mapped[datetime] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(16))
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -30,7 +30,7 @@ from dashboard.models import (
     TimeLimit,
     Transition,
 )
-from dashboard.privacy import mask_name
+from dashboard.privacy import mask_name, mask_phone, mask_text, unseal
 from dashboard.sqlfuncs import epoch_bucket, hours_between
 
 GRID_STAFF_ROLES = ("grid_fulltime", "grid_parttime")
@@ -457,9 +457,94 @@ def recent_events(session: Session, n: int, districts: dict[int, str], cats: dic
             cats.get(e.category_id, ""),
             cats.get(e.subcategory_id, ""),
             e.severity,
-            e.title,
+            mask_text(e.title),
             e.source,
-            mask_name(e.reporter_name),
+            mask_name(unseal(e.reporter_name)),
         )
         for e in reversed(rows)
     ]
+
+
+# --- one event, and exports (personal data masked; dashboard.api decides who may reveal) --------
+EXPORT_COLUMNS = (
+    "source", "external_id", "status", "category", "subcategory", "district", "street",
+    "community", "grid", "title", "reported_at", "accepted_at", "closed_at", "overdue",
+    "satisfaction", "reporter_name", "reporter_phone",
+)  # fmt: skip
+
+
+def find_event(session: Session, source: str, external_id: str) -> Event | None:
+    return session.execute(
+        select(Event).where(Event.source == source, Event.external_id == external_id)
+    ).scalar_one_or_none()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
+def _codes(session: Session, ids) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Area.id, Area.code).where(Area.id.in_(ids))).all())
+
+
+def _event_row(e: Event, cats: dict[int, str], areas: dict[int, str]) -> dict:
+    """An event as exported and shown (EXPORT_COLUMNS); reporter and free text masked."""
+    return {
+        "source": e.source,
+        "external_id": e.external_id,
+        "status": e.status,
+        "category": cats.get(e.category_id),
+        "subcategory": cats.get(e.subcategory_id),
+        "district": areas.get(e.district_id),
+        "street": areas.get(e.street_id),
+        "community": areas.get(e.community_id),
+        "grid": areas.get(e.grid_id),
+        "title": mask_text(e.title),
+        "reported_at": _iso(e.reported_at),
+        "accepted_at": _iso(e.accepted_at),
+        "closed_at": _iso(e.closed_at),
+        "overdue": e.overdue,
+        "satisfaction": e.satisfaction,
+        "reporter_name": mask_name(unseal(e.reporter_name)),
+        "reporter_phone": mask_phone(unseal(e.reporter_phone)),
+    }
+
+
+def _area_ids(events) -> set[int]:
+    return {i for e in events for i in (e.district_id, e.street_id, e.community_id, e.grid_id)}
+
+
+def event_detail(session: Session, e: Event) -> dict:
+    """An event with its timeline; reporter and free text masked."""
+    cats = dict(session.execute(select(Category.id, Category.code)).all())
+    timeline = session.execute(
+        select(Transition).where(Transition.event_id == e.id).order_by(Transition.at, Transition.id)
+    ).scalars()
+    return {
+        **_event_row(e, cats, _codes(session, _area_ids([e]))),
+        "severity": e.severity,
+        "description": mask_text(e.description),
+        "close_deadline": _iso(e.close_deadline),
+        "transitions": [
+            {"from": t.from_status, "to": t.to_status, "at": _iso(t.at), "note": mask_text(t.note)}
+            for t in timeline
+        ],
+    }
+
+
+def export_rows(session: Session, start: datetime, end: datetime, area: str | None, limit: int):
+    """Events reported in [start, end) in an area, as export rows with personal data masked."""
+    scope = area_scope(session, area)
+    cats = dict(session.execute(select(Category.id, Category.code)).all())
+    q = (
+        select(Event)
+        .where(Event.reported_at >= start, Event.reported_at < end, scope.event_filter())
+        .order_by(Event.reported_at)
+        .limit(limit)
+    )
+    rows = session.execute(q).scalars().all()
+    areas = _codes(session, _area_ids(rows))
+    return [_event_row(e, cats, areas) for e in rows]

@@ -9,6 +9,7 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard import privacy
 from dashboard.config import Settings
 from dashboard.db import make_engine, make_sessionmaker, migrate
 from dashboard.ingest import Ingestor
@@ -35,6 +36,7 @@ class Runtime:
         run_migrations: bool = True,
         redis_client: redis.Redis | None = None,
     ) -> Runtime:
+        privacy.configure(settings.pii_key)
         engine = make_engine(settings.effective_database_url)
         if run_migrations:
             migrate(engine)

@@ -32,7 +32,7 @@ def _grid(grid_id: str, columns: list[str], lang: str) -> dag.AgGrid:
         rowData=[],
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "flex": 1},
         dashGridOptions={"rowSelection": {"mode": "singleRow"}, "animateRows": False},
-        className="ag-theme-alpine-dark admin-grid",
+        className="admin-grid",
         style={"height": "58vh"},
     )
 
