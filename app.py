@@ -11,6 +11,7 @@ from dash import Dash, dcc, html
 from flask import Flask, send_from_directory
 from flask_compress import Compress
 from flask_wtf.csrf import generate_csrf
+from werkzeug.middleware.proxy_fix import ProxyFix
 from xstatic.pkg import bootstrap as xstatic_bootstrap
 
 from dashboard import web
@@ -111,6 +112,10 @@ def create_app(
         ],
     )
     server.extensions["dashboard"] = rt
+    if settings.proxies:  # the client's address (sign-in limits, audit) from the proxy's header
+        server.wsgi_app = ProxyFix(
+            server.wsgi_app, x_for=settings.proxies, x_proto=settings.proxies
+        )
     server.register_blueprint(api)
     server.register_blueprint(health)
 

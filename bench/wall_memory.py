@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import threading
 import time
 import uuid
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
+from dashboard import auth
 from dashboard.clock import utcnow
 from dashboard.config import load_settings
 from dashboard.runtime import Runtime
@@ -50,17 +52,53 @@ def feeder(rt: Runtime, stop: threading.Event) -> None:
         i += 1
 
 
+def heap_census(cdp) -> dict[str, list[int]]:
+    """Objects in the JS heap by (type, constructor name): [count, self bytes]."""
+    chunks: list[str] = []
+    cdp.on("HeapProfiler.addHeapSnapshotChunk", lambda e: chunks.append(e["chunk"]))
+    cdp.send("HeapProfiler.collectGarbage")
+    cdp.send("HeapProfiler.takeHeapSnapshot", {"reportProgress": False})
+    snap = json.loads("".join(chunks))
+    meta = snap["snapshot"]["meta"]
+    fields, types = meta["node_fields"], meta["node_types"][0]
+    width = len(fields)
+    i_type, i_name, i_size = fields.index("type"), fields.index("name"), fields.index("self_size")
+    nodes, strings = snap["nodes"], snap["strings"]
+    census: dict[str, list[int]] = {}
+    for at in range(0, len(nodes), width):
+        kind = types[nodes[at + i_type]]
+        name = strings[nodes[at + i_name]] if kind in ("object", "closure", "native") else kind
+        entry = census.setdefault(f"{kind}:{name[:60]}", [0, 0])
+        entry[0] += 1
+        entry[1] += nodes[at + i_size]
+    return census
+
+
+def census_growth(before: dict, after: dict, top: int = 15) -> list[dict]:
+    rows = []
+    for key in set(before) | set(after):
+        b, a = before.get(key, [0, 0]), after.get(key, [0, 0])
+        rows.append({"what": key, "count": a[0] - b[0], "bytes": a[1] - b[1]})
+    return sorted(rows, key=lambda r: -r["bytes"])[:top]
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--minutes", type=float, default=30)
     p.add_argument("--refresh", type=float, default=1)
     p.add_argument("--port", type=int, default=8765)
+    p.add_argument(
+        "--heap-diff",
+        action="store_true",
+        help="take a heap snapshot at the start and the end and report what grew",
+    )
     args = p.parse_args()
     settings = load_settings().with_overrides(simulator_rate=0)
     rt = Runtime.create(settings)
     from app import create_app
 
     app = create_app(settings, rt)  # with the scheduler: the minute snapshot keeps coming
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = make_server("127.0.0.1", args.port, app.server, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     stop = threading.Event()
@@ -76,7 +114,12 @@ def main() -> None:
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         cdp = page.context.new_cdp_session(page)
         r = args.refresh
-        page.goto(f"http://127.0.0.1:{args.port}/?tiles={r}&charts={r}", wait_until="networkidle")
+        with rt.sessions() as session, session.begin():  # the wall signs in as a display does
+            display = auth.create_token(session, f"bench-{uuid.uuid4().hex[:6]}", "display")
+        page.goto(
+            f"http://127.0.0.1:{args.port}/?tiles={r}&charts={r}&token={display}",
+            wait_until="networkidle",
+        )
 
         def heap() -> dict:
             cdp.send("HeapProfiler.collectGarbage")
@@ -92,10 +135,12 @@ def main() -> None:
         start = time.time()
         samples.append(heap())
         print(samples[-1], flush=True)
+        first = heap_census(cdp) if args.heap_diff else None
         while time.time() - start < args.minutes * 60:
             time.sleep(min(300, args.minutes * 60 - (time.time() - start)))
             samples.append(heap())
             print(samples[-1], flush=True)
+        growth = census_growth(first, heap_census(cdp)) if first else None
         browser.close()
     stop.set()
     server.shutdown()
@@ -106,6 +151,7 @@ def main() -> None:
         "samples": samples,
         "growth_mb": round(samples[-1]["heap_mb"] - samples[0]["heap_mb"], 2),
         "console_errors": len(errors),
+        "heap_growth_by_constructor": growth,
         "page_errors": errors[:20],
     }
     RESULTS.mkdir(exist_ok=True)

@@ -49,6 +49,7 @@ class Settings:
     secure_cookies: bool = False  # SECURE_COOKIES=1 behind TLS: cookies only over HTTPS, HSTS
     session_hours: float = 12.0  # a person's session ends after this long; displays never
     pii_key: str = ""  # PII_KEY: encrypts reporter name/phone at rest when set
+    proxies: int = 0  # PROXIES: reverse proxies in front (their X-Forwarded-For is trusted)
     # Not environment settings: limits of the ingest contract (docs/api.md).
     max_body_bytes: int = 4 * 1024 * 1024
     max_batch: int = 1000
@@ -112,4 +113,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         secure_cookies=parse_boolean(env.get("SECURE_COOKIES"), False),
         session_hours=parse_number(env.get("SESSION_HOURS"), 12.0),
         pii_key=env.get("PII_KEY") or "",
+        proxies=int(parse_number(env.get("PROXIES"), 0, int)),
     )
