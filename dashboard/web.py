@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
@@ -495,6 +496,19 @@ def _csrf_error(exc: CSRFError):
     return refuse(400, f"{t('csrf_failed', lang())} ({exc.description})")
 
 
+_TOKEN_IN_URL = re.compile(r"([?&]token=)[^&\s\"]+")
+
+
+class RedactTokens(logging.Filter):
+    """Access logs never keep a display token from a wall URL (`?token=` → `?token=***`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg, record.args = _TOKEN_IN_URL.sub(r"\1***", message), ()
+        return True
+
+
 def install(server: Flask, script_hashes) -> None:
     """Sign-in, the gate, CSRF and headers on the Flask server; `script_hashes` gives the CSP
     hashes of the inline scripts (Dash.csp_hashes), asked for at the first response."""
@@ -516,3 +530,7 @@ def install(server: Flask, script_hashes) -> None:
     server.register_blueprint(account)
     server.after_request(security_headers)
     server.register_error_handler(CSRFError, _csrf_error)
+    for name in ("werkzeug", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())

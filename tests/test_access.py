@@ -369,3 +369,26 @@ def test_a_person_session_ends_after_its_hours(client, rt, city):
         s["signed_in_at"] -= rt.settings.session_hours * 3600 + 1
     r = c.get("/")
     assert r.status_code == 302 and "reason=expired" in r.headers["Location"]
+
+
+def test_access_logs_do_not_keep_display_tokens():
+    import logging
+
+    from dashboard.web import RedactTokens
+
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        "",
+        0,
+        '"%s" %s',
+        ("GET /?kiosk=1&token=cd_secret123 HTTP/1.1", 302),
+        None,
+    )
+    RedactTokens().filter(record)
+    assert record.getMessage() == '"GET /?kiosk=1&token=*** HTTP/1.1" 302'
+
+
+def test_the_sign_in_page_speaks_english(client, city):
+    page = client.get("/login?lang=en").get_data(as_text=True)
+    assert "Sign in" in page and "User name" in page and 'lang="en"' in page
