@@ -70,7 +70,9 @@
   "use strict";
   var down = false;
   function check() {
-    fetch("/healthz", {cache: "no-store"}).then(function (r) {
+    fetch("/_session", {cache: "no-store", credentials: "same-origin"}).then(function (r) {
+      // Signed out (a revoked display token, an ended session): reload to the sign-in page.
+      if (r.status === 401 || r.status === 403) { window.location.reload(); return; }
       if (r.ok && down) { window.location.reload(); }
       down = !r.ok;
     }).catch(function () { down = true; });

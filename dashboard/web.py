@@ -210,7 +210,7 @@ def callback_permission(body: dict) -> str | bool | None:
 
 
 def refuse(status: int, message: str):
-    if request.path.startswith("/_dash") or request.method != "GET":
+    if request.path.startswith("/_") or request.method != "GET":
         return Response(orjson.dumps({"error": message}), status, mimetype="application/json")
     return Response(
         render_template("message.html", lang=lang(), title=t("forbidden", lang()), message=message),
@@ -219,7 +219,7 @@ def refuse(status: int, message: str):
 
 
 def _login_redirect(reason: str | None = None):
-    if request.path.startswith("/_dash") or request.method != "GET":
+    if request.path.startswith("/_") or request.method != "GET":
         return refuse(401, t("sign_in_first", lang()))
     query = {"next": request.full_path.rstrip("?")}
     if reason:
@@ -253,7 +253,7 @@ def guard():
         if needed is False or (needed and not allowed(principal, needed)):
             return refuse(403, t("not_allowed", lang()))
         return None
-    if path.startswith("/_dash") or path.startswith("/_reload"):
+    if path.startswith(("/_dash", "/_reload", "/_session")):
         return None
     if path in ("/logout", "/account/password"):
         return None
@@ -368,6 +368,12 @@ def _login_page(status: int = 200, error: str | None = None, username: str = "")
         ),
         status,
     )
+
+
+@account.get("/_session")
+def session_check():
+    """The wall's poll: 200 while signed in (the gate answers 401 otherwise)."""
+    return Response(b'{"signed_in":true}', mimetype="application/json")
 
 
 @account.get("/login")

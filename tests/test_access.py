@@ -357,6 +357,7 @@ def test_display_token_revocation_takes_effect_at_once(client, rt, city):
     with rt.sessions() as session, session.begin():
         assert auth.revoke_token(session, "wall-1") == 1
     assert c.post("/_dash-update-component", json=body).status_code == 401
+    assert c.get("/_session").status_code == 401  # the wall's poll: it reloads to /login
     assert c.get("/").status_code == 302
     # A display has no password page and may not sign in with a revoked or an ingest token.
     r = rt_client(client).get("/?token=cd_not-a-token")

@@ -183,3 +183,18 @@ def test_wall_reconnects_after_a_server_restart(web_app, rt, city, browser, disp
     finally:
         page.close()
         second.shutdown()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_revoked_wall_falls_back_to_the_sign_in_page(server, browser, rt, display):
+    from dashboard import auth
+
+    page = browser.new_page(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
+    page.goto(signed(server + "/?kiosk=1", display), wait_until="networkidle")
+    page.wait_for_selector("#overview-tile-received-value", timeout=10000)
+    with rt.sessions() as session, session.begin():
+        auth.revoke_token(session, "test-wall")
+    page.wait_for_selector("#login-submit", timeout=20000)  # the next poll (10 s) notices
+    assert "/login" in page.url
+    page.close()
