@@ -393,3 +393,151 @@ def test_access_logs_do_not_keep_display_tokens():
 def test_the_sign_in_page_speaks_english(client, city):
     page = client.get("/login?lang=en").get_data(as_text=True)
     assert "Sign in" in page and "User name" in page and 'lang="en"' in page
+
+
+def test_strangers_get_no_callback_and_no_api_route(client, rt, city):
+    signed = as_role(rt_client(client), rt, "admin")
+    bodies = callbacks(signed)
+    assert len(bodies) >= 6
+    for body in bodies:
+        r = client.post("/_dash-update-component", json=body)
+        assert r.status_code == 401, body["output"]
+    rules = [r for r in client.application.url_map.iter_rules() if r.rule.startswith("/api/")]
+    assert len(rules) >= 12
+    for rule in rules:
+        url = rule.rule
+        for arg in rule.arguments:
+            url = re.sub(
+                rf"<[^>]*{arg}>",
+                "1" if arg == "alert_id" else "ack" if arg == "action" else "grid",
+                url,
+            )
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            r = client.open(url, method=method, json={})
+            assert r.status_code == 401, (method, url, r.status_code)
+
+
+def _find_secret(node):
+    """The text of the component with id admin-secret in a callback's answer."""
+    if isinstance(node, dict):
+        if node.get("props", {}).get("id") == "admin-secret":
+            return node["props"]["children"]
+        node = list(node.values())
+    if isinstance(node, list):
+        for item in node:
+            found = _find_secret(item)
+            if found:
+                return found
+    return None
+
+
+def _admin_call(c, output_part: str, trigger: str, values: dict) -> dict:
+    body = next(b for b in callbacks(c) if output_part in b["output"])
+    for item in body["inputs"] + body["state"]:
+        key = f"{item['id']}.{item['property']}"
+        if key in values:
+            item["value"] = values[key]
+    body["changedPropIds"] = [trigger]
+    r = c.post("/_dash-update-component", json=body)
+    assert r.status_code == 200, r.data[:300]
+    return r.json["response"]
+
+
+def test_admin_manages_users_tokens_and_reads_the_audit_log(client, rt, city):
+    admin = as_role(client, rt, "admin")
+    made = _admin_call(
+        admin,
+        "admin-user-grid",
+        "admin-user-create.n_clicks",
+        {
+            "admin-user-create.n_clicks": 1,
+            "admin-user-name.value": "zhao",
+            "admin-user-role.value": "district_officer",
+            "admin-user-area.value": "339002",
+        },
+    )
+    rows = {r["username"]: r for r in made["admin-user-grid"]["rowData"]}
+    assert rows["zhao"]["role"] == "district_officer" and rows["zhao"]["area"] == "339002"
+    password = _find_secret(made["admin-user-result"])  # the password, shown once
+    fresh = rt_client(client)
+    form = fresh.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    signed_in = fresh.post(
+        "/login", data={"username": "zhao", "password": password, "csrf_token": csrf}
+    )
+    assert signed_in.status_code == 302
+    # Bad input: a clear message and nothing written.
+    again = _admin_call(
+        admin,
+        "admin-user-grid",
+        "admin-user-create.n_clicks",
+        {
+            "admin-user-create.n_clicks": 2,
+            "admin-user-name.value": "zhao",
+            "admin-user-role.value": "leader",
+        },
+    )
+    assert "exists" in str(again["admin-user-result"]) and len(
+        again["admin-user-grid"]["rowData"]
+    ) == len(rows)
+    # Deactivate zhao: the account can no longer sign in.
+    _admin_call(
+        admin,
+        "admin-user-grid",
+        "admin-user-deactivate.n_clicks",
+        {"admin-user-deactivate.n_clicks": 1, "admin-user-grid.selectedRows": [rows["zhao"]]},
+    )
+    with rt.sessions() as session:
+        from sqlalchemy import select
+
+        from dashboard.models import User
+
+        assert session.execute(select(User.active).where(User.username == "zhao")).scalar() is False
+    # A display token: created (URL shown once), listed, revoked.
+    tokens = _admin_call(
+        admin,
+        "admin-token-grid",
+        "admin-token-create.n_clicks",
+        {
+            "admin-token-create.n_clicks": 1,
+            "admin-token-name.value": "hall-2",
+            "admin-token-kind.value": "display",
+        },
+    )
+    assert "?token=cd_" in str(tokens["admin-token-result"])
+    row = next(t for t in tokens["admin-token-grid"]["rowData"] if t["name"] == "hall-2")
+    revoked = _admin_call(
+        admin,
+        "admin-token-grid",
+        "admin-token-revoke.n_clicks",
+        {"admin-token-revoke.n_clicks": 1, "admin-token-grid.selectedRows": [row]},
+    )
+    assert next(t for t in revoked["admin-token-grid"]["rowData"] if t["id"] == row["id"])[
+        "revoked_at"
+    ]
+    # The audit log: searchable, exportable (and the export is itself logged).
+    log = _admin_call(
+        admin, "admin-audit-grid", "admin-audit-text.value", {"admin-audit-text.value": "zhao"}
+    )
+    actions = {r["action"] for r in log["admin-audit-grid"]["rowData"]}
+    assert {"user.create", "user.deactivate"} <= actions
+    only_tokens = _admin_call(
+        admin, "admin-audit-grid", "admin-audit-action.value", {"admin-audit-action.value": "token"}
+    )
+    assert {r["action"] for r in only_tokens["admin-audit-grid"]["rowData"]} == {
+        "token.create",
+        "token.revoke",
+    }
+    export = _admin_call(
+        admin,
+        "admin-audit-download",
+        "admin-audit-export.n_clicks",
+        {"admin-audit-export.n_clicks": 1, "admin-audit-text.value": "zhao"},
+    )
+    csv_text = export["admin-audit-download"]["data"]["content"]
+    assert (
+        csv_text.startswith("at,actor,action,target,detail,address")
+        and "user.deactivate" in csv_text
+    )
+    with rt.sessions() as session:
+        assert session.execute(select(AuditLog).where(AuditLog.action == "audit.export")).first()
