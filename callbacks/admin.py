@@ -166,8 +166,12 @@ def _audit_filters(text, action, start, end):
 )
 def audit_log(_page, text, action, start, end, lang):
     _admin()
+    zone = _rt().settings.zone
     with _rt().sessions() as session:
         rows = auth.search_audit(session, **_audit_filters(text, action, start, end))
+    for row in rows:  # local time on screen; the CSV export keeps UTC
+        at = datetime.fromisoformat(row["at"].replace("Z", "+00:00"))
+        row["at"] = at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
     return rows, t("audit_shown", lang or "zh").format(n=len(rows))
 
 

@@ -520,6 +520,9 @@ def test_admin_manages_users_tokens_and_reads_the_audit_log(client, rt, city):
         admin, "admin-audit-grid", "admin-audit-text.value", {"admin-audit-text.value": "zhao"}
     )
     actions = {r["action"] for r in log["admin-audit-grid"]["rowData"]}
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", log["admin-audit-grid"]["rowData"][0]["at"]
+    )
     assert {"user.create", "user.deactivate"} <= actions
     only_tokens = _admin_call(
         admin, "admin-audit-grid", "admin-audit-action.value", {"admin-audit-action.value": "token"}
