@@ -544,3 +544,23 @@ def test_admin_manages_users_tokens_and_reads_the_audit_log(client, rt, city):
     )
     with rt.sessions() as session:
         assert session.execute(select(AuditLog).where(AuditLog.action == "audit.export")).first()
+
+
+def test_the_database_refuses_to_edit_the_audit_log(rt, city):
+    from sqlalchemy import delete, select, update
+    from sqlalchemy.exc import DatabaseError
+
+    with rt.sessions() as session, session.begin():
+        auth.audit(session, "someone", "login.success", "someone")
+    for statement in (
+        update(AuditLog).values(actor="nobody"),
+        delete(AuditLog),
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            rt.sessions() as session,
+            session.begin(),
+        ):
+            session.execute(statement)
+    with rt.sessions() as session:
+        assert session.execute(select(AuditLog.actor)).scalars().all() == ["someone"]
