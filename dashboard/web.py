@@ -165,15 +165,30 @@ def page_permission(path: str) -> str:
     return "admin" if path.rstrip("/").startswith("/admin") else "wall"
 
 
+def _id_name(oid) -> str:
+    if isinstance(oid, dict):
+        return str(oid.get("type", ""))
+    text = str(oid)
+    if text.startswith("{"):  # a pattern-matching id inside the output string
+        try:
+            return str(orjson.loads(text).get("type", ""))
+        except (orjson.JSONDecodeError, AttributeError):
+            return text
+    return text
+
+
 def _outputs(body: dict) -> list[str]:
-    outs = body.get("outputs")
-    outs = outs if isinstance(outs, list) else [outs]
+    """Every output id of a callback request: from `output` (the key Dash dispatches on) and
+    from `outputs`, so that the two cannot disagree to slip past the gate."""
     ids = []
-    for o in outs:
-        if not isinstance(o, dict):
-            continue
-        oid = o.get("id")
-        ids.append(oid.get("type", "") if isinstance(oid, dict) else str(oid))
+    output = body.get("output")
+    if isinstance(output, str):
+        parts = output[2:-2].split("...") if output.startswith("..") else [output]
+        ids += [_id_name(part.rsplit(".", 1)[0]) for part in parts if part]
+    outs = body.get("outputs")
+    for o in outs if isinstance(outs, list) else [outs]:
+        if isinstance(o, dict):
+            ids.append(_id_name(o.get("id")))
     return ids
 
 
@@ -191,19 +206,20 @@ def callback_permission(body: dict) -> str | bool | None:
             return False
         needed.add(match)
     if "page" in needed:
+        # The router renders the page of a path; Dash passes inputs by position, so every
+        # path-like value in the request counts, and the strictest page decides.
         needed.discard("page")
-        path = next(
-            (
-                i.get("value")
-                for i in body.get("inputs", [])
-                if isinstance(i, dict)
-                and i.get("id") == "_pages_location"
-                and i.get("property") == "pathname"
-            ),
-            None,
-        )
-        needed.add(page_permission(path or "/"))
+        paths = [
+            i.get("value")
+            for i in body.get("inputs", []) + body.get("state", [])
+            if isinstance(i, dict)
+            and isinstance(i.get("value"), str)
+            and i["value"].startswith("/")
+        ]
+        needed |= {page_permission(p) for p in paths or ["/"]}
     needed.discard(None)
+    if "admin" in needed:
+        return "admin"  # admin implies every other permission here (PERMISSIONS)
     if len(needed) > 1:
         return False
     return needed.pop() if needed else None

@@ -6,9 +6,10 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.access import PERMISSIONS
+from dashboard.access import PERMISSIONS, allowed
 from dashboard.domain import SOURCES
 from dashboard.i18n import t
+from dashboard.web import current
 
 ADMIN_PAGES = (("/admin/users", "admin_users"), ("/admin/tokens", "admin_tokens"), ("/admin/audit", "admin_audit"))  # fmt: skip
 ROLE_CHOICES = [r for r in PERMISSIONS if r != "display"]
@@ -38,6 +39,8 @@ def _grid(grid_id: str, columns: list[str], lang: str) -> dag.AgGrid:
 
 
 def _page(page_id: str, lang: str, path: str, body: list) -> html.Div:
+    if not allowed(current(), "admin"):  # the gate refuses first; this holds if it did not
+        return html.Div(t("not_allowed", lang), className="page-refused")
     return html.Div(
         [dcc.Store(id="admin-lang", data=lang), _subnav(lang, path), *body],
         id=page_id,

@@ -564,3 +564,26 @@ def test_the_database_refuses_to_edit_the_audit_log(rt, city):
             session.execute(statement)
     with rt.sessions() as session:
         assert session.execute(select(AuditLog.actor)).scalars().all() == ["someone"]
+
+
+def test_crafted_callback_requests_do_not_slip_past_the_gate(client, rt, city):
+    c = as_role(client, rt, "leader")
+    admin_grid = next(b for b in callbacks(c) if "admin-user-grid" in b["output"])
+    clock = next(b for b in callbacks(c) if "shell-clock" in b["output"])
+    # Dash dispatches on `output`; a harmless `outputs` list does not make it harmless.
+    crafted = dict(admin_grid, outputs=clock["outputs"])
+    assert c.post("/_dash-update-component", json=crafted).status_code == 403
+    # The router takes its inputs by position: an admin path anywhere in them is refused.
+    router = next(b for b in callbacks(c) if "_pages_content" in b["output"])
+    values = [dict(i) for i in router["inputs"]]
+    values[0] = {"id": "decoy", "property": "pathname", "value": "/admin/audit"}
+    values.append({"id": "_pages_location", "property": "pathname", "value": "/"})
+    assert c.post("/_dash-update-component", json=dict(router, inputs=values)).status_code == 403
+    # Unknown outputs are refused, and so is a body that is not a callback request.
+    assert (
+        c.post(
+            "/_dash-update-component", json=dict(clock, output="secret-thing.children")
+        ).status_code
+        == 403
+    )
+    assert c.post("/_dash-update-component", data="not json").status_code == 400
