@@ -111,6 +111,10 @@ def test_every_role_against_every_page_callback_and_endpoint(client, rt, city, r
     assert r.status_code == (200 if "admin" in allowed else 403), role
     for path in READ_API:
         assert c.get(path).status_code == (200 if "read" in allowed else 403), (role, path)
+    assert c.get("/api/v1/events/grid/NONE").status_code == (404 if "read" in allowed else 403)
+    assert c.get("/api/v1/events/export.csv").status_code == (200 if "export" in allowed else 403)
+    reveal = c.post("/api/v1/events/grid/NONE/reveal", json={"reason": "回访核实"})
+    assert reveal.status_code == (404 if "reveal" in allowed else 403), role
     # Ingest needs a token; nobody ingests with a session.
     assert c.post("/api/v1/events", json=event("S1", utcnow())).status_code == 401
     # Actions: unknown alert → 404 for city-wide roles allowed to act, 403 for the others (a
