@@ -8,7 +8,6 @@ full template shipped with every figure.
 from __future__ import annotations
 
 import hashlib
-import math
 
 import orjson
 from dash import Patch
@@ -238,29 +237,14 @@ def loop_flow(stages: list[dict], lang: str) -> dict:
     }
 
 
-def fit_zoom(collection: dict, width_px: float, height_px: float) -> tuple[tuple, float]:
-    """Centre and zoom that fit every shape of a FeatureCollection into a box of that size."""
-    pts = [pt for f in collection["features"] for pt in f["geometry"]["coordinates"][0]]
-    lons, lats = [p[0] for p in pts], [p[1] for p in pts]
-    centre = ((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2)
-    lon_span = max(max(lons) - min(lons), 1e-6)
-    lat_span = max(max(lats) - min(lats), 1e-6) / math.cos(math.radians(centre[0]))
-    # Web Mercator: the world is 512 px wide at zoom 0 in MapLibre.
-    zoom = min(
-        math.log2(360 * width_px / (512 * lon_span)), math.log2(360 * height_px / (512 * lat_span))
-    )
-    return centre, round(zoom - 0.15, 2)
-
-
-def district_map(
-    geo: dict, rows: list[dict], value_key: str, title: str, box: tuple[float, float]
-) -> dict:
-    """Districts (or streets) coloured by a value; shapes only, no tiles: works offline."""
-    centre, zoom = fit_zoom(geo, *box)
+def district_map(geo: dict, rows: list[dict], value_key: str, title: str) -> dict:
+    """Districts (or streets) coloured by a value: the shapes alone, drawn as SVG on a geo
+    subplot with no base map (no tiles, no WebGL map library, nothing fetched), fitted to
+    the shapes."""
     return {
         "data": [
             {
-                "type": "choroplethmap",
+                "type": "choropleth",
                 "geojson": geo,
                 "locations": [r["code"] for r in rows],
                 "z": [r.get(value_key) or 0 for r in rows],
@@ -278,16 +262,11 @@ def district_map(
         ],
         "layout": layout(
             margin={"l": 0, "r": 0, "t": 0, "b": 0},
-            map={
-                "style": {
-                    "version": 8,
-                    "sources": {},
-                    "layers": [
-                        {"id": "bg", "type": "background", "paint": {"background-color": "#0b1220"}}
-                    ],
-                },
-                "center": {"lat": centre[0], "lon": centre[1]},
-                "zoom": zoom,
+            geo={
+                "visible": False,  # no coastlines, countries or land: the city's shapes only
+                "fitbounds": "locations",
+                "projection": {"type": "mercator"},
+                "bgcolor": "rgba(0,0,0,0)",
             },
         ),
     }

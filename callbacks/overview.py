@@ -133,7 +133,7 @@ def update_charts(_n, viewport, seen, district, lang, theme):
         version = rt.live.version()
         if seen.get("version") == version and seen.get("scale") == scale:
             raise PreventUpdate  # nothing new: no work, nothing sent
-        built = overview_figures(rt.live, lang or "zh", viewport or {}, district)
+        built = overview_figures(rt.live, lang or "zh", district)
     except RedisError:  # Redis down: keep what is on screen; the banner says so
         raise PreventUpdate from None
     graphs = [figures.themed(figures.scaled(f, scale), theme) for f in built[: len(GRAPHS)]]
@@ -159,7 +159,7 @@ clientside_callback(
 )
 
 
-def overview_figures(live, lang: str, viewport: dict, district: str | None = None) -> list:
+def overview_figures(live, lang: str, district: str | None = None) -> list:
     """Every chart and list of the overview from the live state and the snapshot."""
     now = utcnow()
     snap = live.document("wall") or {}
@@ -190,9 +190,7 @@ def overview_figures(live, lang: str, viewport: dict, district: str | None = Non
         load = wall.district_load(live, snap)
         shapes = geo.get("district") or {}
     if shapes.get("features") and load:
-        # The map panel: 4 of 12 columns, 2 of the 3 lower rows (see assets/shell.css).
-        box = (viewport.get("width", 1920) * 4 / 12 * 0.85, viewport.get("height", 1080) * 0.5)
-        area_map = figures.district_map(shapes, load, "open_per_10k", t("per_10k", lang), box)
+        area_map = figures.district_map(shapes, load, "open_per_10k", t("per_10k", lang))
     else:
         area_map = figures.empty()
     names = snap.get("category_names", {})

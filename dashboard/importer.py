@@ -354,6 +354,7 @@ def import_areas(rt: Runtime, rows: list[dict], progress) -> ImportReport:
             )
             by_code[a.code] = row
         progress(f"areas: {len(parsed):,} rows written")
+    rt.live.drop_document("geo")  # the wall's map shapes are rebuilt by the next snapshot
     return report
 
 

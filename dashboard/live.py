@@ -194,6 +194,9 @@ class LiveState:
             pipe.incr(self.key("version"))
         pipe.execute()
 
+    def drop_document(self, name: str) -> None:
+        self.r.delete(self.key(f"doc:{name}"))
+
     def document(self, name: str) -> dict | None:
         raw = self.r.get(self.key(f"doc:{name}"))
         return orjson.loads(raw) if raw else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -47,7 +48,7 @@ def week_start(day, zone: ZoneInfo) -> datetime:
 def refresh(session: Session, live: LiveState, now: datetime, zone: ZoneInfo) -> dict:
     """The scheduler's job: rebuild the snapshot (and the map shapes when missing)."""
     snapshot = build_snapshot(session, now, zone)
-    if live.document("geo") is None:
+    if (live.document("geo") or {}).get("version") != GEO_VERSION:
         live.set_document("geo", build_geo(session), bump=False)
     live.set_document("wall", snapshot)
     return {"built_at": snapshot["built_at"]}
@@ -215,9 +216,33 @@ def _wuzhi_dims(index: dict | None) -> dict | None:
     }
 
 
+GEO_VERSION = 2  # of the cached shapes document: a new version rebuilds it (2: clockwise rings)
+
+
+def _signed_area(ring: list) -> float:
+    return sum(x0 * y1 - x1 * y0 for (x0, y0, *_), (x1, y1, *_) in pairwise(ring))
+
+
+def clockwise(geometry: dict) -> dict:
+    """Outer rings clockwise and holes counter-clockwise, as plotly's geo maps (d3-geo) want
+    them; RFC 7946 GeoJSON, as imported, has it the other way round."""
+
+    def fix(polygon: list) -> list:
+        return [
+            ring[::-1] if (_signed_area(ring) > 0) == (i == 0) else ring
+            for i, ring in enumerate(polygon)
+        ]
+
+    if geometry.get("type") == "Polygon":
+        return {**geometry, "coordinates": fix(geometry["coordinates"])}
+    if geometry.get("type") == "MultiPolygon":
+        return {**geometry, "coordinates": [fix(p) for p in geometry["coordinates"]]}
+    return geometry
+
+
 def build_geo(session: Session) -> dict:
     """District and street shapes as GeoJSON FeatureCollections (static; cached in Redis)."""
-    out = {}
+    out: dict = {"version": GEO_VERSION}
     for level in ("district", "street"):
         areas = (
             session.execute(
@@ -235,7 +260,7 @@ def build_geo(session: Session) -> dict:
                 {
                     "type": "Feature",
                     "id": a.code,
-                    "geometry": json.loads(a.boundary),
+                    "geometry": clockwise(json.loads(a.boundary)),
                     "properties": {
                         "code": a.code,
                         "name": a.name,

@@ -347,7 +347,6 @@ def content_security_policy(script_hashes: list[str]) -> str:
             "style-src 'self' 'unsafe-inline'",  # plotly.js writes <style> elements
             "img-src 'self' data: blob:",
             "font-src 'self' data:",
-            "worker-src 'self' blob:",  # the map renderer's web workers
             "connect-src 'self'",
             "object-src 'none'",
             "base-uri 'self'",

@@ -116,8 +116,8 @@ def test_map_values_are_patched_without_its_shapes():
         ],
     }
     rows = [{"code": "A", "name": "甲", "v": 1.0}, {"code": "B", "name": "乙", "v": 2.0}]
-    before = figures.district_map(shapes, rows, "v", "t", (600, 400))
-    after = figures.district_map(shapes, [r | {"v": 5.0} for r in rows], "v", "t", (600, 400))
+    before = figures.district_map(shapes, rows, "v", "t")
+    after = figures.district_map(shapes, [r | {"v": 5.0} for r in rows], "v", "t")
     assert figures.frame_key(before) == figures.frame_key(after)
     sent = {
         tuple(op["location"]): op["params"]["value"]
@@ -128,7 +128,7 @@ def test_map_values_are_patched_without_its_shapes():
     # Other shapes (a district's streets) make another frame: the whole figure is sent.
     streets = {"type": "FeatureCollection", "features": shapes["features"][:1]}
     assert figures.frame_key(
-        figures.district_map(streets, rows[:1], "v", "t", (600, 400))
+        figures.district_map(streets, rows[:1], "v", "t")
     ) != figures.frame_key(before)
 
 
@@ -173,3 +173,14 @@ def test_language_from_the_query():
     assert language_of("?lang=en&kiosk=1", "zh") == "en"
     assert language_of("", "en") == "en" and language_of("?lang=fr", "zh") == "zh"
     assert with_lang("?kiosk=1&district=339001", "en") == "?kiosk=1&lang=en"
+
+
+def test_map_rings_run_clockwise_for_plotly_geo():
+    from dashboard.wall import _signed_area, clockwise
+
+    ccw = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]  # RFC 7946 exterior
+    hole_cw = [[0.2, 0.2], [0.2, 0.8], [0.8, 0.8], [0.8, 0.2], [0.2, 0.2]]
+    fixed = clockwise({"type": "Polygon", "coordinates": [ccw, hole_cw]})["coordinates"]
+    assert _signed_area(fixed[0]) < 0 and _signed_area(fixed[1]) > 0
+    multi = clockwise({"type": "MultiPolygon", "coordinates": [[ccw], [fixed[0]]]})
+    assert all(_signed_area(p[0]) < 0 for p in multi["coordinates"])

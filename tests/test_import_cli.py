@@ -125,8 +125,16 @@ def test_import_areas_geojson(rt, city, tmp_path):
     }
     path = tmp_path / "areas.geojson"
     path.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
+    rt.live.set_document("geo", {"version": 2, "street": {"features": []}})
     report = importer.import_file(rt, "areas", str(path), progress=lambda _m: None)
     assert report.written and report.created == 2, report.errors
+    # The wall's cached shapes are dropped; the next snapshot has the new street, clockwise.
+    assert rt.live.document("geo") is None
+    from dashboard import jobs, wall
+
+    jobs.wall_snapshot(rt)
+    street = next(f for f in rt.live.document("geo")["street"]["features"] if f["id"] == "S3")
+    assert wall._signed_area(street["geometry"]["coordinates"][0]) < 0
     with rt.sessions() as s:
         s3 = s.execute(select(Area).where(Area.code == "S3")).scalar_one()
         c3 = s.execute(select(Area).where(Area.code == "C3")).scalar_one()
