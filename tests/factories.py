@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +23,13 @@ class City:
     grids: tuple = ("G11", "G12", "G21", "G22")  # G1x in district 1, G2x in district 2
 
 
+def _square(d: int) -> str:
+    """A district's shape: side by side, counter-clockwise as RFC 7946 GeoJSON has it."""
+    x = 118.0 + (d - 1) * 0.1
+    ring = [[x, 30.0], [x + 0.1, 30.0], [x + 0.1, 30.1], [x, 30.1], [x, 30.0]]
+    return json.dumps({"type": "Polygon", "coordinates": [ring]})
+
+
 def make_city(session: Session) -> City:
     city = Area(id=1, code="3390", name="测试市", level="city", population=40000)
     session.add(city)
@@ -34,6 +43,7 @@ def make_city(session: Session) -> City:
             level="district",
             parent_id=1,
             population=20000,
+            boundary=_square(d),
         )
         dist.district_id = dist.id
         next_id += 1

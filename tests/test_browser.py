@@ -63,8 +63,11 @@ def browser():
 @pytest.mark.browser
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_pages_render_offline_without_errors(server, browser, rt, display):
+    from dashboard import jobs
+
     now = utcnow()
     rt.ingestor.ingest_events([event("B1", now - timedelta(minutes=2))], now=now)
+    jobs.wall_snapshot(rt, now=now)  # the map's shapes and the districts
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     requests, errors = [], []
     page.on("request", lambda r: requests.append(r.url))
@@ -81,11 +84,14 @@ def test_pages_render_offline_without_errors(server, browser, rt, display):
         page.on("request", lambda r: requests.append(r.url))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(signed(server + "/", display), wait_until="networkidle")
-        page.wait_for_function(
-            "document.getElementById('overview-tile-received-value')?.textContent === '1'",
-            timeout=15000,
-        )
+        # Selectors, not JavaScript predicates: this page runs under the app's CSP (no eval).
+        page.wait_for_selector("#overview-tile-received-value:text-is('1')", timeout=15000)
         page.wait_for_selector("#overview-graph-flow .main-svg", timeout=15000)
+        # The district map: both districts drawn from their own shapes, nothing fetched for it.
+        page.wait_for_selector(
+            "#overview-graph-map path.choroplethlocation >> nth=1", timeout=15000
+        )
+        assert page.locator("#overview-graph-map path.choroplethlocation").count() == 2
         scroll = page.evaluate(
             "[document.documentElement.scrollHeight, document.documentElement.scrollWidth]"
         )
