@@ -87,7 +87,12 @@ def test_overview_charts_from_snapshot(sign_in, rt):
     assert flow["data"][0]["y"][0] == 1  # one event found today
     assert flow["layout"]["font"]["size"] == 28  # twice the 1080p size on a 2160-px screen
     assert sum(resp["overview-graph-throughput"]["figure"]["data"][0]["y"]) == 1
-    assert resp["overview-graph-map"]["figure"]["data"] == []  # the test city has no shapes
+    area_map = resp["overview-graph-map"]["figure"]["data"][0]
+    assert area_map["type"] == "choropleth" and sorted(area_map["locations"]) == [
+        "339001",
+        "339002",
+    ]
+    assert len(area_map["geojson"]["features"]) == 2
     # The next refresh, with new data at the same size, patches the data and keeps the layout.
     rt.ingestor.ingest_events([event("C2", now - timedelta(minutes=1))], now=utcnow())
     body["state"][0]["value"] = resp["overview-seen-slow"]["data"]
@@ -97,8 +102,10 @@ def test_overview_charts_from_snapshot(sign_in, rt):
     ops = {tuple(op["location"]): op["params"]["value"] for op in flow_patch["operations"]}
     assert ops[("data", 0, "y")][0] == 2
     assert not any(loc[0] == "layout" for loc in ops)
-    # The empty map keeps its frame too: nothing of it is sent again.
-    assert patched["overview-graph-map"]["figure"]["operations"] == []
+    # The map keeps its frame too: its values are sent again, its shapes are not.
+    map_ops = patched["overview-graph-map"]["figure"]["operations"]
+    sent = {tuple(op["location"]) for op in map_ops}
+    assert ("data", 0, "z") in sent and not any("geojson" in loc for loc in sent)
 
 
 def test_map_values_are_patched_without_its_shapes():
