@@ -123,8 +123,18 @@ def user_principal(user: User) -> str:
     return f"u:{user.id}:{fingerprint(user.password_hash)}"
 
 
+def expired(principal: Principal) -> bool:
+    """A person's session ends SESSION_HOURS after sign-in; a display's never does."""
+    if principal.kind != "user":
+        return False
+    return time.time() - session.get("signed_in_at", 0) > settings().session_hours * 3600
+
+
 def current() -> Principal | None:
-    return current_user if current_user.is_authenticated else None
+    """The signed-in principal of this request (None: nobody, or a session that has ended)."""
+    if not current_user.is_authenticated or expired(current_user):
+        return None
+    return current_user
 
 
 # --- failures (Redis) ---------------------------------------------------------------------
@@ -252,15 +262,13 @@ def guard():
     token = request.args.get("token")
     if token and request.method == "GET":
         return _display_sign_in(token)
+    if current_user.is_authenticated and expired(current_user):
+        logout_user()
+        session.clear()
+        return _login_redirect("expired")
     principal = current()
     if principal is None:
         return _login_redirect()
-    if principal.kind == "user":
-        started = session.get("signed_in_at", 0)
-        if time.time() - started > settings().session_hours * 3600:
-            logout_user()
-            session.clear()
-            return _login_redirect("expired")
     if path == "/_dash-update-component":
         body = request.get_json(silent=True)
         if not isinstance(body, dict):

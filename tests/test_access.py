@@ -372,6 +372,7 @@ def test_a_person_session_ends_after_its_hours(client, rt, city):
     c = as_role(client, rt, "leader")
     with c.session_transaction() as s:
         s["signed_in_at"] -= rt.settings.session_hours * 3600 + 1
+    assert c.get("/api/v1/sources").status_code == 401  # the API too
     r = c.get("/")
     assert r.status_code == 302 and "reason=expired" in r.headers["Location"]
 
