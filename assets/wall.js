@@ -79,3 +79,22 @@
   }
   window.setInterval(check, 10000);
 })();
+
+/* Dash keeps every change a component makes itself (each dcc.Interval tick) in its undo
+ * history and never drops any: on a wall that runs for weeks that list grows without end, and
+ * it is copied whole on every tick. Nobody undoes anything on a wall, so the list is emptied
+ * once a minute. */
+(function () {
+  "use strict";
+  function trim() {
+    (window.dash_stores || []).forEach(function (store) {
+      var history = store.getState().history;
+      if (history && history.past && history.past.length) {
+        history.past = [];
+        history.future = [];
+      }
+    });
+  }
+  window.ccTrimHistory = trim;  // for the browser test
+  window.setInterval(trim, 60000);
+})();

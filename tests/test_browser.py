@@ -165,6 +165,12 @@ def test_light_theme(server, browser, display):
     )
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "overview-light-1920x1080.png"))
+    # Dash's undo history (one entry per timer tick) is emptied and goes on working.
+    history = "window.dash_stores[0].getState().history.past.length"
+    page.wait_for_function(f"{history} > 2", timeout=20000)
+    page.evaluate("window.ccTrimHistory()")
+    assert page.evaluate(history) == 0
+    page.wait_for_function(f"{history} > 0", timeout=20000)
     page.close()
 
 
