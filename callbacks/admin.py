@@ -90,7 +90,7 @@ def users(_page, _c, _d, _a, _r, _s, name, role, area, selected, lang):
     except auth.AccountError as exc:
         notice = _notice(str(exc), "danger")
     with rt.sessions() as session:
-        rows = auth.list_users(session)
+        rows = [r | {"role": t(f"role_{r['role']}", lang)} for r in auth.list_users(session)]
         districts = session.execute(
             select(Area.code, Area.name).where(Area.level == "district").order_by(Area.code)
         ).all()

@@ -462,7 +462,7 @@ def test_admin_manages_users_tokens_and_reads_the_audit_log(client, rt, city):
         },
     )
     rows = {r["username"]: r for r in made["admin-user-grid"]["rowData"]}
-    assert rows["zhao"]["role"] == "district_officer" and rows["zhao"]["area"] == "339002"
+    assert rows["zhao"]["role"] == "区级人员" and rows["zhao"]["area"] == "339002"
     password = _find_secret(made["admin-user-result"])  # the password, shown once
     fresh = rt_client(client)
     form = fresh.get("/login").get_data(as_text=True)
