@@ -115,8 +115,9 @@ def main() -> None:
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         cdp = page.context.new_cdp_session(page)
         r = args.refresh
+        display_name = f"bench-{uuid.uuid4().hex[:6]}"
         with rt.sessions() as session, session.begin():  # the wall signs in as a display does
-            display = auth.create_token(session, f"bench-{uuid.uuid4().hex[:6]}", "display")
+            display = auth.create_token(session, display_name, "display", actor="bench")
         page.goto(
             f"http://127.0.0.1:{args.port}/?tiles={r}&charts={r}&token={display}",
             wait_until="networkidle",
@@ -143,6 +144,8 @@ def main() -> None:
             print(samples[-1], flush=True)
         growth = census_growth(first, heap_census(cdp)) if first else None
         browser.close()
+    with rt.sessions() as session, session.begin():
+        auth.revoke_token(session, display_name, actor="bench")
     stop.set()
     server.shutdown()
     out = {

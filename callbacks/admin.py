@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
@@ -36,6 +36,16 @@ def _notice(text, colour: str = "success", secret: str | None = None):
     if secret:
         body.append(html.Code(secret, className="admin-secret ms-2", id="admin-secret"))
     return dbc.Alert(body, color=colour, className="py-2")
+
+
+def _local(row: dict, zone, *keys: str) -> dict:
+    """The row with its UTC times (ISO, naive or Z) shown in local time."""
+    out = dict(row)
+    for key in keys:
+        if out.get(key):
+            at = datetime.fromisoformat(out[key].replace("Z", "")).replace(tzinfo=UTC)
+            out[key] = at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    return out
 
 
 def _selected(rows, key: str):
@@ -90,7 +100,10 @@ def users(_page, _c, _d, _a, _r, _s, name, role, area, selected, lang):
     except auth.AccountError as exc:
         notice = _notice(str(exc), "danger")
     with rt.sessions() as session:
-        rows = [r | {"role": t(f"role_{r['role']}", lang)} for r in auth.list_users(session)]
+        rows = [
+            _local(r, rt.settings.zone, "created_at") | {"role": t(f"role_{r['role']}", lang)}
+            for r in auth.list_users(session)
+        ]
         districts = session.execute(
             select(Area.code, Area.name).where(Area.level == "district").order_by(Area.code)
         ).all()
@@ -134,7 +147,8 @@ def tokens(_page, _c, _r, name, kind, source, selected, lang):
     except auth.AccountError as exc:
         notice = _notice(str(exc), "danger")
     with rt.sessions() as session:
-        return auth.list_tokens(session), notice
+        tokens = auth.list_tokens(session)
+    return [_local(r, rt.settings.zone, "created_at", "revoked_at") for r in tokens], notice
 
 
 def _audit_filters(text, action, start, end):
@@ -169,9 +183,7 @@ def audit_log(_page, text, action, start, end, lang):
     zone = _rt().settings.zone
     with _rt().sessions() as session:
         rows = auth.search_audit(session, **_audit_filters(text, action, start, end))
-    for row in rows:  # local time on screen; the CSV export keeps UTC
-        at = datetime.fromisoformat(row["at"].replace("Z", "+00:00"))
-        row["at"] = at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    rows = [_local(row, zone, "at") for row in rows]  # the CSV export keeps UTC
     return rows, t("audit_shown", lang or "zh").format(n=len(rows))
 
 

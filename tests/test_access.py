@@ -511,6 +511,7 @@ def test_admin_manages_users_tokens_and_reads_the_audit_log(client, rt, city):
     )
     assert "?token=cd_" in str(tokens["admin-token-result"])
     row = next(t for t in tokens["admin-token-grid"]["rowData"] if t["name"] == "hall-2")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row["created_at"])  # local time
     revoked = _admin_call(
         admin,
         "admin-token-grid",
