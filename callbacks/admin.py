@@ -3,8 +3,6 @@ permission again (the gate in dashboard/web.py checks it first) and audits what 
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, date, datetime, timedelta
 
 import dash_bootstrap_components as dbc
@@ -13,7 +11,7 @@ from dash.exceptions import PreventUpdate
 from flask import current_app, request
 from sqlalchemy import select
 
-from dashboard import auth, web
+from dashboard import auth, exports, web
 from dashboard.access import allowed
 from dashboard.clock import to_utc_naive
 from dashboard.i18n import t
@@ -209,10 +207,5 @@ def audit_export(_n, text, action, start, end):
             f"rows={len(rows)} text={text or ''} action={action or ''} from={start or ''} to={end or ''}",
             web.address(),
         )
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=["at", "actor", "action", "target", "detail", "address"]
-    )
-    writer.writeheader()
-    writer.writerows(rows)
-    return dcc.send_string(out.getvalue(), "audit-log.csv")
+    columns = ["at", "actor", "action", "target", "detail", "address"]
+    return dcc.send_string(exports.to_csv(rows, columns), "audit-log.csv")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import time
 from datetime import date, datetime, timedelta
@@ -15,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
-from dashboard import alerts, auth, privacy, queries, web
+from dashboard import alerts, auth, exports, privacy, queries, web
 from dashboard.access import ScopeError, allowed
 from dashboard.clock import to_utc_naive, utcnow
 from dashboard.db import is_unavailable
@@ -285,12 +283,8 @@ def export_events():
             f"rows={len(rows)} from={start.isoformat()}Z to={end.isoformat()}Z (personal data masked)",
             web.address(),
         )
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=queries.EXPORT_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
     return Response(
-        "\ufeff" + out.getvalue(),  # a BOM so that spreadsheet programs read the Chinese text
+        exports.to_csv(rows, queries.EXPORT_COLUMNS),
         mimetype="text/csv",
         headers={
             "Content-Disposition": 'attachment; filename="events.csv"',

@@ -545,7 +545,7 @@ def test_admin_manages_users_tokens_and_reads_the_audit_log(client, rt, city):
     )
     csv_text = export["admin-audit-download"]["data"]["content"]
     assert (
-        csv_text.startswith("at,actor,action,target,detail,address")
+        csv_text.startswith("\ufeffat,actor,action,target,detail,address")
         and "user.deactivate" in csv_text
     )
     with rt.sessions() as session:

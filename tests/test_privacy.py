@@ -70,6 +70,17 @@ def test_personal_data_is_masked_in_the_api_pages_and_exports(sign_in, rt, token
     assert leader.get("/api/v1/events/export.csv").status_code == 403
 
 
+def test_csv_cells_never_run_as_formulas():
+    from dashboard.exports import to_csv
+
+    text = to_csv(
+        [{"a": '=HYPERLINK("http://x")', "b": "-1+2", "c": 5}, {"a": "正常", "b": None, "c": 0}],
+        ["a", "b", "c"],
+    )
+    lines = text.lstrip("\ufeff").splitlines()
+    assert lines[1] == '"\'=HYPERLINK(""http://x"")",\'-1+2,5' and lines[2] == "正常,,0"
+
+
 def test_export_is_masked_and_logged(sign_in, rt):
     _reported(rt, 3)
     analyst = sign_in("analyst")
