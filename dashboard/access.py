@@ -66,11 +66,8 @@ def district_for(principal: Principal, requested: str | None) -> str | None:
     city); for a district-bound role its own district, and ScopeError for any other."""
     if not principal.scoped:
         return requested or None
+    if not principal.district_code:  # bound to a district that is gone: nothing at all
+        raise ScopeError("no district")
     if requested and requested != principal.district_code:
         raise ScopeError(f"outside your area: {requested}")
     return principal.district_code
-
-
-def area_allowed(principal: Principal, area_district_id: int | None) -> bool:
-    """May the principal see something filed under an area of this district (None = city)?"""
-    return not principal.scoped or area_district_id == principal.district_id

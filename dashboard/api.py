@@ -9,7 +9,7 @@ from functools import wraps
 
 import orjson
 from flask import Blueprint, Response, current_app, g, request
-from sqlalchemy import select, text
+from sqlalchemy import false, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
@@ -132,6 +132,8 @@ def area_in_scope(session, code: str | None) -> str | None:
     p = g.principal
     if p is None or not p.scoped:
         return code
+    if not p.district_id:
+        raise ScopeError("no district")
     if not code:
         return p.district_code
     row = session.execute(select(Area.district_id).where(Area.code == code)).first()
@@ -143,7 +145,9 @@ def area_in_scope(session, code: str | None) -> str | None:
 def scope_filter(query, column):
     """Limit a query to the caller's district (nothing to do for city-wide callers)."""
     p = g.principal
-    return query.where(column == p.district_id) if p is not None and p.scoped else query
+    if p is None or not p.scoped:
+        return query
+    return query.where(column == p.district_id) if p.district_id else query.where(false())
 
 
 @api.errorhandler(ScopeError)

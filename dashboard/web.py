@@ -37,9 +37,11 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import ServiceUnavailable
 
 from dashboard import auth
 from dashboard.access import Principal, allowed
+from dashboard.db import is_unavailable
 from dashboard.i18n import t
 from dashboard.models import ApiToken, Area, User
 
@@ -114,9 +116,17 @@ def load_principal(session_id: str) -> Principal | None:
                 if token is None or token.kind != "display" or token.revoked_at is not None:
                     return None
                 return Principal(session_id, token.name, "display", "display")
-    except (ValueError, SQLAlchemyError):
+    except ValueError:
         return None
+    except SQLAlchemyError as exc:
+        # Not "signed out": a wall must not fall back to the sign-in page because the
+        # database is away for a minute. The request fails with 503 and is retried.
+        raise SignInUnavailable() from exc
     return None
+
+
+class SignInUnavailable(ServiceUnavailable):
+    """The database that holds accounts and tokens cannot be reached."""
 
 
 def user_principal(user: User) -> str:
@@ -335,7 +345,11 @@ def security_headers(response: Response) -> Response:
     static = request.path.startswith(OPEN_PREFIXES)
     if not static:
         h["Cache-Control"] = "no-store"
-        if current_user.is_authenticated or request.path == "/login":
+        try:
+            signed_in = current_user.is_authenticated
+        except SignInUnavailable:
+            signed_in = False
+        if signed_in or request.path == "/login":
             response.set_cookie(
                 CSRF_COOKIE,
                 generate_csrf(),
@@ -521,6 +535,14 @@ def _principal_fields(p: Principal) -> tuple:
     return (p.name, p.role, p.kind, p.district_id, p.district_code, p.district_name)
 
 
+def _unavailable(exc):
+    if isinstance(exc, SQLAlchemyError) and not is_unavailable(exc):
+        raise exc
+    response = refuse(503, t("sign_in_unavailable", lang()))
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def _csrf_error(exc: CSRFError):
     return refuse(400, f"{t('csrf_failed', lang())} ({exc.description})")
 
@@ -559,6 +581,8 @@ def install(server: Flask, script_hashes) -> None:
     server.register_blueprint(account)
     server.after_request(security_headers)
     server.register_error_handler(CSRFError, _csrf_error)
+    server.register_error_handler(SignInUnavailable, _unavailable)
+    server.register_error_handler(SQLAlchemyError, _unavailable)  # the API has its own
     for name in ("werkzeug", "gunicorn.access"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactTokens) for f in logger.filters):

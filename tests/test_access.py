@@ -593,3 +593,41 @@ def test_crafted_callback_requests_do_not_slip_past_the_gate(client, rt, city):
         == 403
     )
     assert c.post("/_dash-update-component", data="not json").status_code == 400
+
+
+def test_a_database_outage_is_503_not_a_sign_out(client, rt, city):
+    from dashboard.db import make_engine, make_sessionmaker
+
+    wall = as_role(client, rt, "display")
+    person = rt_client(client)
+    form = person.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    real = rt.sessions
+    dead = make_engine("postgresql://nobody@127.0.0.1:1/none")
+    rt.sessions = make_sessionmaker(dead)
+    try:
+        r = wall.get("/_session")
+        assert r.status_code == 503 and r.headers["Retry-After"] == "5"  # the wall keeps its page
+        signing_in = person.post(
+            "/login", data={"username": "x", "password": "y", "csrf_token": csrf}
+        )
+        assert signing_in.status_code == 503
+        assert "登录服务暂不可用" in signing_in.get_data(as_text=True)
+    finally:
+        rt.sessions = real
+        dead.dispose()
+    assert wall.get("/_session").status_code == 200  # still signed in once it is back
+
+
+def test_a_district_officer_without_a_district_sees_nothing(client, rt, city):
+    from sqlalchemy import update
+
+    from dashboard.models import User
+
+    c = as_role(client, rt, "district_officer", "339001")
+    with rt.sessions() as session, session.begin():
+        session.execute(update(User).where(User.role == "district_officer").values(area_id=None))
+    assert c.get("/api/v1/kpis").status_code == 403
+    assert c.get("/api/v1/alerts").json["alerts"] == []
+    tiles = next(b for b in callbacks(c) if "overview-tile-received-value" in b["output"])
+    assert c.post("/_dash-update-component", json=tiles).status_code == 204
