@@ -126,6 +126,12 @@ def test_every_role_against_every_page_callback_and_endpoint(client, rt, city, r
     )
 
 
+def scoped(body: dict, district: str | None) -> dict:
+    """The callback request with the overview's district (the page's scope store) set."""
+    state = [dict(x, value=district) if x["id"] == "overview-scope" else x for x in body["state"]]
+    return dict(body, state=state)
+
+
 def _alerts(rt):
     now = utcnow()
     with rt.sessions() as session, session.begin():
@@ -163,29 +169,16 @@ def test_a_district_officer_gets_nothing_of_another_district(client, rt, city):
     c = as_role(client, rt, "district_officer", "339001")
     # The overview, as a crafted callback for district 2: nothing comes back.
     tiles = next(b for b in callbacks(c) if "overview-tile-received-value" in b["output"])
-    for s in tiles["state"]:
-        if s["id"] == "overview-scope":
-            s["value"] = "339002"
-    assert c.post("/_dash-update-component", json=tiles).status_code == 204
+    assert c.post("/_dash-update-component", json=scoped(tiles, "339002")).status_code == 204
     # … asking for nothing in particular shows their own district, not the city.
-    for s in tiles["state"]:
-        if s["id"] == "overview-scope":
-            s["value"] = None
-    own = c.post("/_dash-update-component", json=tiles).json["response"]
+    own = c.post("/_dash-update-component", json=scoped(tiles, None)).json["response"]
     assert own["overview-tile-received-value"]["children"] == "1"  # city-wide would be 3
     charts = next(b for b in callbacks(c) if "overview-graph-map" in b["output"])
-    for s in charts["state"]:
-        if s["id"] == "overview-scope":
-            s["value"] = "339002"
-    assert c.post("/_dash-update-component", json=charts).status_code == 204
-    for s in charts["state"]:
-        if s["id"] == "overview-scope":
-            s["value"] = None
-    resp = c.post("/_dash-update-component", json=charts).json["response"]
+    assert c.post("/_dash-update-component", json=scoped(charts, "339002")).status_code == 204
+    resp = c.post("/_dash-update-component", json=scoped(charts, None)).json["response"]
     assert resp["overview-districts"]["data-codes"] == "339001"
-    assert "预警2" not in str(resp["overview-list-alerts"]) and "预警1" in str(
-        resp["overview-list-alerts"]
-    )
+    alerts = str(resp["overview-list-alerts"])
+    assert "预警2" not in alerts and "预警1" in alerts
     # The page URL for another district renders a refusal, not the page.
     router = next(b for b in callbacks(c) if "_pages_content" in b["output"])
     for i in router["inputs"]:
