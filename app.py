@@ -17,7 +17,7 @@ from xstatic.pkg import bootstrap as xstatic_bootstrap
 from dashboard import web
 from dashboard.api import api, health
 from dashboard.config import Settings, load_settings
-from dashboard.i18n import t
+from dashboard.i18n import platform_title, t
 from dashboard.runtime import Runtime
 from pages._nav import nav_links
 
@@ -37,7 +37,7 @@ def _shell(settings: Settings):
             html.Header(
                 [
                     html.Div(
-                        f"{settings.city_name}{t('platform', lang)}",
+                        platform_title(settings.city_name, lang),
                         id="shell-title",
                         className="shell-title",
                     ),
@@ -132,7 +132,7 @@ def create_app(
         assets_folder=str(HERE / "assets"),
         external_stylesheets=[BOOTSTRAP_CSS],
         serve_locally=True,
-        title=f"{settings.city_name}{t('platform', settings.lang)}",
+        title=platform_title(settings.city_name, settings.lang),
         update_title=None,
         suppress_callback_exceptions=True,
     )

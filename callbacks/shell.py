@@ -9,7 +9,7 @@ from redis.exceptions import RedisError
 
 from dashboard import fmt
 from dashboard.clock import from_epoch, utcnow
-from dashboard.i18n import t
+from dashboard.i18n import platform_title, t
 from pages._nav import nav_links
 
 STALE_AMBER = 120  # seconds without new data before the badge turns amber
@@ -52,10 +52,6 @@ def update_status(_n, lang):
     )
 
 
-def title(city: str, lang: str) -> str:
-    return f"{city}{t('platform', lang)}" if lang == "zh" else f"{city} {t('platform', lang)}"
-
-
 def language_of(search: str | None, default: str) -> str:
     lang = (parse_qs((search or "").lstrip("?")).get("lang") or [default])[0]
     return "en" if lang == "en" else "zh"
@@ -85,7 +81,7 @@ def update_language(search):
     other = "en" if lang == "zh" else "zh"
     return (
         lang,
-        title(rt.settings.city_name, lang),
+        platform_title(rt.settings.city_name, lang),
         nav_links(lang, keep),
         t("language", lang),
         with_lang(search, other),

@@ -123,5 +123,10 @@ def t(key: str, lang: str = "zh") -> str:
     return zh if lang == "zh" else en
 
 
+def platform_title(city: str, lang: str = "zh") -> str:
+    """云州市市域社会治理综合指挥平台 / 云州市 Municipal Social Governance Command Center."""
+    return f"{city}{t('platform', lang)}" if lang == "zh" else f"{city} {t('platform', lang)}"
+
+
 def pick(pair: tuple[str, str], lang: str) -> str:
     return pair[0] if lang == "zh" else pair[1]

@@ -42,7 +42,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from dashboard import auth
 from dashboard.access import Principal, allowed
 from dashboard.db import is_unavailable
-from dashboard.i18n import t
+from dashboard.i18n import platform_title, t
 from dashboard.models import ApiToken, Area, User
 
 log = logging.getLogger(__name__)
@@ -397,7 +397,7 @@ def _login_page(status: int = 200, error: str | None = None, username: str = "")
             "login.html",
             lang=lang(),
             t=t,
-            title=f"{settings().city_name}{t('platform', lang())}",
+            title=platform_title(settings().city_name, lang()),
             error=error,
             notice=notice,
             username=username,

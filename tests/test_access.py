@@ -391,6 +391,7 @@ def test_access_logs_do_not_keep_display_tokens():
 def test_the_sign_in_page_speaks_english(client, city):
     page = client.get("/login?lang=en").get_data(as_text=True)
     assert "Sign in" in page and "User name" in page and 'lang="en"' in page
+    assert "云州市 Municipal Social Governance Command Center" in page
 
 
 def test_strangers_get_no_callback_and_no_api_route(client, rt, city):
