@@ -8,6 +8,7 @@ full template shipped with every figure.
 from __future__ import annotations
 
 import hashlib
+from itertools import pairwise
 
 import orjson
 from dash import Patch
@@ -237,10 +238,35 @@ def loop_flow(stages: list[dict], lang: str) -> dict:
     }
 
 
+def centroid(geometry: dict) -> tuple[float, float] | None:
+    """The area-weighted centre of a polygon's outer ring (the largest part of a multipolygon)."""
+    polygons = (
+        [geometry["coordinates"]]
+        if geometry.get("type") == "Polygon"
+        else geometry.get("coordinates", [])
+        if geometry.get("type") == "MultiPolygon"
+        else []
+    )
+    best = None
+    for polygon in polygons:
+        ring = polygon[0]
+        area = cx = cy = 0.0
+        for (x0, y0, *_), (x1, y1, *_) in pairwise(ring):
+            cross = x0 * y1 - x1 * y0
+            area += cross
+            cx += (x0 + x1) * cross
+            cy += (y0 + y1) * cross
+        if area and (best is None or abs(area) > best[0]):
+            best = (abs(area), cx / (3 * area), cy / (3 * area))
+    return (best[1], best[2]) if best else None
+
+
 def district_map(geo: dict, rows: list[dict], value_key: str, title: str) -> dict:
-    """Districts (or streets) coloured by a value: the shapes alone, drawn as SVG on a geo
-    subplot with no base map (no tiles, no WebGL map library, nothing fetched), fitted to
-    the shapes."""
+    """Districts (or streets) coloured by a value and named: the shapes alone, drawn as SVG on
+    a geo subplot with no base map (no tiles, no WebGL map library, nothing fetched), fitted
+    to the shapes."""
+    centres = {f["properties"]["code"]: centroid(f["geometry"]) for f in geo.get("features", [])}
+    named = [(r["name"], centres[r["code"]]) for r in rows if centres.get(r["code"])]
     return {
         "data": [
             {
@@ -258,7 +284,16 @@ def district_map(geo: dict, rows: list[dict], value_key: str, title: str) -> dic
                     "tickfont": {"color": MUTED},
                 },
                 "hovertemplate": "%{text}: %{z:.1f}<extra></extra>",
-            }
+            },
+            {
+                "type": "scattergeo",
+                "mode": "text",
+                "lon": [c[0] for _n, c in named],
+                "lat": [c[1] for _n, c in named],
+                "text": [n for n, _c in named],
+                "textfont": {"color": TEXT, "size": 15},
+                "hoverinfo": "skip",
+            },
         ],
         "layout": layout(
             margin={"l": 0, "r": 0, "t": 0, "b": 0},

@@ -126,6 +126,10 @@ def test_map_values_are_patched_without_its_shapes():
     before = figures.district_map(shapes, rows, "v", "t")
     after = figures.district_map(shapes, [r | {"v": 5.0} for r in rows], "v", "t")
     assert figures.frame_key(before) == figures.frame_key(after)
+    labels = before["data"][1]
+    assert labels["type"] == "scattergeo" and labels["text"] == ["甲", "乙"]
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [0, 2], [2, 2], [2, 0], [0, 0]]]}
+    assert figures.centroid(square) == (1.0, 1.0)
     sent = {
         tuple(op["location"]): op["params"]["value"]
         for op in figures.values_patch(after).to_plotly_json()["operations"]
