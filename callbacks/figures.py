@@ -330,7 +330,11 @@ def bars(
     return {"data": [trace], "layout": lay}
 
 
+SMALLEST_LABELLED = 0.025  # slices under 2.5 % go unlabelled: their labels would collide
+
+
 def donut(labels: list[str], values: list[int]) -> dict:
+    total = sum(values) or 1
     return {
         "data": [
             {
@@ -341,7 +345,10 @@ def donut(labels: list[str], values: list[int]) -> dict:
                 "sort": False,
                 "marker": {"colors": SERIES},
                 "textinfo": "label+percent",
-                "textposition": "outside",
+                "automargin": True,  # outside labels push the margins, never off the panel
+                "textposition": [
+                    "outside" if v / total >= SMALLEST_LABELLED else "none" for v in values
+                ],
                 "textfont": {"size": 13},
             }
         ],

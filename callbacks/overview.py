@@ -86,23 +86,25 @@ TILE_OUTPUTS = [
     *TILE_OUTPUTS,
     Output(SEEN_FAST, "data"),
     Input(FAST, "n_intervals"),
+    # The language is an input: the page may learn it after the first refresh has run.
+    Input("shell-lang", "data"),
     State(SEEN_FAST, "data"),
     State(SCOPE, "data"),
-    State("shell-lang", "data"),
     # The timer is off while a refresh runs, so refreshes never overlap or pile up.
     running=[(Output(FAST, "disabled"), True, False)],
 )
-def update_tiles(_n, seen, district, lang):
+def update_tiles(_n, lang, seen, district):
     rt = current_app.extensions["dashboard"]
     district = allowed_district(district)
+    lang = lang or "zh"
     try:
-        version = rt.live.version()
-        if version == seen:
+        shown = [rt.live.version(), lang, district]
+        if shown == seen:
             raise PreventUpdate  # nothing new: no work, nothing sent
         tiles = wall.tiles(rt.live, rt.live.document("wall"), utcnow(), district)
     except RedisError:  # Redis down: keep what is on screen; the banner says so
         raise PreventUpdate from None
-    return [*tile_texts(tiles, lang or "zh"), version]
+    return [*tile_texts(tiles, lang), shown]
 
 
 CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
@@ -118,22 +120,24 @@ CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
     Output(SEEN_SLOW, "data"),
     Input(SLOW, "n_intervals"),
     Input(VIEWPORT, "data"),
+    Input("shell-lang", "data"),
+    Input("shell-theme", "data"),
     State(SEEN_SLOW, "data"),
     State(SCOPE, "data"),
-    State("shell-lang", "data"),
-    State("shell-theme", "data"),
     running=[(Output(SLOW, "disabled"), True, False)],
 )
-def update_charts(_n, viewport, seen, district, lang, theme):
+def update_charts(_n, viewport, lang, theme, seen, district):
     rt = current_app.extensions["dashboard"]
     scale = figures.scale_for((viewport or {}).get("height"))
     seen = seen if isinstance(seen, dict) else {}
     district = allowed_district(district)
+    lang = lang or "zh"
     try:
         version = rt.live.version()
-        if seen.get("version") == version and seen.get("scale") == scale:
+        view = [scale, lang, theme, district]
+        if seen.get("version") == version and seen.get("view") == view:
             raise PreventUpdate  # nothing new: no work, nothing sent
-        built = overview_figures(rt.live, lang or "zh", district)
+        built = overview_figures(rt.live, lang, district)
     except RedisError:  # Redis down: keep what is on screen; the banner says so
         raise PreventUpdate from None
     graphs = [figures.themed(figures.scaled(f, scale), theme) for f in built[: len(GRAPHS)]]
@@ -148,7 +152,7 @@ def update_charts(_n, viewport, seen, district, lang, theme):
     return [
         *graphs,
         *built[len(GRAPHS) :],
-        {"version": version, "scale": scale, "frames": shapes},
+        {"version": version, "view": view, "frames": shapes},
     ]
 
 

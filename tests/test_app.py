@@ -35,6 +35,9 @@ def test_no_asset_comes_from_another_host(sign_in):
     assert client.get("/vendor/bootstrap/css/bootstrap.min.css").status_code == 200
 
 
+INPUTS = {"shell-lang": "zh", "shell-theme": "dark"}  # what the shell's stores hold
+
+
 def _callback_request(client, output_prefix: str) -> dict:
     """The request the browser would send for the callback whose outputs start with a prefix."""
     deps = client.get("/_dash-dependencies").json
@@ -46,7 +49,10 @@ def _callback_request(client, output_prefix: str) -> dict:
     return {
         "output": dep["output"],
         "outputs": outputs,
-        "inputs": [{"id": i["id"], "property": i["property"], "value": 1} for i in dep["inputs"]],
+        "inputs": [
+            {"id": i["id"], "property": i["property"], "value": INPUTS.get(i["id"], 1)}
+            for i in dep["inputs"]
+        ],
         "state": [{"id": x["id"], "property": x["property"], "value": None} for x in dep["state"]],
         "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"],
     }
@@ -63,12 +69,16 @@ def test_overview_tiles_show_the_live_state(sign_in, rt):
     assert r.status_code == 200
     resp = r.json["response"]
     assert resp["overview-tile-received-value"]["children"] == "2"
-    version = resp["overview-seen-fast"]["data"]
-    assert version == rt.live.version()
+    shown = resp["overview-seen-fast"]["data"]
+    assert shown == [rt.live.version(), "zh", None]
     # Nothing changed since: the next refresh does no work and sends nothing back.
-    body["state"][0]["value"] = version
+    body["state"][0]["value"] = shown
     again = client.post("/_dash-update-component", json=body)
     assert again.status_code == 204
+    # The same data in another language is new to the screen.
+    body["inputs"][1]["value"] = "en"
+    english = client.post("/_dash-update-component", json=body)
+    assert english.status_code == 200
 
 
 def test_overview_charts_from_snapshot(sign_in, rt):
@@ -195,3 +205,10 @@ def test_map_rings_run_clockwise_for_plotly_geo():
     assert _signed_area(fixed[0]) < 0 and _signed_area(fixed[1]) > 0
     multi = clockwise({"type": "MultiPolygon", "coordinates": [[ccw], [fixed[0]]]})
     assert all(_signed_area(p[0]) < 0 for p in multi["coordinates"])
+
+
+def test_tiny_donut_slices_go_unlabelled():
+    from callbacks import figures
+
+    pie = figures.donut(["a", "b", "c"], [90, 8, 2])["data"][0]
+    assert pie["textposition"] == ["outside", "outside", "none"]
