@@ -47,9 +47,19 @@ def _local(row: dict, zone, *keys: str) -> dict:
 
 
 def _selected(rows, key: str):
-    if not rows:
+    if (
+        not rows
+        or not isinstance(rows, list)
+        or not isinstance(rows[0], dict)
+        or key not in rows[0]
+    ):
         raise auth.AccountError("select a row first / 请先选择一行")
     return rows[0][key]
+
+
+def _text(value) -> str:
+    """A form value as text (a crafted request may send anything)."""
+    return value if isinstance(value, str) else ""
 
 
 @callback(
@@ -78,22 +88,22 @@ def users(_page, _c, _d, _a, _r, _s, name, role, area, selected, lang):
         with rt.sessions() as session, session.begin():
             if action == "admin-user-create":
                 user, password = auth.create_user(
-                    session, name or "", role or "", area or None, actor=principal.actor
+                    session, _text(name), _text(role), _text(area) or None, actor=principal.actor
                 )
                 notice = _notice(f"{t('user_created', lang)}: {user.username}", secret=password)
             elif action in ("admin-user-deactivate", "admin-user-activate"):
-                username = _selected(selected, "username")
+                username = _text(_selected(selected, "username"))
                 if username == principal.name and action == "admin-user-deactivate":
                     raise auth.AccountError("you cannot deactivate yourself / 不能停用自己")
                 auth.set_active(session, username, action == "admin-user-activate", principal.actor)
                 notice = _notice(f"{t('saved', lang)}: {username}")
             elif action == "admin-user-reset":
-                username = _selected(selected, "username")
+                username = _text(_selected(selected, "username"))
                 password = auth.reset_password(session, username, principal.actor)
                 notice = _notice(f"{t('password_reset', lang)}: {username}", secret=password)
             elif action == "admin-user-setrole":
-                username = _selected(selected, "username")
-                auth.set_role(session, username, role or "", area or None, principal.actor)
+                username = _text(_selected(selected, "username"))
+                auth.set_role(session, username, _text(role), _text(area) or None, principal.actor)
                 notice = _notice(f"{t('saved', lang)}: {username} → {role}")
     except auth.AccountError as exc:
         notice = _notice(str(exc), "danger")
@@ -129,17 +139,20 @@ def tokens(_page, _c, _r, name, kind, source, selected, lang):
     try:
         with rt.sessions() as session, session.begin():
             if action == "admin-token-create":
-                name = (name or "").strip()
+                name = _text(name).strip()
                 if not name or len(name) > 100:
                     raise auth.AccountError("name: 1–100 characters / 名称 1–100 个字符")
+                kind = _text(kind) or "display"
                 token = auth.create_token(
-                    session, name, kind or "display", source or None, actor=principal.actor
+                    session, name, kind, _text(source) or None, actor=principal.actor
                 )
                 shown = f"{request.host_url}?token={token}" if kind == "display" else token
                 notice = _notice(f"{t('token_created', lang)}: {name}", secret=shown)
             elif action == "admin-token-revoke":
                 token_id = _selected(selected, "id")
-                if not auth.revoke_token_id(session, int(token_id), principal.actor):
+                if not isinstance(token_id, int) or not auth.revoke_token_id(
+                    session, token_id, principal.actor
+                ):
                     raise auth.AccountError("already revoked / 已撤销")
                 notice = _notice(f"{t('revoked', lang)}: #{token_id}")
     except auth.AccountError as exc:
@@ -155,12 +168,15 @@ def _audit_filters(text, action, start, end):
     def bound(value, extra_days=0):
         if not value:
             return None
-        d = date.fromisoformat(value[:10]) + timedelta(days=extra_days)
+        try:
+            d = date.fromisoformat(_text(value)[:10]) + timedelta(days=extra_days)
+        except ValueError:
+            raise auth.AccountError("invalid date / 日期无效") from None
         return to_utc_naive(datetime(d.year, d.month, d.day), zone)
 
     return {
-        "text": text or None,
-        "action": action or None,
+        "text": _text(text) or None,
+        "action": _text(action) or None,
         "start": bound(start),
         "end": bound(end, 1),
     }
@@ -179,8 +195,12 @@ def _audit_filters(text, action, start, end):
 def audit_log(_page, text, action, start, end, lang):
     _admin()
     zone = _rt().settings.zone
+    try:
+        filters = _audit_filters(text, action, start, end)
+    except auth.AccountError as exc:
+        return [], str(exc)
     with _rt().sessions() as session:
-        rows = auth.search_audit(session, **_audit_filters(text, action, start, end))
+        rows = auth.search_audit(session, **filters)
     rows = [_local(row, zone, "at") for row in rows]  # the CSV export keeps UTC
     return rows, t("audit_shown", lang or "zh").format(n=len(rows))
 
@@ -196,7 +216,10 @@ def audit_log(_page, text, action, start, end, lang):
 )
 def audit_export(_n, text, action, start, end):
     principal = _admin()
-    filters = _audit_filters(text, action, start, end)
+    try:
+        filters = _audit_filters(text, action, start, end)
+    except auth.AccountError:
+        raise PreventUpdate from None  # the grid already says why
     with _rt().sessions() as session, session.begin():
         rows = auth.search_audit(session, limit=100_000, **filters)
         auth.audit(

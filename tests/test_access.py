@@ -625,3 +625,69 @@ def test_a_district_officer_without_a_district_sees_nothing(client, rt, city):
     assert c.get("/api/v1/alerts").json["alerts"] == []
     tiles = next(b for b in callbacks(c) if "overview-tile-received-value" in b["output"])
     assert c.post("/_dash-update-component", json=tiles).status_code == 204
+
+
+def test_crafted_admin_input_gets_a_message_not_a_500(client, rt, city):
+    admin = as_role(client, rt, "admin")
+    cases = [
+        (
+            "admin-user-grid",
+            "admin-user-create.n_clicks",
+            {
+                "admin-user-create.n_clicks": 1,
+                "admin-user-name.value": ["x"],
+                "admin-user-role.value": {"a": 1},
+            },
+        ),
+        (
+            "admin-user-grid",
+            "admin-user-reset.n_clicks",
+            {"admin-user-reset.n_clicks": 1, "admin-user-grid.selectedRows": ["nope"]},
+        ),
+        (
+            "admin-token-grid",
+            "admin-token-revoke.n_clicks",
+            {
+                "admin-token-revoke.n_clicks": 1,
+                "admin-token-grid.selectedRows": [{"id": "1; drop"}],
+            },
+        ),
+        (
+            "admin-token-grid",
+            "admin-token-create.n_clicks",
+            {
+                "admin-token-create.n_clicks": 1,
+                "admin-token-name.value": "x",
+                "admin-token-kind.value": "root",
+            },
+        ),
+    ]
+    with rt.sessions() as session:
+        from sqlalchemy import func, select
+
+        from dashboard.models import ApiToken, User
+
+        before = (
+            session.execute(select(func.count(User.id))).scalar(),
+            session.execute(select(func.count(ApiToken.id))).scalar(),
+        )
+    for output, trigger, values in cases:
+        answer = _admin_call(admin, output, trigger, values)
+        result = answer.get("admin-user-result") or answer.get("admin-token-result")
+        assert "danger" in str(result), (trigger, result)
+    with rt.sessions() as session:
+        after = (
+            session.execute(select(func.count(User.id))).scalar(),
+            session.execute(select(func.count(ApiToken.id))).scalar(),
+        )
+    assert after == before  # nothing written
+    bad_date = _admin_call(
+        admin,
+        "admin-audit-grid",
+        "admin-audit-dates.start_date",
+        {"admin-audit-dates.start_date": "2026-13-45"},
+    )
+    assert (
+        bad_date["admin-audit-grid"]["rowData"] == []
+        and "invalid date" in bad_date["admin-audit-count"]["children"]
+    )
