@@ -84,7 +84,7 @@ def themed(fig: dict, theme: str | None) -> dict:
 
 def scale_for(viewport_height: float | None) -> float:
     """Text and margins grow with the screen: 1 at 1080 px high, 2 at 2160 px."""
-    if not viewport_height:
+    if not isinstance(viewport_height, int | float) or viewport_height <= 0:
         return 1.0
     return round(max(1.0, min(viewport_height / 1080, 4.0)), 2)
 

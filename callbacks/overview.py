@@ -40,8 +40,8 @@ def allowed_district(requested: str | None) -> str | None:
     """The district this request may show (dashboard.access): a district-bound principal who
     asks for another district gets nothing at all."""
     principal = web.current()
-    if principal is None:
-        raise PreventUpdate
+    if principal is None or not isinstance(requested, str | None):
+        raise PreventUpdate  # a crafted request: nothing
     try:
         return district_for(principal, requested)
     except ScopeError:
@@ -96,7 +96,7 @@ TILE_OUTPUTS = [
 def update_tiles(_n, lang, seen, district):
     rt = current_app.extensions["dashboard"]
     district = allowed_district(district)
-    lang = lang or "zh"
+    lang = "en" if lang == "en" else "zh"
     try:
         shown = [rt.live.version(), lang, district]
         if shown == seen:
@@ -128,10 +128,11 @@ CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
 )
 def update_charts(_n, viewport, lang, theme, seen, district):
     rt = current_app.extensions["dashboard"]
-    scale = figures.scale_for((viewport or {}).get("height"))
+    viewport = viewport if isinstance(viewport, dict) else {}
+    scale = figures.scale_for(viewport.get("height"))
     seen = seen if isinstance(seen, dict) else {}
     district = allowed_district(district)
-    lang = lang or "zh"
+    lang = "en" if lang == "en" else "zh"
     try:
         version = rt.live.version()
         view = [scale, lang, theme, district]

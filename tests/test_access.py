@@ -691,3 +691,18 @@ def test_crafted_admin_input_gets_a_message_not_a_500(client, rt, city):
         bad_date["admin-audit-grid"]["rowData"] == []
         and "invalid date" in bad_date["admin-audit-count"]["children"]
     )
+
+
+def test_crafted_overview_requests_get_nothing_or_a_normal_answer(client, rt, city):
+    c = as_role(client, rt, "leader")
+    for body in callbacks(c):
+        if "overview-" not in body["output"]:
+            continue
+        for junk in (["339001"], {"x": 1}, 12, "339001' OR 1=1", None):
+            crafted = dict(
+                body,
+                inputs=[dict(i, value=junk) for i in body["inputs"]],
+                state=[dict(x, value=junk) for x in body["state"]],
+            )
+            r = c.post("/_dash-update-component", json=crafted)
+            assert r.status_code in (200, 204), (body["output"][:40], junk, r.status_code)
