@@ -222,7 +222,8 @@ def overview_figures(live, lang: str, district: str | None = None) -> list:
     if district:  # a district's view shows that district's alerts and events only
         alerts = [a for a in alerts if a.get("district") == district]
         ticker = [i for i in ticker if i.get("district") == district]
-        if web.current() is not None and web.current().scoped:
+        principal = web.current()
+        if principal is not None and principal.scoped:
             districts = [district]  # a district-bound wall rotates through its own only
     return [
         throughput,

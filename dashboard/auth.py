@@ -45,6 +45,24 @@ def audit(
     )
 
 
+def _role_area(session: Session, role: str, area_code: str | None) -> int | None:
+    """Check a person's role and return the id of its area (a district officer needs one)."""
+    if role not in ROLES or role == "display":
+        raise AccountError(
+            "role must be one of "
+            + ", ".join(r for r in ROLES if r != "display")
+            + " (wall displays use display tokens)"
+        )
+    area_id = None
+    if area_code:
+        area_id = session.execute(select(Area.id).where(Area.code == area_code)).scalar()
+        if area_id is None:
+            raise AccountError(f"unknown area {area_code!r}")
+    if role == "district_officer" and area_id is None:
+        raise AccountError("a district officer needs a district (--area)")
+    return area_id
+
+
 def create_user(
     session: Session,
     username: str,
@@ -57,21 +75,9 @@ def create_user(
     username = username.strip()
     if not username or len(username) > 64:
         raise AccountError("username must be 1–64 characters")
-    if role not in ROLES or role == "display":
-        raise AccountError(
-            "role must be one of "
-            + ", ".join(r for r in ROLES if r != "display")
-            + " (wall displays use display tokens)"
-        )
+    area_id = _role_area(session, role, area_code)
     if session.execute(select(User.id).where(User.username == username)).first():
         raise AccountError(f"user {username!r} exists")
-    area_id = None
-    if area_code:
-        area_id = session.execute(select(Area.id).where(Area.code == area_code)).scalar()
-        if area_id is None:
-            raise AccountError(f"unknown area {area_code!r}")
-    if role == "district_officer" and area_id is None:
-        raise AccountError("a district officer needs --area")
     password = password or new_password()
     user = User(
         username=username,
@@ -223,17 +229,9 @@ def set_active(session: Session, username: str, active: bool, actor: str) -> Non
 
 def set_role(session: Session, username: str, role: str, area_code: str | None, actor: str) -> None:
     user = _user(session, username)
-    if role not in ROLES or role == "display":
-        raise AccountError("role must be one of " + ", ".join(r for r in ROLES if r != "display"))
+    area_id = _role_area(session, role, area_code)
     if user.role == "admin" and role != "admin" and not _other_active_admins(session, user):
         raise AccountError("the last active admin keeps the admin role")
-    area_id = None
-    if area_code:
-        area_id = session.execute(select(Area.id).where(Area.code == area_code)).scalar()
-        if area_id is None:
-            raise AccountError(f"unknown area {area_code!r}")
-    if role == "district_officer" and area_id is None:
-        raise AccountError("a district officer needs a district")
     before = f"{user.role}/{user.area_id or ''}"
     user.role, user.area_id = role, area_id if role == "district_officer" else None
     audit(session, actor, "user.role", username, f"{before} -> {role}/{area_code or ''}")

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import re
 import time
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
@@ -144,7 +145,7 @@ def current() -> Principal | None:
     """The signed-in principal of this request (None: nobody, or a session that has ended)."""
     if not current_user.is_authenticated or expired(current_user):
         return None
-    return current_user
+    return current_user._get_current_object()  # the Principal itself, not Flask-Login's proxy
 
 
 # --- failures (Redis) ---------------------------------------------------------------------
@@ -525,14 +526,10 @@ def password_submit():
             return _password_page(400, problem or t("passwords_differ", lang()))
         auth.set_password(db, user, new, actor=principal.actor)
         session_id = user_principal(user)
-        fresh = Principal(session_id, *_principal_fields(principal))
+        fresh = replace(principal, session_id=session_id)
     # The session continues under the new fingerprint; every other session of the user ends.
     login_user(fresh)
     return _password_page(done=True)
-
-
-def _principal_fields(p: Principal) -> tuple:
-    return (p.name, p.role, p.kind, p.district_id, p.district_code, p.district_name)
 
 
 def _unavailable(exc):

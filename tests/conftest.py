@@ -161,6 +161,18 @@ def client(web_app, rt):
     return web_app.server.test_client()
 
 
+def form_token(client, path: str = "/login") -> str:
+    """The CSRF token of the form a page carries."""
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def post_login(client, username: str, password: str, environ_base=None, **fields):
+    """Submit the sign-in form as a browser would (its CSRF token included)."""
+    data = {"username": username, "password": password, "csrf_token": form_token(client), **fields}
+    return client.post("/login", data=data, environ_base=environ_base or {})
+
+
 def sign_in_client(
     client, rt, role: str = "leader", area: str | None = None, name: str | None = None
 ):
@@ -171,9 +183,7 @@ def sign_in_client(
     name = name or f"{role}-{uuid.uuid4().hex[:6]}"
     with rt.sessions() as session, session.begin():
         _user, password = auth.create_user(session, name, role, area_code=area)
-    form = client.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    r = client.post("/login", data={"username": name, "password": password, "csrf_token": csrf})
+    r = post_login(client, name, password)
     assert r.status_code == 302, r.get_data(as_text=True)
     client.get("/")  # the page sets the CSRF cookie for callbacks
     client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value

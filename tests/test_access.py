@@ -12,7 +12,7 @@ from dashboard import auth
 from dashboard.access import PERMISSIONS
 from dashboard.clock import utcnow
 from dashboard.models import Alert, AuditLog
-from tests.conftest import sign_in_client
+from tests.conftest import form_token, post_login, sign_in_client
 from tests.factories import event
 
 PAGES = ["/", "/flow", "/supervision", "/risk", "/talent", "/weekly"]
@@ -214,13 +214,7 @@ def test_sign_in_failures_lock_the_account_and_the_address(client, rt, city):
         auth.create_user(session, "zhang", "leader", password="correct-horse-42")
 
     def attempt(c, name, pw, addr="10.0.0.1"):
-        form = c.get("/login").get_data(as_text=True)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-        return c.post(
-            "/login",
-            data={"username": name, "password": pw, "csrf_token": csrf},
-            environ_base={"REMOTE_ADDR": addr},
-        )
+        return post_login(c, name, pw, environ_base={"REMOTE_ADDR": addr})
 
     for n in range(5):
         r = attempt(client, "zhang", f"wrong-{n}")
@@ -248,17 +242,7 @@ def test_sign_in_failures_lock_the_account_and_the_address(client, rt, city):
 def test_sign_in_out_and_password_change(client, rt, city):
     with rt.sessions() as session, session.begin():
         auth.create_user(session, "li", "analyst", password="first-pass-123")
-    form = client.get("/login?next=/weekly").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    r = client.post(
-        "/login",
-        data={
-            "username": "li",
-            "password": "first-pass-123",
-            "csrf_token": csrf,
-            "next": "/weekly",
-        },
-    )
+    r = post_login(client, "li", "first-pass-123", next="/weekly")
     assert r.status_code == 302 and r.headers["Location"] == "/weekly"
     # The session cookie is HttpOnly and SameSite; the page carries the security headers.
     cookie = r.headers.getlist("Set-Cookie")
@@ -273,13 +257,10 @@ def test_sign_in_out_and_password_change(client, rt, city):
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     # A second browser signed in as the same user.
     other = rt_client(client)
-    form = other.get("/login").get_data(as_text=True)
-    csrf2 = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    other.post("/login", data={"username": "li", "password": "first-pass-123", "csrf_token": csrf2})
+    post_login(other, "li", "first-pass-123")
     assert other.get("/").status_code == 200
     # Changing the password needs the current one and a decent new one …
-    form = client.get("/account/password").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    csrf = form_token(client, "/account/password")
     bad = client.post(
         "/account/password",
         data={
@@ -325,17 +306,7 @@ def test_no_open_redirect_after_sign_in(client, rt, city):
     with rt.sessions() as session, session.begin():
         auth.create_user(session, "wang", "leader", password="a-good-pass-9")
     for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
-        form = client.get("/login").get_data(as_text=True)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-        r = client.post(
-            "/login",
-            data={
-                "username": "wang",
-                "password": "a-good-pass-9",
-                "csrf_token": csrf,
-                "next": target,
-            },
-        )
+        r = post_login(client, "wang", "a-good-pass-9", next=target)
         assert r.headers["Location"] == "/", target
 
 
@@ -459,11 +430,7 @@ def test_admin_manages_users_tokens_and_reads_the_audit_log(client, rt, city):
     assert rows["zhao"]["role"] == "区级人员" and rows["zhao"]["area"] == "339002"
     password = _find_secret(made["admin-user-result"])  # the password, shown once
     fresh = rt_client(client)
-    form = fresh.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    signed_in = fresh.post(
-        "/login", data={"username": "zhao", "password": password, "csrf_token": csrf}
-    )
+    signed_in = post_login(fresh, "zhao", password)
     assert signed_in.status_code == 302
     # Bad input: a clear message and nothing written.
     again = _admin_call(
@@ -594,8 +561,7 @@ def test_a_database_outage_is_503_not_a_sign_out(client, rt, city):
 
     wall = as_role(client, rt, "display")
     person = rt_client(client)
-    form = person.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    csrf = form_token(person)  # the form was loaded before the database went away
     real = rt.sessions
     dead = make_engine("postgresql://nobody@127.0.0.1:1/none")
     rt.sessions = make_sessionmaker(dead)
