@@ -6,6 +6,7 @@ Redis Cluster. Everything here can be rebuilt from SQL (see ``jobs.reconcile``).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -207,6 +208,33 @@ class LiveState:
 
     def heartbeat(self, name: str) -> None:
         self.r.hset(self.key("hb"), name, f"{time.time():.3f}")
+
+    # --- sign-in failures -------------------------------------------------------------------
+    def _failure_key(self, kind: str, value: str) -> str:
+        digest = hashlib.sha256(value.encode()).hexdigest()[:24]  # no user name in a key
+        return self.key(f"fail:{kind}:{digest}")
+
+    def failures(self, kind: str, value: str) -> tuple[int, int]:
+        """(failed sign-ins of an account or address in its window, seconds the window has left)."""
+        key = self._failure_key(kind, value)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.get(key)
+        pipe.ttl(key)
+        count, ttl = pipe.execute()
+        return int(count or 0), max(int(ttl or 0), 0)
+
+    def count_failure(self, kind: str, value: str, window: int) -> None:
+        """One more failure; the first one opens a window of `window` seconds. SET NX EX then
+        INCR (which keeps the TTL) works on Redis 6.2, the embedded server, where EXPIRE NX
+        does not exist."""
+        key = self._failure_key(kind, value)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(key, 0, ex=window, nx=True)
+        pipe.incr(key)
+        pipe.execute()
+
+    def clear_failures(self, kind: str, value: str) -> None:
+        self.r.delete(self._failure_key(kind, value))
 
     # --- reading ---------------------------------------------------------------------------
     def version(self) -> int:

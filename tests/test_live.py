@@ -131,3 +131,17 @@ def test_sla_sweep_flags_overdue(rt, city):
     )
     assert jobs.sla_sweep(rt, now=now)["overdue"] == 0
     assert rt.live.gauges()["overdue"] == 0
+
+
+def test_sign_in_failures_count_in_a_window_on_both_redis_versions(rt, city):
+    """The embedded Redis is 6.2 (no EXPIRE NX); the window opens with the first failure and
+    later failures do not extend it."""
+    rt.live.count_failure("user", "zhang", 900)
+    rt.redis.expire(rt.live._failure_key("user", "zhang"), 100)  # as if 800 s had passed
+    for _ in range(2):
+        rt.live.count_failure("user", "zhang", 900)
+    count, ttl = rt.live.failures("user", "zhang")
+    assert count == 3 and 0 < ttl <= 100
+    assert rt.live.failures("user", "li") == (0, 0)
+    rt.live.clear_failures("user", "zhang")
+    assert rt.live.failures("user", "zhang") == (0, 0)
