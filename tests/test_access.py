@@ -156,10 +156,10 @@ def _alerts(rt):
         return {a.area_id: a.id for a in session.execute(select(Alert)).scalars()}
 
 
-def test_a_district_officer_gets_nothing_of_another_district(client, rt, city):
+def test_a_district_officer_gets_nothing_of_another_district(client, rt, city, clock):
     from dashboard import jobs
 
-    now = utcnow()
+    now = clock
     at = now - timedelta(minutes=2)
     rt.ingestor.ingest_events(
         [event("X1", at, "G11"), event("X2", at, "G21"), event("X3", at, "G22")], now=now

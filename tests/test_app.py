@@ -58,12 +58,11 @@ def _callback_request(client, output_prefix: str) -> dict:
     }
 
 
-def test_overview_tiles_show_the_live_state(sign_in, rt):
+def test_overview_tiles_show_the_live_state(sign_in, rt, any_hour):
     client = sign_in("leader")
-    now = utcnow()
-    rt.ingestor.ingest_events(
-        [event("W1", now - timedelta(minutes=1)), event("W2", now - timedelta(minutes=1))], now=now
-    )
+    now = any_hour
+    at = now - timedelta(seconds=5)  # today, even ten seconds after midnight
+    rt.ingestor.ingest_events([event("W1", at), event("W2", at)], now=now)
     body = _callback_request(client, "overview-tile-received-value")
     r = client.post("/_dash-update-component", json=body)
     assert r.status_code == 200
@@ -81,12 +80,12 @@ def test_overview_tiles_show_the_live_state(sign_in, rt):
     assert english.status_code == 200
 
 
-def test_overview_charts_from_snapshot(sign_in, rt):
+def test_overview_charts_from_snapshot(sign_in, rt, any_hour):
     from dashboard import jobs
 
     client = sign_in("leader")
-    now = utcnow()
-    rt.ingestor.ingest_events([event("C1", now - timedelta(minutes=3))], now=now)
+    now = any_hour
+    rt.ingestor.ingest_events([event("C1", now - timedelta(seconds=8))], now=now)
     jobs.wall_snapshot(rt, now=now)
     body = _callback_request(client, "overview-graph-throughput")
     body["inputs"][1]["value"] = {"height": 2160, "width": 3840}
@@ -104,7 +103,7 @@ def test_overview_charts_from_snapshot(sign_in, rt):
     ]
     assert len(area_map["geojson"]["features"]) == 2
     # The next refresh, with new data at the same size, patches the data and keeps the layout.
-    rt.ingestor.ingest_events([event("C2", now - timedelta(minutes=1))], now=utcnow())
+    rt.ingestor.ingest_events([event("C2", now - timedelta(seconds=2))], now=now)
     body["state"][0]["value"] = resp["overview-seen-slow"]["data"]
     patched = client.post("/_dash-update-component", json=body).json["response"]
     flow_patch = patched["overview-graph-flow"]["figure"]
@@ -174,11 +173,11 @@ def test_formats():
     assert fmt.delta(10, 12) == ("-2", "down") and fmt.delta(3, None) == ("—", "none")
 
 
-def test_district_scope(rt, city):
+def test_district_scope(rt, city, any_hour):
     from dashboard import wall
 
-    now = utcnow()
-    at = now - timedelta(minutes=2)
+    now = any_hour
+    at = now - timedelta(seconds=5)
     rt.ingestor.ingest_events(
         [event("D1", at, "G11"), event("D2", at, "G12"), event("D3", at, "G21")], now=now
     )

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import numpy as np
 import pytest
 from sqlalchemy import func, select
 
 from dashboard import demo, jobs
-from dashboard.clock import utcnow
 from dashboard.domain import NEXT
 from dashboard.models import Activity, Area, Category, Event, Staff, Transition
 from dashboard.queries import kpi_report
 
 
 @pytest.fixture
-def seeded(rt):
-    now = utcnow()
+def seeded(rt, clock):
+    now = clock
     summary = demo.seed_demo(rt, days=10, per_day=600, now=now, progress=lambda _m: None)
     return rt, now, summary
 
@@ -115,17 +114,25 @@ def test_live_state_after_seed_matches_sql(seeded):
     assert rt.live.gauges()["open"] > 0
 
 
-def test_simulator_posts_through_ingest(seeded):
-    rt, now, _ = seeded
+def test_simulator_posts_through_ingest(seeded, time_machine):
+    rt, now, _ = seeded  # a working morning: the busiest hours of the day
     rt.settings = rt.settings.with_overrides(simulator_rate=600)
     before = rt.live.version()
-    out = demo.simulate_tick(rt, now=now + timedelta(minutes=5), rng=np.random.default_rng(1))
+    later = now + timedelta(minutes=5)
+    time_machine.move_to(later.replace(tzinfo=UTC), tick=False)
+    out = demo.simulate_tick(rt, rng=np.random.default_rng(1))
     assert out["created"] > 20 and out["moved"] > 0
     assert rt.live.version() > before
     with rt.sessions() as s:
         sim = s.execute(select(func.count()).where(Event.external_id.like("SIM-%"))).scalar()
     assert sim == out["created"]
-    assert jobs.reconcile(rt, now=now + timedelta(minutes=5)) == []
+    assert jobs.reconcile(rt) == []
+    # Just after midnight the city is quiet: the same generator posts far fewer events.
+    night = now + timedelta(hours=14, minutes=-29)  # 00:01 local
+    time_machine.move_to(night.replace(tzinfo=UTC), tick=False)
+    quiet = demo.simulate_tick(rt, rng=np.random.default_rng(1))
+    assert quiet["created"] < out["created"] / 3
+    assert jobs.reconcile(rt) == []
 
 
 def test_seeding_twice_is_refused(seeded):
