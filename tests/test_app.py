@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from dashboard.clock import utcnow
 from tests.factories import event
 
 PAGES = ["/", "/flow", "/supervision", "/risk", "/talent", "/weekly"]
