@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import atexit
+import signal
+import sys
 from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, dcc, html
+from dash._callback import GLOBAL_CALLBACK_MAP
 from flask import Flask, send_from_directory
 from flask_compress import Compress
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 from xstatic.pkg import bootstrap as xstatic_bootstrap
 
-from dashboard import web
+from dashboard import security, web
 from dashboard.api import api, health
 from dashboard.config import Settings, load_settings
 from dashboard.i18n import platform_title, t
 from dashboard.runtime import Runtime
-from pages._nav import nav_links
+from ui import page
 
 HERE = Path(__file__).resolve().parent
 BOOTSTRAP_CSS = "/vendor/bootstrap/css/bootstrap.min.css"
@@ -41,7 +44,7 @@ def _shell(settings: Settings):
                         id="shell-title",
                         className="shell-title",
                     ),
-                    dbc.Nav(nav_links(lang), className="shell-nav", id="shell-nav"),
+                    dbc.Nav(page.nav_links(lang), className="shell-nav", id="shell-nav"),
                     html.Div(
                         [
                             html.Span(id="shell-clock", className="shell-clock"),
@@ -67,6 +70,8 @@ def _shell(settings: Settings):
                 hidden=True,
             ),
             html.Main(dash.page_container, className="shell-main"),
+            # The wall's rotation (assets/wall.js): the pages declared to rotate.
+            html.Div(id="shell-playlist", hidden=True, **{"data-paths": ",".join(page.playlist())}),
         ],
         className="shell",
     )
@@ -143,7 +148,11 @@ def create_app(
     server.config["CC_SETTINGS"] = settings
     import callbacks  # noqa: F401 - registers the callbacks of every page
 
-    web.install(server, app.csp_hashes)
+    # Everything about access is derived from the pages' declarations (ui.page.register_page).
+    gate = page.gate()
+    gate.check_callbacks([*app.callback_map, *GLOBAL_CALLBACK_MAP])
+    page.guard_layouts()
+    security.install(server, app.csp_hashes, gate)
     web.csrf.exempt(api)  # bearer tokens; the API checks CSRF itself for signed-in callers
 
     if settings.scheduler if start_scheduler is None else start_scheduler:
@@ -151,20 +160,34 @@ def create_app(
 
         scheduler = LeaderScheduler(rt)
         scheduler.start()
+        server.extensions["cc_scheduler"] = scheduler
         atexit.register(scheduler.stop)
     return app
 
 
 def serve(settings: Settings, progress=print) -> int:
-    """`python -m dashboard run`: prepare the installation (demo city, admin), then serve."""
+    """`python app.py` (and `python -m dashboard run`): prepare the installation (demo city,
+    admin), then serve until Ctrl+C or SIGTERM — and stop what was started: the scheduler
+    and, when no other process still uses it, the embedded Redis server."""
     from dashboard.bootstrap import prepare
 
+    # SIGTERM (a service manager, `kill`) unwinds like Ctrl+C instead of ending the process
+    # on the spot, which would leave the embedded redis-server running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     rt = Runtime.create(settings)
-    prepare(rt, progress)
-    app = create_app(settings, rt)
-    progress(f"open http://{settings.host}:{settings.port}/ in a browser (Ctrl+C stops)")
-    app.run(host=settings.host, port=settings.port, debug=False)
-    rt.close()
+    app = None
+    try:
+        prepare(rt, progress)
+        app = create_app(settings, rt)
+        progress(f"open http://{settings.host}:{settings.port}/ in a browser (Ctrl+C stops)")
+        app.run(host=settings.host, port=settings.port, debug=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if app is not None and "cc_scheduler" in app.server.extensions:
+            app.server.extensions["cc_scheduler"].stop()
+        rt.close()
+        progress("stopped")
     return 0
 
 
@@ -175,6 +198,7 @@ def __getattr__(name: str):
 
         settings = load_settings()
         rt = Runtime.create(settings)
+        atexit.register(rt.close)  # a worker that stops leaves no embedded Redis behind
         prepare(rt)
         app = create_app(settings, rt)
         globals()["app"], globals()["server"] = app, app.server
@@ -182,7 +206,16 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-if __name__ == "__main__":
-    from dashboard.cli import main
+def main() -> int:
+    from dashboard.cli import configure_logging, progress
 
-    raise SystemExit(main(["run"]))
+    configure_logging()
+    try:
+        return serve(load_settings(), progress=progress)
+    except ValueError as exc:  # bad settings
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

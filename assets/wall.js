@@ -1,7 +1,7 @@
 /* Wall behaviour from the URL, for screens nobody touches:
  *   ?kiosk=1                hide navigation and the cursor
  *   ?rotate=30              show the next page of the playlist every 30 s
- *   &pages=/,/risk          the playlist (default: every page of the navigation)
+ *   &pages=/,/risk          the playlist (default: the pages declared to rotate)
  *   &by=district            on the overview, step through the districts instead
  *   ?theme=light            the light theme (printing, meeting rooms)
  * Navigation goes through Dash's own router (no reload), so the wall keeps running. */
@@ -23,10 +23,9 @@
     if (params.get("pages")) {
       return params.get("pages").split(",");
     }
-    var links = document.querySelectorAll("#shell-nav a.nav-link");
-    return Array.prototype.map.call(links, function (a) {
-      return a.getAttribute("href").split("?")[0];
-    });
+    var el = document.getElementById("shell-playlist");
+    var paths = el && el.getAttribute("data-paths");
+    return paths ? paths.split(",") : [];
   }
 
   function districts() {

@@ -1,3 +1,8 @@
-"""Callbacks per page; importing this package registers all of them."""
+"""Callbacks per page; importing this package registers all of them: every module in it is
+imported, so a new page's callbacks need no edit here."""
 
-from callbacks import admin, overview, shell  # noqa: F401
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

@@ -66,7 +66,7 @@ def _text(value) -> str:
     Output("admin-user-grid", "rowData"),
     Output("admin-user-result", "children"),
     Output("admin-user-area", "options"),
-    Input("admin-users-page", "id"),
+    Input("admin-user-page", "id"),
     Input("admin-user-create", "n_clicks"),
     Input("admin-user-deactivate", "n_clicks"),
     Input("admin-user-activate", "n_clicks"),
@@ -121,7 +121,7 @@ def users(_page, _c, _d, _a, _r, _s, name, role, area, selected, lang):
 @callback(
     Output("admin-token-grid", "rowData"),
     Output("admin-token-result", "children"),
-    Input("admin-tokens-page", "id"),
+    Input("admin-token-page", "id"),
     Input("admin-token-create", "n_clicks"),
     Input("admin-token-revoke", "n_clicks"),
     State("admin-token-name", "value"),

@@ -11,11 +11,11 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 from redis.exceptions import RedisError
 
-from callbacks import figures
 from dashboard import fmt, wall, web
 from dashboard.access import ScopeError, district_for
 from dashboard.clock import utcnow
-from dashboard.i18n import ALERT_LEVELS, WUZHI_AXES, pick, t
+from dashboard.i18n import ALERT_LEVELS, pick, t
+from dashboard.kpi import WUZHI_DIMENSIONS
 from pages.overview import (
     DISTRICTS,
     FAST,
@@ -29,6 +29,7 @@ from pages.overview import (
     graph_id,
     tile_id,
 )
+from ui import figures
 
 RATE_TILES = {"on_time_closing_rate", "satisfaction_rate"}
 THROUGHPUT_MINUTES = 180
@@ -214,7 +215,7 @@ def overview_figures(live, lang: str, district: str | None = None) -> list:
         row = next((r for r in snap.get("districts_week", []) if r["code"] == district), {})
         dims = row.get("wuzhi") or {}
     radar = figures.radar(
-        [pick(v, lang) for v in WUZHI_AXES.values()], [dims.get(k) for k in WUZHI_AXES]
+        [pick(v, lang) for v in WUZHI_DIMENSIONS.values()], [dims.get(k) for k in WUZHI_DIMENSIONS]
     )
     alerts = snap.get("alerts", [])
     ticker = live.ticker(TICKER_ITEMS if not district else TICKER_SCAN)

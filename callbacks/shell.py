@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from dashboard import fmt
 from dashboard.clock import from_epoch, utcnow
 from dashboard.i18n import platform_title, t
-from pages._nav import nav_links
+from ui.page import nav_links
 
 STALE_AMBER = 120  # seconds without new data before the badge turns amber
 STALE_RED = 300  # … and red, with the 实时数据中断 banner

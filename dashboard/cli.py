@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 
 from dashboard.config import load_settings
+from dashboard.db import ROOT
 
 log = logging.getLogger("dashboard")
 
 
-def _progress(message: str) -> None:
+def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
@@ -23,14 +25,16 @@ def _runtime(args):
 
 
 def cmd_run(args) -> int:
-    from app import serve  # the composition root; the core package itself never imports Dash
-
-    return serve(load_settings(), progress=_progress)
+    """The web app is built by app.py, the composition root above the core (which never
+    imports it): run that program in this process."""
+    load_settings()  # bad settings are reported here, as for every command
+    entry = str(ROOT / "app.py")
+    os.execv(sys.executable, [sys.executable, entry])
 
 
 def cmd_migrate(args) -> int:
     rt = _runtime(args)
-    _progress(f"schema is current in {rt.settings.effective_database_url.split('@')[-1]}")
+    progress(f"schema is current in {rt.settings.effective_database_url.split('@')[-1]}")
     rt.close()
     return 0
 
@@ -41,9 +45,9 @@ def cmd_seed_demo(args) -> int:
     rt = _runtime(args)
     try:
         if args.reset:
-            _progress("removing the existing data")
+            progress("removing the existing data")
             reset_database(rt)
-        demo.seed_demo(rt, days=args.days, per_day=args.per_day, seed=args.seed, progress=_progress)
+        demo.seed_demo(rt, days=args.days, per_day=args.per_day, seed=args.seed, progress=progress)
     except RuntimeError as exc:
         print(f"error: {exc} (use --reset to replace it)", file=sys.stderr)
         return 2
@@ -129,7 +133,7 @@ def cmd_import(args) -> int:
     rt = _runtime(args)
     try:
         report = importer.import_file(
-            rt, args.kind, args.file, source=args.source, progress=_progress
+            rt, args.kind, args.file, source=args.source, progress=progress
         )
     except importer.ImportFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -150,10 +154,10 @@ def cmd_rollup(args) -> int:
     from dashboard import jobs
 
     rt = _runtime(args)
-    _progress("rebuilding the summary tables" if args.rebuild else "rolling up new transitions")
+    progress("rebuilding the summary tables" if args.rebuild else "rolling up new transitions")
     result = jobs.rollup(rt, rebuild=args.rebuild)
     rt.close()
-    _progress(f"done: {result}")
+    progress(f"done: {result}")
     return 0
 
 
@@ -214,13 +218,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def configure_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # Every job run and every wall refresh would otherwise be a line in the log.
     for noisy in ("apscheduler", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

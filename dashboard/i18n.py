@@ -107,13 +107,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "saved": ("已保存", "Saved"),
     "revoked": ("已撤销", "Revoked"),
     "audit_shown": ("显示最近 {n} 条", "{n} newest entries"),
-}
-WUZHI_AXES = {
-    "political": ("政治引领", "Political"),
-    "autonomy": ("自治强基", "Self-governance"),
-    "rule_of_law": ("法治保障", "Rule of law"),
-    "moral": ("德治教化", "Moral"),
-    "smart": ("智治支撑", "Smart"),
+    # the page that does not exist
+    "not_found": ("页面不存在", "Page not found"),
+    "not_found_detail": (
+        "没有这个地址的页面，可能链接有误或页面已移动。",
+        "No page has this address: the link may be wrong or the page has moved.",
+    ),
+    "to_overview": ("返回总览", "Back to the overview"),
 }
 ALERT_LEVELS = {1: ("红", "Red"), 2: ("橙", "Orange"), 3: ("黄", "Yellow"), 4: ("蓝", "Blue")}
 

@@ -268,12 +268,13 @@ WUZHI_INDICATORS: tuple[Indicator, ...] = (
     Indicator("timely_dispatch_rate", "smart", "及时派遣率", "Timely dispatch rate", 0.95),
     Indicator("feed_uptime", "smart", "感知数据在线率", "Sensor feed uptime", 0.99),
 )
+# The five dimensions (五治), named here only: keys, and their names in Chinese and English.
 WUZHI_DIMENSIONS = {
-    "political": ("政治引领", "Political leadership"),
+    "political": ("政治引领", "Political"),
     "autonomy": ("自治强基", "Self-governance"),
     "rule_of_law": ("法治保障", "Rule of law"),
-    "moral": ("德治教化", "Moral education"),
-    "smart": ("智治支撑", "Smart governance"),
+    "moral": ("德治教化", "Moral"),
+    "smart": ("智治支撑", "Smart"),
 }
 DEFAULT_DIMENSION_WEIGHTS = {d: 20.0 for d in WUZHI_DIMENSIONS}
 

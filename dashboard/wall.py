@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.clock import day_bounds, local_day, to_utc_naive
 from dashboard.domain import SOURCE_LABELS, STATUSES
+from dashboard.kpi import WUZHI_DIMENSIONS
 from dashboard.live import LiveState
 from dashboard.models import Alert, Area, Category, Event, Staff, Transition
 from dashboard.queries import GRID_STAFF_ROLES, kpi_report
@@ -211,9 +212,7 @@ def _pick(report: dict) -> dict:
 def _wuzhi_dims(index: dict | None) -> dict | None:
     if not index:
         return None
-    return {
-        k: index.get(k) for k in ("political", "autonomy", "rule_of_law", "moral", "smart", "total")
-    }
+    return {k: index.get(k) for k in (*WUZHI_DIMENSIONS, "total")}
 
 
 GEO_VERSION = 2  # of the cached shapes document: a new version rebuilds it (2: clockwise rings)

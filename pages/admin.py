@@ -1,15 +1,14 @@
-"""系统管理: users and roles, API and display tokens, the audit log (admin only — the gate in
-dashboard/web.py refuses these pages and their callbacks to every other role)."""
+"""系统管理: users and roles, API and display tokens, the audit log (admin only: the gate refuses
+these pages and their callbacks to every other role, and the layouts check it again)."""
 
-import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.access import PERMISSIONS, allowed
+from dashboard.access import PERMISSIONS
 from dashboard.domain import SOURCES
 from dashboard.i18n import t
-from dashboard.web import current
+from ui.page import register_page
 
 ADMIN_PAGES = (("/admin/users", "admin_users"), ("/admin/tokens", "admin_tokens"), ("/admin/audit", "admin_audit"))  # fmt: skip
 ROLE_CHOICES = [r for r in PERMISSIONS if r != "display"]
@@ -39,8 +38,6 @@ def _grid(grid_id: str, columns: list[str], lang: str) -> dag.AgGrid:
 
 
 def _page(page_id: str, lang: str, path: str, body: list) -> html.Div:
-    if not allowed(current(), "admin"):  # the gate refuses first; this holds if it did not
-        return html.Div(t("not_allowed", lang), className="page-refused")
     return html.Div(
         [dcc.Store(id="admin-lang", data=lang), _subnav(lang, path), *body],
         id=page_id,
@@ -75,7 +72,7 @@ def users_layout(lang: str = "zh", **_kwargs):
         className="d-flex gap-2 mb-2",
     )
     return _page(
-        "admin-users-page",
+        "admin-user-page",
         lang,
         "/admin/users",
         [
@@ -119,7 +116,7 @@ def tokens_layout(lang: str = "zh", **_kwargs):
         className="g-2 mb-2",
     )
     return _page(
-        "admin-tokens-page",
+        "admin-token-page",
         lang,
         "/admin/tokens",
         [
@@ -179,28 +176,33 @@ def audit_layout(lang: str = "zh", **_kwargs):
     )
 
 
-dash.register_page(
+register_page(
     "admin_users",
     path="/admin/users",
     name="系统管理",
     name_en="Administration",
     order=9,
     permission="admin",
+    prefix="admin-user-",
     layout=users_layout,
 )
-dash.register_page(
+register_page(
     "admin_tokens",
     path="/admin/tokens",
     name="令牌",
+    name_en="Tokens",
     nav=False,
     permission="admin",
+    prefix="admin-token-",
     layout=tokens_layout,
 )
-dash.register_page(
+register_page(
     "admin_audit",
     path="/admin/audit",
     name="审计日志",
+    name_en="Audit log",
     nav=False,
     permission="admin",
+    prefix="admin-audit-",
     layout=audit_layout,
 )

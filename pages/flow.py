@@ -1,10 +1,18 @@
 """事件流转: The event loop: 发现 → 立案 → 派遣 → 处置 → 结案, drill-down to a single incident."""
 
-import dash
+from ui.page import register_page
+from ui.placeholder import placeholder
 
-from pages._placeholder import placeholder
-
-dash.register_page(__name__, path="/flow", name="事件流转", order=1, name_en="Event flow")
+register_page(
+    __name__,
+    path="/flow",
+    name="事件流转",
+    name_en="Event flow",
+    order=1,
+    permission="wall",
+    prefix="flow-",
+    rotate=True,
+)
 
 
 def layout(**_kwargs):

@@ -1,14 +1,23 @@
 """总览: the big-screen overview — today's tiles, the loop, the map, mixes, board and alerts."""
 
-import dash
 from dash import dcc, html
 
-from callbacks.figures import CONFIG
 from dashboard.access import ScopeError, district_for
 from dashboard.i18n import t
 from dashboard.web import current
+from ui.figures import CONFIG
+from ui.page import register_page
 
-dash.register_page(__name__, path="/", name="总览", order=0, name_en="Overview")
+register_page(
+    __name__,
+    path="/",
+    name="总览",
+    name_en="Overview",
+    order=0,
+    permission="wall",
+    prefix="overview-",
+    rotate=True,
+)
 
 FAST = "overview-fast"  # tiles, every 5 s
 SLOW = "overview-slow"  # charts, every 30 s

@@ -1,10 +1,18 @@
 """风险预警: Risk alerts: surges, repeats, backlogs, major events."""
 
-import dash
+from ui.page import register_page
+from ui.placeholder import placeholder
 
-from pages._placeholder import placeholder
-
-dash.register_page(__name__, path="/risk", name="风险预警", order=3, name_en="Risk alerts")
+register_page(
+    __name__,
+    path="/risk",
+    name="风险预警",
+    name_en="Risk alerts",
+    order=3,
+    permission="wall",
+    prefix="risk-",
+    rotate=True,
+)
 
 
 def layout(**_kwargs):

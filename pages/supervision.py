@@ -1,10 +1,18 @@
 """督办考核: Supervision and assessment: KPIs by department and district (红黑榜)."""
 
-import dash
+from ui.page import register_page
+from ui.placeholder import placeholder
 
-from pages._placeholder import placeholder
-
-dash.register_page(__name__, path="/supervision", name="督办考核", order=2, name_en="Supervision")
+register_page(
+    __name__,
+    path="/supervision",
+    name="督办考核",
+    name_en="Supervision",
+    order=2,
+    permission="wall",
+    prefix="supervision-",
+    rotate=True,
+)
 
 
 def layout(**_kwargs):

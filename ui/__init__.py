@@ -1,0 +1,1 @@
+"""What pages and callbacks share: page declarations, the navigation, the figure factory."""
