@@ -17,7 +17,7 @@ def prepare(rt: Runtime, progress: Callable[[str], None] = print, **demo_size) -
     Returns the first admin password when this call created it (it is also printed once).
     `demo_size` (days, per_day) shrinks the demo city, for tests.
     """
-    with rt.redis.lock(rt.live.sched_key("bootstrap"), timeout=600, blocking_timeout=600):
+    with rt.live.lock("bootstrap", timeout=600, blocking_timeout=600):
         with rt.sessions() as session:
             empty = not session.execute(select(func.count()).select_from(Area)).scalar()
         if empty and rt.settings.demo:

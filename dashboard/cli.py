@@ -162,10 +162,10 @@ def cmd_rollup(args) -> int:
 
 
 def cmd_reconcile(args) -> int:
-    from dashboard import jobs
+    from dashboard import reconcile
 
     rt = _runtime(args)
-    drift = jobs.reconcile(rt, repair=not args.check)
+    drift = reconcile.reconcile(rt, repair=not args.check)
     rt.close()
     for d in drift[:50]:
         print(f"  {d['key']} {d['field']}: redis={d['redis']} sql={d['sql']}")

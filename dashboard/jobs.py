@@ -1,19 +1,19 @@
-"""Scheduled jobs (DESIGN §7), declared as a list. Each is idempotent and takes the Runtime."""
+"""The scheduled jobs' work (DESIGN §7): rollups, the SLA sweep, the wall's snapshot, retention.
+Each is idempotent and takes the Runtime; dashboard.scheduler lists them and runs them."""
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 
+from dashboard import kpi
 from dashboard.clock import from_epoch, utcnow
 from dashboard.db import bulk_insert, chunks, storage_text, without_indexes
 from dashboard.models import Event, JobState, RollupDaily, RollupHourly, Transition
-from dashboard.queries import live_snapshot, overdue_counts
+from dashboard.queries import overdue_counts
 from dashboard.runtime import Runtime
 from dashboard.sqlfuncs import epoch_bucket
 
@@ -23,28 +23,6 @@ ROLLUP_WATERMARK = "rollup.watermark"
 # Transactions that started before the watermark may commit after it: look back this far.
 ROLLUP_OVERLAP = timedelta(minutes=2)
 HOURLY_RETENTION_DAYS = 14
-
-
-@dataclass(frozen=True)
-class JobDef:
-    name: str
-    func: Callable[[Runtime], object]
-    seconds: float
-
-
-def job_definitions(rt: Runtime) -> list[JobDef]:
-    from dashboard import demo
-
-    jobs = [
-        JobDef("rollup", rollup, 60),
-        JobDef("sla_sweep", sla_sweep, 60),
-        JobDef("reconcile", reconcile, 300),
-        JobDef("trim", trim, 3600),
-        JobDef("wall_snapshot", wall_snapshot, 60),
-    ]
-    if rt.settings.demo and rt.settings.simulator_rate > 0:
-        jobs.append(JobDef("simulate", demo.simulate_tick, demo.SIMULATOR_TICK_SECONDS))
-    return jobs
 
 
 # --- rollup -------------------------------------------------------------------------------
@@ -168,34 +146,16 @@ def trim_hourly(rt: Runtime, now: datetime | None = None) -> int:
 
 # --- SLA sweep ----------------------------------------------------------------------------
 def sla_sweep(rt: Runtime, now: datetime | None = None) -> dict:
-    """Flag open events past their closing deadline and publish the overdue gauges."""
+    """Flag the events 超期未办结 (kpi.overdue_parts) and publish the overdue gauges."""
     now = now or utcnow()
+    _closed_later, still_open = kpi.overdue_parts(now)
     with rt.sessions() as session, session.begin():
         flagged = session.execute(
-            update(Event)
-            .where(Event.is_open, ~Event.overdue, Event.close_deadline < now)
-            .values(overdue=True)
+            update(Event).where(still_open, ~Event.overdue).values(overdue=True)
         ).rowcount
         total, by_district = overdue_counts(session, now)
     rt.live.set_overdue(total, by_district)
     return {"flagged": flagged, "overdue": total}
-
-
-# --- reconcile ----------------------------------------------------------------------------
-def reconcile(
-    rt: Runtime, now: datetime | None = None, repair: bool = True, quiet: bool = False
-) -> list[dict]:
-    """Rebuild the live state from SQL; report (and repair) every field that drifted."""
-    now = now or utcnow()
-    # The overdue gauges belong to the SLA sweep (they change with the clock, not with
-    # writes): bring them up to date first so that only real drift is reported.
-    sla_sweep(rt, now)
-    with rt.sessions() as session:
-        snap = live_snapshot(session, rt.live, now)
-    drift = rt.live.apply_snapshot(snap, repair=repair)
-    if drift and not quiet:
-        log.warning("live state drift repaired: %d fields (first: %s)", len(drift), drift[:3])
-    return drift
 
 
 def wall_snapshot(rt: Runtime, now: datetime | None = None) -> dict:

@@ -209,6 +209,22 @@ class LiveState:
     def heartbeat(self, name: str) -> None:
         self.r.hset(self.key("hb"), name, f"{time.time():.3f}")
 
+    # --- the scheduler ---------------------------------------------------------------------
+    def lock(self, name: str, timeout: float, **kwargs):
+        """A redis-py lock shared by every process of this installation (the scheduler's
+        leader, the first start's bootstrap)."""
+        return self.r.lock(self.sched_key(name), timeout=timeout, **kwargs)
+
+    def set_leader(self, identity: str, ttl: int) -> None:
+        self.r.set(self.sched_key("leader_id"), identity, ex=ttl)
+
+    def record_job(self, name: str, status: dict) -> None:
+        """The last run of a job (when, how long, its result or error), for operators."""
+        self.r.hset(self.sched_key("jobs"), name, orjson.dumps(status, default=str))
+
+    def job_runs(self) -> dict[str, dict]:
+        return {k: orjson.loads(v) for k, v in self.r.hgetall(self.sched_key("jobs")).items()}
+
     # --- sign-in failures -------------------------------------------------------------------
     def _failure_key(self, kind: str, value: str) -> str:
         digest = hashlib.sha256(value.encode()).hexdigest()[:24]  # no user name in a key

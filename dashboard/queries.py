@@ -11,14 +11,13 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from dashboard import kpi
-from dashboard.clock import day_bounds, epoch, from_epoch, local_day
+from dashboard.clock import epoch
 from dashboard.domain import (
     SENSOR_SOURCES,
     SEVERITY_LABELS,
     SOURCE_LABELS,
 )
 from dashboard.ingest import InputError
-from dashboard.live import Change, LiveState, Snapshot, TickerItem
 from dashboard.models import (
     Activity,
     Area,
@@ -31,10 +30,9 @@ from dashboard.models import (
     Transition,
 )
 from dashboard.privacy import mask_name, mask_phone, mask_text, unseal
-from dashboard.sqlfuncs import epoch_bucket, hours_between
+from dashboard.sqlfuncs import hours_between
 
 GRID_STAFF_ROLES = ("grid_fulltime", "grid_parttime")
-TICKER_SNAPSHOT = 100  # = live.TICKER_PER_BATCH: what reconcile can expect in the stream
 
 
 # --- areas --------------------------------------------------------------------------------
@@ -366,72 +364,6 @@ def feed_uptime(session: Session, p: kpi.Period, zone: ZoneInfo) -> float | None
     return have / (len(hours) * len(SENSOR_SOURCES))
 
 
-# --- live state from SQL (reconcile) --------------------------------------------------------
-def live_snapshot(session: Session, live: LiveState, now: datetime) -> Snapshot:
-    """The live state as SQL says it should be at `now` (see LiveState.apply_snapshot)."""
-    zone = live.zone
-    cats = {c.id: c.code for c in session.execute(select(Category)).scalars()}
-    districts = dict(
-        session.execute(select(Area.id, Area.code).where(Area.level == "district")).all()
-    )
-    snap = Snapshot()
-    today = local_day(now, zone)
-    for day in (today - timedelta(days=1), today):
-        lo, hi = day_bounds(day, zone)
-        counts: dict[str, int] = defaultdict(int)
-        rows = session.execute(
-            select(
-                Transition.to_status,
-                Event.district_id,
-                Event.category_id,
-                Event.source,
-                func.count(),
-            )
-            .join(Event, Event.id == Transition.event_id)
-            .where(Transition.at >= lo, Transition.at < hi)
-            .group_by(Transition.to_status, Event.district_id, Event.category_id, Event.source)
-        )
-        for status, d, c, s, n in rows:
-            change = Change(status, None, lo, districts.get(d, ""), cats.get(c, ""), s)
-            for name in LiveState.day_fields(change):
-                counts[name] += n
-        snap.days[day.isoformat()] = dict(counts)
-    first_hour = (epoch(now) - 24 * 3600) // 3600 * 3600
-    minute = epoch_bucket(Transition.at, 60)
-    tput: dict[str, dict[str, int]] = {str(h): {} for h in range(first_hour, epoch(now) + 1, 3600)}
-    rows = session.execute(
-        select(minute, Transition.to_status, Event.district_id, func.count())
-        .join(Event, Event.id == Transition.event_id)
-        .where(Transition.at >= from_epoch(first_hour))
-        .group_by(minute, Transition.to_status, Event.district_id)
-    )
-    for m, status, d, n in rows:
-        key = str(int(m) - int(m) % 3600)
-        if key in tput:
-            city = f"{int(m)}:{status}"
-            tput[key][city] = tput[key].get(city, 0) + n
-            tput[key][f"{city}:d:{districts.get(d, '')}"] = n
-    snap.throughput = tput
-    gauges: dict[str, int] = defaultdict(int)
-    for status, d, n in session.execute(
-        select(Event.status, Event.district_id, func.count())
-        .where(Event.is_open)
-        .group_by(Event.status, Event.district_id)
-    ):
-        code = districts.get(d, "")
-        gauges["open"] += n
-        gauges[f"open:d:{code}"] += n
-        gauges[f"st:{status}"] += n
-        gauges[f"st:{status}:d:{code}"] += n
-    total, by_district = overdue_counts(session, now, districts)
-    gauges["overdue"] = total
-    for code, n in by_district.items():
-        gauges[f"overdue:d:{code}"] = n
-    snap.gauges = dict(gauges)
-    snap.ticker = recent_events(session, TICKER_SNAPSHOT, districts, cats)
-    return snap
-
-
 def overdue_counts(session: Session, now: datetime, districts: dict[int, str] | None = None):
     """超期未办结 now, in total and per district code."""
     if districts is None:
@@ -444,25 +376,6 @@ def overdue_counts(session: Session, now: datetime, districts: dict[int, str] | 
     ).all()
     by_district = {districts.get(d, ""): n for d, n in rows}
     return sum(by_district.values()), by_district
-
-
-def recent_events(session: Session, n: int, districts: dict[int, str], cats: dict[int, str]):
-    """The newest events in ingest order (oldest first), masked, as ticker items."""
-    rows = session.execute(select(Event).order_by(Event.id.desc()).limit(n)).scalars().all()
-    return [
-        TickerItem(
-            e.id,
-            e.reported_at,
-            districts.get(e.district_id, ""),
-            cats.get(e.category_id, ""),
-            cats.get(e.subcategory_id, ""),
-            e.severity,
-            mask_text(e.title),
-            e.source,
-            mask_name(unseal(e.reporter_name)),
-        )
-        for e in reversed(rows)
-    ]
 
 
 # --- one event, and exports (personal data masked; dashboard.api decides who may reveal) --------

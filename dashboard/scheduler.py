@@ -1,4 +1,5 @@
-"""Runs the job list under one leader across processes (a Redis lock with a TTL).
+"""The scheduled jobs (DESIGN §7) as a list, and their runner under one leader across processes
+(a Redis lock with a TTL).
 
 Every web worker may start a scheduler; only the holder of the lock runs jobs, and another
 takes over within the TTL when the holder dies. Run alone with ``python -m dashboard.scheduler``.
@@ -12,15 +13,36 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
-import orjson
 from apscheduler.schedulers.background import BackgroundScheduler
 from redis.exceptions import LockError, RedisError
 
-from dashboard.jobs import JobDef, job_definitions
+from dashboard import demo, jobs, reconcile
 from dashboard.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobDef:
+    name: str
+    func: Callable[[Runtime], object]
+    seconds: float
+
+
+def job_definitions(rt: Runtime) -> list[JobDef]:
+    defs = [
+        JobDef("rollup", jobs.rollup, 60),
+        JobDef("sla_sweep", jobs.sla_sweep, 60),
+        JobDef("reconcile", reconcile.reconcile, 300),
+        JobDef("trim", jobs.trim, 3600),
+        JobDef("wall_snapshot", jobs.wall_snapshot, 60),
+    ]
+    if rt.settings.demo and rt.settings.simulator_rate > 0:
+        defs.append(JobDef("simulate", demo.simulate_tick, demo.SIMULATOR_TICK_SECONDS))
+    return defs
 
 
 class LeaderScheduler:
@@ -30,7 +52,7 @@ class LeaderScheduler:
         self.ttl = ttl
         self.identity = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         # thread_local=False: the lock is renewed from scheduler threads (NOTES.md).
-        self.lock = rt.redis.lock(rt.live.sched_key("leader"), timeout=ttl, thread_local=False)
+        self.lock = rt.live.lock("leader", timeout=ttl, thread_local=False)
         self._mutex = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
 
@@ -51,12 +73,8 @@ class LeaderScheduler:
                     log.info("scheduler %s is now the leader", self.identity)
                 else:
                     return False
-                self.rt.redis.hset(
-                    self.rt.live.key("hb"), mapping={"scheduler": f"{time.time():.3f}"}
-                )
-                self.rt.redis.set(
-                    self.rt.live.sched_key("leader_id"), self.identity, ex=int(self.ttl)
-                )
+                self.rt.live.heartbeat("scheduler")
+                self.rt.live.set_leader(self.identity, int(self.ttl))
                 return True
             except (LockError, RedisError):
                 log.warning("leader election failed", exc_info=True)
@@ -77,9 +95,7 @@ class LeaderScheduler:
             status |= {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
         status["seconds"] = round(time.time() - started, 3)
         try:
-            self.rt.redis.hset(
-                self.rt.live.sched_key("jobs"), job.name, orjson.dumps(status, default=str)
-            )
+            self.rt.live.record_job(job.name, status)
         except RedisError:
             log.warning("could not record the status of job %s", job.name)
         return True

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from dashboard import demo, jobs
+from dashboard import demo, reconcile
 from dashboard.domain import NEXT
 from dashboard.models import Activity, Area, Category, Event, Staff, Transition
 from dashboard.queries import kpi_report
@@ -110,7 +110,7 @@ def test_surges_are_there(seeded):
 
 def test_live_state_after_seed_matches_sql(seeded):
     rt, _now, _ = seeded
-    assert jobs.reconcile(rt) == []
+    assert reconcile.reconcile(rt) == []
     assert rt.live.gauges()["open"] > 0
 
 
@@ -126,13 +126,13 @@ def test_simulator_posts_through_ingest(seeded, time_machine):
     with rt.sessions() as s:
         sim = s.execute(select(func.count()).where(Event.external_id.like("SIM-%"))).scalar()
     assert sim == out["created"]
-    assert jobs.reconcile(rt) == []
+    assert reconcile.reconcile(rt) == []
     # Just after midnight the city is quiet: the same generator posts far fewer events.
     night = now + timedelta(hours=14, minutes=-29)  # 00:01 local
     time_machine.move_to(night.replace(tzinfo=UTC), tick=False)
     quiet = demo.simulate_tick(rt, rng=np.random.default_rng(1))
     assert quiet["created"] < out["created"] / 3
-    assert jobs.reconcile(rt) == []
+    assert reconcile.reconcile(rt) == []
 
 
 def test_seeding_twice_is_refused(seeded):

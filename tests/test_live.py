@@ -7,7 +7,7 @@ from datetime import timedelta
 import redis
 from sqlalchemy import select
 
-from dashboard import jobs
+from dashboard import jobs, reconcile
 from dashboard.clock import utcnow
 from dashboard.models import Event
 from dashboard.runtime import Runtime
@@ -66,7 +66,7 @@ def test_ingest_updates_counters_gauges_throughput_ticker(rt, city):
 def test_incremental_state_equals_the_rebuild(rt, city):
     load_recent(rt)
     jobs.sla_sweep(rt)
-    assert jobs.reconcile(rt) == []
+    assert reconcile.reconcile(rt) == []
 
 
 def test_reconcile_repairs_corruption(rt, city):
@@ -78,7 +78,7 @@ def test_reconcile_repairs_corruption(rt, city):
     rt.redis.hdel(day_key, "reported:d:339002")
     rt.redis.hset(day_key, "bogus", 5)
     rt.redis.delete(live.key("ticker"))
-    drift = jobs.reconcile(rt)
+    drift = reconcile.reconcile(rt)
     found = {(d["key"], d["field"]) for d in drift}
     assert (live.key("gauges"), "open") in found
     assert (day_key, "reported:d:339002") in found and (day_key, "bogus") in found
@@ -87,7 +87,7 @@ def test_reconcile_repairs_corruption(rt, city):
     assert live.day_counts(live.local_day(t))["reported:d:339002"] == 2
     assert "bogus" not in live.day_counts(live.local_day(t))
     assert len(live.ticker(10)) == 3
-    assert jobs.reconcile(rt) == []  # repaired for good
+    assert reconcile.reconcile(rt) == []  # repaired for good
 
 
 def test_redis_down_ingest_still_commits(rt, city, settings):
@@ -103,7 +103,7 @@ def test_redis_down_ingest_still_commits(rt, city, settings):
         assert s.execute(select(Event.external_id)).scalars().all() == ["R1"]
     # When Redis is back, reconcile brings the live state up to date.
     assert rt.live.gauges().get("open", 0) == 0
-    drift = jobs.reconcile(rt)
+    drift = reconcile.reconcile(rt)
     assert drift and rt.live.gauges()["open"] == 1
 
 

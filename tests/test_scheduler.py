@@ -6,8 +6,7 @@ import time
 
 import pytest
 
-from dashboard.jobs import JobDef
-from dashboard.scheduler import LeaderScheduler
+from dashboard.scheduler import JobDef, LeaderScheduler
 
 
 def recorder(rt, name):
@@ -74,6 +73,6 @@ def test_a_failing_job_is_recorded_and_survived(rt):
     s = LeaderScheduler(rt, [JobDef("broken", broken, 60)], ttl=3)
     assert s.elect()
     assert s.run_job(s.jobs[0]) is True
-    status = rt.redis.hget(rt.live.sched_key("jobs"), "broken")
-    assert '"ok":false' in status and "boom" in status
+    status = rt.live.job_runs()["broken"]
+    assert status["ok"] is False and "boom" in status["error"]
     s.stop()

@@ -1,0 +1,103 @@
+"""The demo city's catalogue (catalogue.toml beside this file), as typed, read-only data."""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dashboard.domain import SOURCES
+
+CATALOGUE_FILE = Path(__file__).with_name("catalogue.toml")
+
+
+@dataclass(frozen=True)
+class DistrictDef:
+    name: str
+    name_en: str
+    density: float  # households per grid, relative
+    performance: float  # a multiplier on delays
+
+
+@dataclass(frozen=True)
+class DepartmentDef:
+    code: str
+    name: str
+    name_en: str
+    performance: float
+
+
+@dataclass(frozen=True)
+class SubcategoryDef:
+    code: str
+    name: str
+    name_en: str
+    weight: float
+    sensitive: bool = False
+    department: str | None = None  # None: the category's
+
+
+@dataclass(frozen=True)
+class CategoryDef:
+    code: str
+    name: str
+    name_en: str
+    weight: float
+    dispute: bool
+    department: str
+    limits: tuple[float, float, float]  # dispatch, handling, closing hours from 立案
+    sources: np.ndarray  # weights in dashboard.domain.SOURCES order, summing to 1
+    subcategories: tuple[SubcategoryDef, ...]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    city_code: str
+    districts: tuple[DistrictDef, ...]
+    departments: tuple[DepartmentDef, ...]
+    categories: tuple[CategoryDef, ...]
+    hour_profile: np.ndarray  # 24 relative volumes, local hours
+    weekday_factor: np.ndarray  # 7, Monday first
+    severity_factor: dict[int, float]  # severity → factor on the time limits
+    street_words: str
+    community_words: str
+    surnames: tuple[str, ...]
+    given: tuple[str, ...]
+
+
+@functools.cache
+def load(path: Path = CATALOGUE_FILE) -> Catalogue:
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    rhythm, names = raw["rhythm"], raw["names"]
+
+    def category(c: dict) -> CategoryDef:
+        weights = np.array([float(c["sources"].get(s, 0)) for s in SOURCES])
+        limits = c["limits"]
+        return CategoryDef(
+            c["code"],
+            c["name"],
+            c["name_en"],
+            float(c["weight"]),
+            bool(c["dispute"]),
+            c["department"],
+            (float(limits["dispatch"]), float(limits["handle"]), float(limits["close"])),
+            weights / weights.sum(),
+            tuple(SubcategoryDef(**s) for s in c["subcategories"]),
+        )
+
+    return Catalogue(
+        raw["city_code"],
+        tuple(DistrictDef(**d) for d in raw["district"]),
+        tuple(DepartmentDef(**d) for d in raw["department"]),
+        tuple(category(c) for c in raw["category"]),
+        np.array(rhythm["hours"], dtype=float),
+        np.array(rhythm["weekdays"], dtype=float),
+        {i + 1: float(f) for i, f in enumerate(rhythm["severity_limit_factor"])},
+        names["street_words"],
+        names["community_words"],
+        tuple(names["surnames"]),
+        tuple(names["given"]),
+    )

@@ -1,0 +1,123 @@
+"""Reconcile: the Redis live state rebuilt from SQL (the system of record), compared field by
+field with what Redis holds, and repaired (DESIGN §2)."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dashboard.clock import day_bounds, epoch, from_epoch, local_day, utcnow
+from dashboard.jobs import sla_sweep
+from dashboard.live import TICKER_PER_BATCH, Change, LiveState, Snapshot, TickerItem
+from dashboard.models import Area, Category, Event, Transition
+from dashboard.privacy import mask_name, mask_text, unseal
+from dashboard.queries import overdue_counts
+from dashboard.runtime import Runtime
+from dashboard.sqlfuncs import epoch_bucket
+
+log = logging.getLogger(__name__)
+
+
+def reconcile(
+    rt: Runtime, now: datetime | None = None, repair: bool = True, quiet: bool = False
+) -> list[dict]:
+    """Rebuild the live state from SQL; report (and repair) every field that drifted."""
+    now = now or utcnow()
+    # The overdue gauges belong to the SLA sweep (they change with the clock, not with
+    # writes): bring them up to date first so that only real drift is reported.
+    sla_sweep(rt, now)
+    with rt.sessions() as session:
+        snap = live_snapshot(session, rt.live, now)
+    drift = rt.live.apply_snapshot(snap, repair=repair)
+    if drift and not quiet:
+        log.warning("live state drift repaired: %d fields (first: %s)", len(drift), drift[:3])
+    return drift
+
+
+def live_snapshot(session: Session, live: LiveState, now: datetime) -> Snapshot:
+    """The live state as SQL says it should be at `now` (see LiveState.apply_snapshot)."""
+    zone = live.zone
+    cats = {c.id: c.code for c in session.execute(select(Category)).scalars()}
+    districts = dict(
+        session.execute(select(Area.id, Area.code).where(Area.level == "district")).all()
+    )
+    snap = Snapshot()
+    today = local_day(now, zone)
+    for day in (today - timedelta(days=1), today):
+        lo, hi = day_bounds(day, zone)
+        counts: dict[str, int] = defaultdict(int)
+        rows = session.execute(
+            select(
+                Transition.to_status,
+                Event.district_id,
+                Event.category_id,
+                Event.source,
+                func.count(),
+            )
+            .join(Event, Event.id == Transition.event_id)
+            .where(Transition.at >= lo, Transition.at < hi)
+            .group_by(Transition.to_status, Event.district_id, Event.category_id, Event.source)
+        )
+        for status, d, c, s, n in rows:
+            change = Change(status, None, lo, districts.get(d, ""), cats.get(c, ""), s)
+            for name in LiveState.day_fields(change):
+                counts[name] += n
+        snap.days[day.isoformat()] = dict(counts)
+    first_hour = (epoch(now) - 24 * 3600) // 3600 * 3600
+    minute = epoch_bucket(Transition.at, 60)
+    tput: dict[str, dict[str, int]] = {str(h): {} for h in range(first_hour, epoch(now) + 1, 3600)}
+    rows = session.execute(
+        select(minute, Transition.to_status, Event.district_id, func.count())
+        .join(Event, Event.id == Transition.event_id)
+        .where(Transition.at >= from_epoch(first_hour))
+        .group_by(minute, Transition.to_status, Event.district_id)
+    )
+    for m, status, d, n in rows:
+        key = str(int(m) - int(m) % 3600)
+        if key in tput:
+            city = f"{int(m)}:{status}"
+            tput[key][city] = tput[key].get(city, 0) + n
+            tput[key][f"{city}:d:{districts.get(d, '')}"] = n
+    snap.throughput = tput
+    gauges: dict[str, int] = defaultdict(int)
+    for status, d, n in session.execute(
+        select(Event.status, Event.district_id, func.count())
+        .where(Event.is_open)
+        .group_by(Event.status, Event.district_id)
+    ):
+        code = districts.get(d, "")
+        gauges["open"] += n
+        gauges[f"open:d:{code}"] += n
+        gauges[f"st:{status}"] += n
+        gauges[f"st:{status}:d:{code}"] += n
+    total, by_district = overdue_counts(session, now, districts)
+    gauges["overdue"] = total
+    for code, n in by_district.items():
+        gauges[f"overdue:d:{code}"] = n
+    snap.gauges = dict(gauges)
+    # The stream gets at most a batch's newest items at a time: that is what it can be held to.
+    snap.ticker = recent_events(session, TICKER_PER_BATCH, districts, cats)
+    return snap
+
+
+def recent_events(session: Session, n: int, districts: dict[int, str], cats: dict[int, str]):
+    """The newest events in ingest order (oldest first), masked, as ticker items."""
+    rows = session.execute(select(Event).order_by(Event.id.desc()).limit(n)).scalars().all()
+    return [
+        TickerItem(
+            e.id,
+            e.reported_at,
+            districts.get(e.district_id, ""),
+            cats.get(e.category_id, ""),
+            cats.get(e.subcategory_id, ""),
+            e.severity,
+            mask_text(e.title),
+            e.source,
+            mask_name(unseal(e.reporter_name)),
+        )
+        for e in reversed(rows)
+    ]
