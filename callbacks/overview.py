@@ -4,18 +4,17 @@ Each refresh first compares the live version with the one on screen and does not
 has not changed.
 """
 
-from datetime import datetime, timedelta
-
 from dash import Input, Output, State, callback, clientside_callback, html
 from dash.exceptions import PreventUpdate
 from flask import current_app
 from redis.exceptions import RedisError
 
-from dashboard import fmt, wall, web
+from dashboard import fmt, web
 from dashboard.access import ScopeError, district_for
 from dashboard.clock import utcnow
 from dashboard.i18n import ALERT_LEVELS, pick, t
 from dashboard.kpi import WUZHI_DIMENSIONS
+from dashboard.views import overview
 from pages.overview import (
     DISTRICTS,
     FAST,
@@ -32,9 +31,6 @@ from pages.overview import (
 from ui import figures
 
 RATE_TILES = {"on_time_closing_rate", "satisfaction_rate"}
-THROUGHPUT_MINUTES = 180
-TICKER_ITEMS = 12
-TICKER_SCAN = 300  # newest items searched for one district's ticker
 
 
 def allowed_district(requested: str | None) -> str | None:
@@ -102,7 +98,7 @@ def update_tiles(_n, lang, seen, district):
         shown = [rt.live.version(), lang, district]
         if shown == seen:
             raise PreventUpdate  # nothing new: no work, nothing sent
-        tiles = wall.tiles(rt.live, rt.live.document("wall"), utcnow(), district)
+        tiles = overview.tiles(rt.live, rt.live.document("wall"), utcnow(), district)
     except RedisError:  # Redis down: keep what is on screen; the banner says so
         raise PreventUpdate from None
     return [*tile_texts(tiles, lang), shown]
@@ -166,99 +162,49 @@ clientside_callback(
 
 
 def overview_figures(live, lang: str, district: str | None = None) -> list:
-    """Every chart and list of the overview from the live state and the snapshot."""
-    now = utcnow()
-    snap = live.document("wall") or {}
-    geo = live.document("geo") or {}
-    last = now.replace(second=0, microsecond=0) + live.zone.utcoffset(now)  # local wall time
-    minutes = [
-        (last - timedelta(minutes=THROUGHPUT_MINUTES - 1 - i)).isoformat()
-        for i in range(THROUGHPUT_MINUTES)
-    ]
-    throughput = figures.throughput(
-        minutes,
-        live.throughput("reported", THROUGHPUT_MINUTES, now, district),
-        live.throughput("closed", THROUGHPUT_MINUTES, now, district),
-        (t("new_events", lang), t("closures", lang)),
+    """Every chart and list of the overview, from its read model (dashboard.views.overview)."""
+    principal = web.current()
+    view = overview.charts(
+        live, utcnow(), district, own_district_only=principal is not None and principal.scoped
     )
-    flow = figures.loop_flow(wall.loop_flow(live, now, district), lang)
-    if district:
-        load = wall.street_load(snap, geo, district)
-        shapes = {
-            "type": "FeatureCollection",
-            "features": [
-                f
-                for f in (geo.get("street") or {}).get("features", [])
-                if f["properties"].get("parent") == district
-            ],
-        }
-    else:
-        load = wall.district_load(live, snap)
-        shapes = geo.get("district") or {}
-    if shapes.get("features") and load:
-        area_map = figures.district_map(shapes, load, "open_per_10k", t("per_10k", lang))
-    else:
-        area_map = figures.empty()
-    names = snap.get("category_names", {})
-    cats = sorted(wall.mix(live, now, "c", district).items(), key=lambda kv: -kv[1])
-    category = figures.bars([names.get(c, c) for c, _ in cats[:8]], [n for _, n in cats[:8]])
-    sources = wall.mix(live, now, "s", district)
-    source_names = wall.source_names()
-    source = figures.donut([source_names.get(s, s) for s in sources], list(sources.values()))
-    board = _board(
-        snap.get("departments_week_by_district", {}).get(district, [])
-        if district
-        else snap.get("departments_week", [])
-    )
-    dims = snap.get("wuzhi_week") or {}
-    if district:
-        row = next((r for r in snap.get("districts_week", []) if r["code"] == district), {})
-        dims = row.get("wuzhi") or {}
-    radar = figures.radar(
-        [pick(v, lang) for v in WUZHI_DIMENSIONS.values()], [dims.get(k) for k in WUZHI_DIMENSIONS]
-    )
-    alerts = snap.get("alerts", [])
-    ticker = live.ticker(TICKER_ITEMS if not district else TICKER_SCAN)
-    districts = [d["code"] for d in snap.get("districts", [])]
-    if district:  # a district's view shows that district's alerts and events only
-        alerts = [a for a in alerts if a.get("district") == district]
-        ticker = [i for i in ticker if i.get("district") == district]
-        principal = web.current()
-        if principal is not None and principal.scoped:
-            districts = [district]  # a district-bound wall rotates through its own only
+    area_map = view["map"]
     return [
-        throughput,
-        flow,
-        area_map,
-        category,
-        source,
-        board,
-        radar,
-        _alert_items(alerts, lang),
-        _ticker_items(ticker[:TICKER_ITEMS], names, live.zone),
-        ",".join(districts),
-        next((d["name"] for d in snap.get("districts", []) if d["code"] == district), None)
-        if district
-        else None,
+        figures.throughput(
+            view["minutes"],
+            view["reported"],
+            view["closed"],
+            (t("new_events", lang), t("closures", lang)),
+        ),
+        figures.loop_flow(view["loop"], lang),
+        figures.district_map(
+            area_map["shapes"], area_map["load"], "open_per_10k", t("per_10k", lang)
+        )
+        if area_map["load"]
+        else figures.empty(),
+        figures.bars(
+            [name for name, _n in view["categories"]], [n for _c, n in view["categories"]]
+        ),
+        figures.donut([name for name, _n in view["sources"]], [n for _s, n in view["sources"]]),
+        _board(view["board"]),
+        figures.radar(
+            [pick(v, lang) for v in WUZHI_DIMENSIONS.values()], list(view["wuzhi"].values())
+        ),
+        _alert_items(view["alerts"], lang),
+        _ticker_items(view["ticker"]),
+        ",".join(view["districts"]),
+        view["scope_name"],
     ]
 
 
 def _board(rows: list[dict]) -> dict:
-    """Departments by this week's 按期结案率, best first (rows without a rate last)."""
-    rated = sorted(
-        (r for r in rows if r["on_time_closing_rate"] is not None),
-        key=lambda r: -r["on_time_closing_rate"],
-    )
-    if not rated:
+    """The department board: best in green, worst in red."""
+    if not rows:
         return figures.empty()
-    shown = rated if len(rated) <= 10 else rated[:5] + rated[-5:]
-    colours = [figures.GOOD if i < 5 else figures.ALERT_COLOURS[1] for i in range(len(shown))]
     fig = figures.bars(
-        [r["name"] for r in shown],
-        [round(r["on_time_closing_rate"] * 100, 1) for r in shown],
-        fmt="{:.1f}%",
+        [r["name"] for r in rows], [round(r["rate"] * 100, 1) for r in rows], fmt="{:.1f}%"
     )
-    fig["data"][0]["marker"] = {"color": colours}
+    colours = {"top": figures.GOOD, "bottom": figures.ALERT_COLOURS[1]}
+    fig["data"][0]["marker"] = {"color": [colours[r["end"]] for r in rows]}
     return fig
 
 
@@ -276,21 +222,16 @@ def _alert_items(alerts: list[dict], lang: str) -> list:
             ],
             className="escalated" if a.get("escalated") else None,
         )
-        for a in alerts[:8]
+        for a in alerts
     ]
 
 
-def _ticker_items(items: list[dict], names: dict, zone) -> list:
+def _ticker_items(items: list[dict]) -> list:
     return [
         html.Li(
             [
-                html.Span(
-                    fmt.time_of_day(datetime.fromisoformat(item["at"]), zone)[:5],
-                    className="ticker-time",
-                ),
-                html.Span(
-                    names.get(item["subcategory"], item["subcategory"]), className="ticker-cat"
-                ),
+                html.Span(item["time"], className="ticker-time"),
+                html.Span(item["category"], className="ticker-cat"),
                 html.Span(item["title"], className="ticker-title"),
             ]
         )

@@ -17,7 +17,7 @@ import orjson
 import redis
 
 from dashboard.clock import epoch, local_day, utcnow
-from dashboard.domain import TERMINAL
+from dashboard.domain import STATUSES, TERMINAL
 
 DAY_TTL = 3 * 86400
 THROUGHPUT_TTL = 26 * 3600
@@ -61,12 +61,39 @@ class TickerItem:
 
 @dataclass
 class Snapshot:
-    """The live state computed from SQL, in the shape Redis holds it."""
+    """The live state computed from SQL, in the shape Redis holds it (filled with the add_*
+    methods, which name the fields as `LiveState.record` does)."""
 
     days: dict[str, dict[str, int]] = field(default_factory=dict)  # local day → counters
     throughput: dict[str, dict[str, int]] = field(default_factory=dict)  # hour key → fields
     gauges: dict[str, int] = field(default_factory=dict)
     ticker: list[TickerItem] = field(default_factory=list)  # oldest first
+
+    def add_day(self, day: date, change: Change, n: int) -> None:
+        """`n` transitions like `change` on a local day."""
+        counts = self.days.setdefault(day.isoformat(), {})
+        for name in LiveState.day_fields(change):
+            counts[name] = counts.get(name, 0) + n
+
+    def expect_hours(self, first_hour: int, last_hour: int) -> None:
+        """The throughput hours (epoch seconds) the snapshot covers, even when empty."""
+        for h in range(first_hour, last_hour + 1, 3600):
+            self.throughput.setdefault(str(h), {})
+
+    def add_minute(self, minute: int, status: str, district: str, n: int) -> None:
+        hour = self.throughput.get(str(minute - minute % 3600))
+        if hour is None:
+            return  # outside the hours the stream keeps
+        for name in LiveState.minute_fields(minute, status, district):
+            hour[name] = hour.get(name, 0) + n
+
+    def add_open(self, status: str, district: str, n: int) -> None:
+        """`n` open events in a status in a district."""
+        for name in ("open", f"open:d:{district}", f"st:{status}", f"st:{status}:d:{district}"):
+            self.gauges[name] = self.gauges.get(name, 0) + n
+
+    def set_overdue(self, total: int, by_district: dict[str, int]) -> None:
+        self.gauges |= LiveState.overdue_fields(total, by_district)
 
 
 class LiveState:
@@ -100,6 +127,14 @@ class LiveState:
         if s == "reported":  # today's mix for one district's view
             fields += [f"{s}:dc:{d}:{change.category}", f"{s}:ds:{d}:{change.source}"]
         return fields
+
+    @staticmethod
+    def minute_fields(minute: int, status: str, district: str) -> list[str]:
+        return [f"{minute}:{status}", f"{minute}:{status}:d:{district}"]
+
+    @staticmethod
+    def overdue_fields(total: int, by_district: dict[str, int]) -> dict[str, int]:
+        return {"overdue": total} | {f"overdue:d:{d}": n for d, n in by_district.items()}
 
     @staticmethod
     def gauge_deltas(change: Change) -> Counter:
@@ -145,9 +180,9 @@ class LiveState:
             if c.at >= horizon:
                 second = epoch(c.at)
                 hour = second - second % 3600
-                fields = tput.setdefault(hour, Counter())
-                fields[f"{second - second % 60}:{c.status}"] += 1
-                fields[f"{second - second % 60}:{c.status}:d:{c.district}"] += 1
+                tput.setdefault(hour, Counter()).update(
+                    self.minute_fields(second - second % 60, c.status, c.district)
+                )
             gauges.update(self.gauge_deltas(c))
         pipe = self.r.pipeline(transaction=True)
         for day, counts in day_counts.items():
@@ -178,8 +213,7 @@ class LiveState:
         stale = [f for f in current if f.startswith("overdue:d:") and f[10:] not in by_district]
         if stale:
             pipe.hdel(self.key("gauges"), *stale)
-        mapping = {"overdue": total} | {f"overdue:d:{d}": n for d, n in by_district.items()}
-        pipe.hset(self.key("gauges"), mapping=mapping)
+        pipe.hset(self.key("gauges"), mapping=self.overdue_fields(total, by_district))
         changed = str(total) != current.get("overdue") or any(
             current.get(f"overdue:d:{d}") != str(n) for d, n in by_district.items()
         )
@@ -286,6 +320,38 @@ class LiveState:
         for part in pipe.execute():
             merged.update(part)
         return [int(merged.get(f"{m}:{status}{sfx}", 0)) for m in range(start, end + 1, 60)]
+
+    def today(self, now_utc: datetime, district: str | None = None) -> dict[str, int]:
+        """Today's transitions by status (local day), for the city or one district."""
+        counts = self.day_counts(self.local_day(now_utc))
+        sfx = f":d:{district}" if district else ""
+        return {s: counts.get(f"{s}{sfx}", 0) for s in STATUSES}
+
+    def today_mix(self, now_utc: datetime, kind: str, district: str | None = None) -> dict:
+        """Today's new events by category (kind 'category') or source ('source')."""
+        counts = self.day_counts(self.local_day(now_utc))
+        short = {"category": "c", "source": "s"}[kind]
+        prefix = f"reported:d{short}:{district}:" if district else f"reported:{short}:"
+        return {k[len(prefix) :]: v for k, v in counts.items() if k.startswith(prefix) and v}
+
+    def open_state(self, district: str | None = None) -> dict:
+        """Open and overdue events now, and the open ones by status: city or one district."""
+        gauges = self.gauges()
+        sfx = f":d:{district}" if district else ""
+        return {
+            "open": gauges.get(f"open{sfx}", 0),
+            "overdue": gauges.get(f"overdue{sfx}", 0),
+            "status": {s: gauges.get(f"st:{s}{sfx}", 0) for s in STATUSES},
+        }
+
+    def district_state(self) -> dict[str, dict[str, int]]:
+        """Open and overdue events now, per district code."""
+        out: dict[str, dict[str, int]] = {}
+        for name, n in self.gauges().items():
+            kind, _, code = name.partition(":d:")
+            if code and kind in ("open", "overdue"):
+                out.setdefault(code, {"open": 0, "overdue": 0})[kind] = n
+        return out
 
     def ticker(self, count: int = 50) -> list[dict]:
         """Newest first."""

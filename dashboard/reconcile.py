@@ -4,7 +4,6 @@ field with what Redis holds, and repaired (DESIGN §2)."""
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -49,7 +48,7 @@ def live_snapshot(session: Session, live: LiveState, now: datetime) -> Snapshot:
     today = local_day(now, zone)
     for day in (today - timedelta(days=1), today):
         lo, hi = day_bounds(day, zone)
-        counts: dict[str, int] = defaultdict(int)
+        snap.days[day.isoformat()] = {}
         rows = session.execute(
             select(
                 Transition.to_status,
@@ -63,13 +62,10 @@ def live_snapshot(session: Session, live: LiveState, now: datetime) -> Snapshot:
             .group_by(Transition.to_status, Event.district_id, Event.category_id, Event.source)
         )
         for status, d, c, s, n in rows:
-            change = Change(status, None, lo, districts.get(d, ""), cats.get(c, ""), s)
-            for name in LiveState.day_fields(change):
-                counts[name] += n
-        snap.days[day.isoformat()] = dict(counts)
+            snap.add_day(day, Change(status, None, lo, districts.get(d, ""), cats.get(c, ""), s), n)
     first_hour = (epoch(now) - 24 * 3600) // 3600 * 3600
+    snap.expect_hours(first_hour, epoch(now))
     minute = epoch_bucket(Transition.at, 60)
-    tput: dict[str, dict[str, int]] = {str(h): {} for h in range(first_hour, epoch(now) + 1, 3600)}
     rows = session.execute(
         select(minute, Transition.to_status, Event.district_id, func.count())
         .join(Event, Event.id == Transition.event_id)
@@ -77,28 +73,14 @@ def live_snapshot(session: Session, live: LiveState, now: datetime) -> Snapshot:
         .group_by(minute, Transition.to_status, Event.district_id)
     )
     for m, status, d, n in rows:
-        key = str(int(m) - int(m) % 3600)
-        if key in tput:
-            city = f"{int(m)}:{status}"
-            tput[key][city] = tput[key].get(city, 0) + n
-            tput[key][f"{city}:d:{districts.get(d, '')}"] = n
-    snap.throughput = tput
-    gauges: dict[str, int] = defaultdict(int)
+        snap.add_minute(int(m), status, districts.get(d, ""), n)
     for status, d, n in session.execute(
         select(Event.status, Event.district_id, func.count())
         .where(Event.is_open)
         .group_by(Event.status, Event.district_id)
     ):
-        code = districts.get(d, "")
-        gauges["open"] += n
-        gauges[f"open:d:{code}"] += n
-        gauges[f"st:{status}"] += n
-        gauges[f"st:{status}:d:{code}"] += n
-    total, by_district = overdue_counts(session, now, districts)
-    gauges["overdue"] = total
-    for code, n in by_district.items():
-        gauges[f"overdue:d:{code}"] = n
-    snap.gauges = dict(gauges)
+        snap.add_open(status, districts.get(d, ""), n)
+    snap.set_overdue(*overdue_counts(session, now, districts))
     # The stream gets at most a batch's newest items at a time: that is what it can be held to.
     snap.ticker = recent_events(session, TICKER_PER_BATCH, districts, cats)
     return snap

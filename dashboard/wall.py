@@ -1,8 +1,9 @@
-"""Read model of the wall (总览大屏).
+"""The wall's minute snapshot (总览大屏).
 
-The expensive part — KPI figures, staffing, alerts, map shapes — is computed once a minute by
-the scheduler (`build_snapshot`, job `wall_snapshot`) and kept in Redis; every refresh of every
-wall then reads the live counters and that snapshot, and touches no SQL.
+The expensive part of the wall — KPI figures, staffing, alerts, map shapes — is computed once a
+minute by the scheduler (`refresh`, job `wall_snapshot`) and kept in Redis; every refresh of
+every wall then reads the live counters and that snapshot (dashboard.views.overview), and
+touches no SQL.
 """
 
 from __future__ import annotations
@@ -16,28 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dashboard.clock import day_bounds, local_day, to_utc_naive
-from dashboard.domain import SOURCE_LABELS, STATUSES
+from dashboard.domain import STATUSES
 from dashboard.kpi import WUZHI_DIMENSIONS
 from dashboard.live import LiveState
 from dashboard.models import Alert, Area, Category, Event, Staff, Transition
 from dashboard.queries import GRID_STAFF_ROLES, kpi_report
-
-# The loop as the wall shows it: 发现 → 立案 → 派遣 → 处置 → 结案.
-LOOP = [
-    ("reported", "发现", "Found"),
-    ("accepted", "立案", "Accepted"),
-    ("dispatched", "派遣", "Dispatched"),
-    ("resolved", "处置", "Handled"),
-    ("closed", "结案", "Closed"),
-]
-# Open statuses counted under each loop stage ("what is stuck where").
-STUCK = {
-    "reported": ["reported"],
-    "accepted": ["accepted", "escalated"],
-    "dispatched": ["dispatched"],
-    "resolved": ["in_progress", "returned"],
-    "closed": ["resolved"],
-}
 
 
 def week_start(day, zone: ZoneInfo) -> datetime:
@@ -286,116 +270,3 @@ def open_by_street(session: Session) -> dict[str, int]:
         .group_by(Area.code)
     ).all()
     return dict(rows)
-
-
-# --- what a refresh reads (no SQL) -----------------------------------------------------------
-def tiles(
-    live: LiveState, snapshot: dict | None, now: datetime, district: str | None = None
-) -> dict:
-    """The KPI tiles for the city or one district: live counters for today, the snapshot for
-    rates, staffing and alerts."""
-    counts = live.day_counts(live.local_day(now))
-    gauges = live.gauges()
-    snap = snapshot or {}
-    if district:
-        sfx = f":d:{district}"
-        yesterday = snap.get("yesterday_counts_by_district", {}).get(district, {})
-        today_kpi = snap.get("today_by_district", {}).get(district, {})
-        yesterday_kpi = snap.get("yesterday_by_district", {}).get(district, {})
-        on_duty = snap.get("on_duty_by_district", {}).get(district)
-    else:
-        sfx = ""
-        yesterday = snap.get("yesterday_counts", {})
-        today_kpi = snap.get("today", {})
-        yesterday_kpi = snap.get("yesterday", {})
-        on_duty = snap.get("on_duty_grid_staff")
-
-    def tile(value, before):
-        return {"value": value, "before": before}
-
-    return {
-        "received": tile(counts.get(f"reported{sfx}", 0), yesterday.get("reported", 0)),
-        "accepted": tile(counts.get(f"accepted{sfx}", 0), yesterday.get("accepted", 0)),
-        "closed": tile(counts.get(f"closed{sfx}", 0), yesterday.get("closed", 0)),
-        "on_time_closing_rate": tile(
-            today_kpi.get("on_time_closing_rate"), yesterday_kpi.get("on_time_closing_rate")
-        ),
-        "overdue": tile(gauges.get(f"overdue{sfx}", 0), yesterday_kpi.get("overdue_open")),
-        "satisfaction_rate": tile(
-            today_kpi.get("satisfaction_rate"), yesterday_kpi.get("satisfaction_rate")
-        ),
-        "on_duty": tile(on_duty, None),
-        "alerts": tile(
-            snap.get("alert_levels_by_district", {}).get(district, {})
-            if district
-            else snap.get("alert_levels", {}),
-            None,
-        ),
-    }
-
-
-def loop_flow(live: LiveState, now: datetime, district: str | None = None) -> list[dict]:
-    """Today's count through each loop stage, and the open events waiting at it."""
-    counts = live.day_counts(live.local_day(now))
-    gauges = live.gauges()
-    sfx = f":d:{district}" if district else ""
-    return [
-        {
-            "status": s,
-            "zh": zh,
-            "en": en,
-            "today": counts.get(f"{s}{sfx}", 0),
-            "waiting": sum(gauges.get(f"st:{w}{sfx}", 0) for w in STUCK[s]),
-        }
-        for s, zh, en in LOOP
-    ]
-
-
-def mix(live: LiveState, now: datetime, kind: str, district: str | None = None) -> dict[str, int]:
-    """Today's new events by category (kind 'c') or source (kind 's'), city or district."""
-    counts = live.day_counts(live.local_day(now))
-    prefix = f"reported:d{kind}:{district}:" if district else f"reported:{kind}:"
-    return {k[len(prefix) :]: v for k, v in counts.items() if k.startswith(prefix) and v}
-
-
-def district_load(live: LiveState, snapshot: dict | None) -> list[dict]:
-    """Open and overdue events per district, and open per 10k residents."""
-    gauges = live.gauges()
-    out = []
-    for d in (snapshot or {}).get("districts", []):
-        open_n = gauges.get(f"open:d:{d['code']}", 0)
-        out.append(
-            {
-                "code": d["code"],
-                "name": d["name"],
-                "open": open_n,
-                "overdue": gauges.get(f"overdue:d:{d['code']}", 0),
-                "open_per_10k": (open_n / d["population"] * 10_000) if d["population"] else None,
-            }
-        )
-    return out
-
-
-def street_load(snapshot: dict | None, geo: dict | None, district: str) -> list[dict]:
-    """Open events per street of one district, from the minute snapshot."""
-    open_by_street = (snapshot or {}).get("open_by_street", {})
-    features = ((geo or {}).get("street") or {}).get("features", [])
-    out = []
-    for f in features:
-        props = f["properties"]
-        if props.get("parent") != district:
-            continue
-        n = open_by_street.get(props["code"], 0)
-        out.append(
-            {
-                "code": props["code"],
-                "name": props["name"],
-                "open": n,
-                "open_per_10k": n / props["population"] * 10_000 if props["population"] else None,
-            }
-        )
-    return out
-
-
-def source_names() -> dict[str, str]:
-    return {k: zh for k, (zh, _en) in SOURCE_LABELS.items()}

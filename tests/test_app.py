@@ -188,16 +188,16 @@ def test_formats():
 
 
 def test_district_scope(rt, city, any_hour):
-    from dashboard import wall
+    from dashboard.views import overview
 
     now = any_hour
     at = now - timedelta(seconds=5)
     rt.ingestor.ingest_events(
         [event("D1", at, "G11"), event("D2", at, "G12"), event("D3", at, "G21")], now=now
     )
-    assert wall.tiles(rt.live, None, now)["received"]["value"] == 3
-    assert wall.tiles(rt.live, None, now, "339002")["received"]["value"] == 1
-    flow = {s["status"]: s for s in wall.loop_flow(rt.live, now, "339001")}
+    assert overview.tiles(rt.live, None, now)["received"]["value"] == 3
+    assert overview.tiles(rt.live, None, now, "339002")["received"]["value"] == 1
+    flow = {s["status"]: s for s in overview.loop_flow(rt.live, now, "339001")}
     assert flow["reported"]["today"] == 2 and flow["reported"]["waiting"] == 2
 
 

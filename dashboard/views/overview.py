@@ -1,0 +1,217 @@
+"""Read model of the overview (总览大屏): what a refresh of the wall shows, from the Redis live
+state and the minute snapshot (dashboard.wall) — no SQL on a refresh."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from dashboard import fmt
+from dashboard.domain import SOURCE_LABELS
+from dashboard.kpi import WUZHI_DIMENSIONS
+from dashboard.live import LiveState
+
+THROUGHPUT_MINUTES = 180
+TICKER_ITEMS = 12
+TICKER_SCAN = 300  # newest items searched for one district's ticker
+CATEGORIES_SHOWN = 8
+ALERTS_SHOWN = 8
+BOARD_ENDS = 5  # a long department board shows its best and worst five
+
+# The loop as the wall shows it: 发现 → 立案 → 派遣 → 处置 → 结案.
+LOOP = [
+    ("reported", "发现", "Found"),
+    ("accepted", "立案", "Accepted"),
+    ("dispatched", "派遣", "Dispatched"),
+    ("resolved", "处置", "Handled"),
+    ("closed", "结案", "Closed"),
+]
+# Open statuses counted under each loop stage ("what is stuck where").
+STUCK = {
+    "reported": ["reported"],
+    "accepted": ["accepted", "escalated"],
+    "dispatched": ["dispatched"],
+    "resolved": ["in_progress", "returned"],
+    "closed": ["resolved"],
+}
+
+
+def tiles(
+    live: LiveState, snapshot: dict | None, now: datetime, district: str | None = None
+) -> dict:
+    """The KPI tiles for the city or one district: live counters for today, the snapshot for
+    rates, staffing and alerts; each as {"value", "before"} (the same time yesterday)."""
+    today = live.today(now, district)
+    state = live.open_state(district)
+    snap = snapshot or {}
+    if district:
+        yesterday = snap.get("yesterday_counts_by_district", {}).get(district, {})
+        today_kpi = snap.get("today_by_district", {}).get(district, {})
+        yesterday_kpi = snap.get("yesterday_by_district", {}).get(district, {})
+        on_duty = snap.get("on_duty_by_district", {}).get(district)
+        alerts = snap.get("alert_levels_by_district", {}).get(district, {})
+    else:
+        yesterday = snap.get("yesterday_counts", {})
+        today_kpi = snap.get("today", {})
+        yesterday_kpi = snap.get("yesterday", {})
+        on_duty = snap.get("on_duty_grid_staff")
+        alerts = snap.get("alert_levels", {})
+
+    def tile(value, before):
+        return {"value": value, "before": before}
+
+    return {
+        "received": tile(today["reported"], yesterday.get("reported", 0)),
+        "accepted": tile(today["accepted"], yesterday.get("accepted", 0)),
+        "closed": tile(today["closed"], yesterday.get("closed", 0)),
+        "on_time_closing_rate": tile(
+            today_kpi.get("on_time_closing_rate"), yesterday_kpi.get("on_time_closing_rate")
+        ),
+        "overdue": tile(state["overdue"], yesterday_kpi.get("overdue_open")),
+        "satisfaction_rate": tile(
+            today_kpi.get("satisfaction_rate"), yesterday_kpi.get("satisfaction_rate")
+        ),
+        "on_duty": tile(on_duty, None),
+        "alerts": tile(alerts, None),
+    }
+
+
+def loop_flow(live: LiveState, now: datetime, district: str | None = None) -> list[dict]:
+    """Today's count through each loop stage, and the open events waiting at it."""
+    today = live.today(now, district)
+    waiting = live.open_state(district)["status"]
+    return [
+        {
+            "status": s,
+            "zh": zh,
+            "en": en,
+            "today": today[s],
+            "waiting": sum(waiting[w] for w in STUCK[s]),
+        }
+        for s, zh, en in LOOP
+    ]
+
+
+def district_load(live: LiveState, snapshot: dict | None) -> list[dict]:
+    """Open and overdue events per district, and open per 10k residents."""
+    state = live.district_state()
+    out = []
+    for d in (snapshot or {}).get("districts", []):
+        here = state.get(d["code"], {})
+        open_n = here.get("open", 0)
+        out.append(
+            {
+                "code": d["code"],
+                "name": d["name"],
+                "open": open_n,
+                "overdue": here.get("overdue", 0),
+                "open_per_10k": (open_n / d["population"] * 10_000) if d["population"] else None,
+            }
+        )
+    return out
+
+
+def street_load(snapshot: dict | None, geo: dict | None, district: str) -> list[dict]:
+    """Open events per street of one district, from the minute snapshot."""
+    open_by_street = (snapshot or {}).get("open_by_street", {})
+    out = []
+    for f in _streets_of(geo, district):
+        props = f["properties"]
+        n = open_by_street.get(props["code"], 0)
+        out.append(
+            {
+                "code": props["code"],
+                "name": props["name"],
+                "open": n,
+                "open_per_10k": n / props["population"] * 10_000 if props["population"] else None,
+            }
+        )
+    return out
+
+
+def _streets_of(geo: dict | None, district: str) -> list[dict]:
+    features = ((geo or {}).get("street") or {}).get("features", [])
+    return [f for f in features if f["properties"].get("parent") == district]
+
+
+def board(rows: list[dict]) -> list[dict]:
+    """Departments by this week's 按期结案率, best first (rows without a rate left out); a long
+    board shows its best and worst BOARD_ENDS, each row marked "top" or "bottom"."""
+    rated = sorted(
+        (r for r in rows if r["on_time_closing_rate"] is not None),
+        key=lambda r: -r["on_time_closing_rate"],
+    )
+    if len(rated) > 2 * BOARD_ENDS:
+        rated = rated[:BOARD_ENDS] + rated[-BOARD_ENDS:]
+    return [
+        {
+            "name": r["name"],
+            "rate": r["on_time_closing_rate"],
+            "end": "top" if i < BOARD_ENDS else "bottom",
+        }
+        for i, r in enumerate(rated)
+    ]
+
+
+def charts(
+    live: LiveState,
+    now: datetime,
+    district: str | None = None,
+    own_district_only: bool = False,
+) -> dict:
+    """Everything the overview's charts and lists show, as plain data. `own_district_only`: a
+    district-bound principal's wall rotates through its own district only."""
+    snap = live.document("wall") or {}
+    geo = live.document("geo") or {}
+    last = now.replace(second=0, microsecond=0) + live.zone.utcoffset(now)  # local wall time
+    minutes = [
+        (last - timedelta(minutes=THROUGHPUT_MINUTES - 1 - i)).isoformat()
+        for i in range(THROUGHPUT_MINUTES)
+    ]
+    if district:
+        load = street_load(snap, geo, district)
+        shapes = {"type": "FeatureCollection", "features": _streets_of(geo, district)}
+        departments = snap.get("departments_week_by_district", {}).get(district, [])
+        row = next((r for r in snap.get("districts_week", []) if r["code"] == district), {})
+        dims = row.get("wuzhi") or {}
+    else:
+        load = district_load(live, snap)
+        shapes = geo.get("district") or {}
+        departments = snap.get("departments_week", [])
+        dims = snap.get("wuzhi_week") or {}
+    names = snap.get("category_names", {})
+    categories = sorted(live.today_mix(now, "category", district).items(), key=lambda kv: -kv[1])
+    sources = live.today_mix(now, "source", district)
+    alerts = snap.get("alerts", [])
+    ticker = live.ticker(TICKER_ITEMS if not district else TICKER_SCAN)
+    districts = [d["code"] for d in snap.get("districts", [])]
+    if district:  # a district's view shows that district's alerts and events only
+        alerts = [a for a in alerts if a.get("district") == district]
+        ticker = [i for i in ticker if i.get("district") == district]
+        if own_district_only:
+            districts = [district]
+    return {
+        "minutes": minutes,
+        "reported": live.throughput("reported", THROUGHPUT_MINUTES, now, district),
+        "closed": live.throughput("closed", THROUGHPUT_MINUTES, now, district),
+        "loop": loop_flow(live, now, district),
+        "map": {"shapes": shapes, "load": load if shapes.get("features") else []},
+        "categories": [(names.get(c, c), n) for c, n in categories[:CATEGORIES_SHOWN]],
+        "sources": [(SOURCE_LABELS.get(s, (s,))[0], n) for s, n in sources.items()],
+        "board": board(departments),
+        "wuzhi": {k: dims.get(k) for k in WUZHI_DIMENSIONS},
+        "alerts": alerts[:ALERTS_SHOWN],
+        "ticker": [
+            {
+                "time": fmt.time_of_day(datetime.fromisoformat(i["at"]), live.zone)[:5],
+                "category": names.get(i["subcategory"], i["subcategory"]),
+                "title": i["title"],
+            }
+            for i in ticker[:TICKER_ITEMS]
+        ],
+        "districts": districts,
+        "scope_name": next(
+            (d["name"] for d in snap.get("districts", []) if d["code"] == district), None
+        )
+        if district
+        else None,
+    }
