@@ -1,21 +1,18 @@
 """Administration callbacks: users, tokens, the audit log. Each one checks the admin
-permission again (the gate in dashboard/web.py checks it first) and audits what it changes."""
+permission again (the gate checks it first); changes go through dashboard.auth, which audits
+them, and the grids come from dashboard.views.admin."""
 
 from __future__ import annotations
-
-from datetime import UTC, date, datetime, timedelta
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from flask import current_app, request
-from sqlalchemy import select
 
-from dashboard import auth, exports, web
+from dashboard import auth, web
 from dashboard.access import allowed
-from dashboard.clock import to_utc_naive
 from dashboard.i18n import t
-from dashboard.models import Area
+from dashboard.views import admin
 
 
 def _admin():
@@ -34,16 +31,6 @@ def _notice(text, colour: str = "success", secret: str | None = None):
     if secret:
         body.append(html.Code(secret, className="admin-secret ms-2", id="admin-secret"))
     return dbc.Alert(body, color=colour, className="py-2")
-
-
-def _local(row: dict, zone, *keys: str) -> dict:
-    """The row with its UTC times (ISO, naive or Z) shown in local time."""
-    out = dict(row)
-    for key in keys:
-        if out.get(key):
-            at = datetime.fromisoformat(out[key].replace("Z", "")).replace(tzinfo=UTC)
-            out[key] = at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-    return out
 
 
 def _selected(rows, key: str):
@@ -108,13 +95,8 @@ def users(_page, _c, _d, _a, _r, _s, name, role, area, selected, lang):
     except auth.AccountError as exc:
         notice = _notice(str(exc), "danger")
     with rt.sessions() as session:
-        rows = [
-            _local(r, rt.settings.zone, "created_at") | {"role": t(f"role_{r['role']}", lang)}
-            for r in auth.list_users(session)
-        ]
-        districts = session.execute(
-            select(Area.code, Area.name).where(Area.level == "district").order_by(Area.code)
-        ).all()
+        rows = admin.users(session, rt.settings.zone, lang)
+        districts = admin.district_choices(session)
     return rows, notice, [{"label": f"{n} ({c})", "value": c} for c, n in districts]
 
 
@@ -158,28 +140,7 @@ def tokens(_page, _c, _r, name, kind, source, selected, lang):
     except auth.AccountError as exc:
         notice = _notice(str(exc), "danger")
     with rt.sessions() as session:
-        tokens = auth.list_tokens(session)
-    return [_local(r, rt.settings.zone, "created_at", "revoked_at") for r in tokens], notice
-
-
-def _audit_filters(text, action, start, end):
-    zone = _rt().settings.zone
-
-    def bound(value, extra_days=0):
-        if not value:
-            return None
-        try:
-            d = date.fromisoformat(_text(value)[:10]) + timedelta(days=extra_days)
-        except ValueError:
-            raise auth.AccountError("invalid date / 日期无效") from None
-        return to_utc_naive(datetime(d.year, d.month, d.day), zone)
-
-    return {
-        "text": _text(text) or None,
-        "action": _text(action) or None,
-        "start": bound(start),
-        "end": bound(end, 1),
-    }
+        return admin.tokens(session, rt.settings.zone), notice
 
 
 @callback(
@@ -196,12 +157,11 @@ def audit_log(_page, text, action, start, end, lang):
     _admin()
     zone = _rt().settings.zone
     try:
-        filters = _audit_filters(text, action, start, end)
+        filters = admin.audit_filters(text, action, start, end, zone)
     except auth.AccountError as exc:
         return [], str(exc)
     with _rt().sessions() as session:
-        rows = auth.search_audit(session, **filters)
-    rows = [_local(row, zone, "at") for row in rows]  # the CSV export keeps UTC
+        rows = admin.audit_rows(session, zone, filters)  # the CSV export keeps UTC
     return rows, t("audit_shown", lang or "zh").format(n=len(rows))
 
 
@@ -217,18 +177,10 @@ def audit_log(_page, text, action, start, end, lang):
 def audit_export(_n, text, action, start, end):
     principal = _admin()
     try:
-        filters = _audit_filters(text, action, start, end)
+        filters = admin.audit_filters(text, action, start, end, _rt().settings.zone)
     except auth.AccountError:
         raise PreventUpdate from None  # the grid already says why
+    described = f"text={text or ''} action={action or ''} from={start or ''} to={end or ''}"
     with _rt().sessions() as session, session.begin():
-        rows = auth.search_audit(session, limit=100_000, **filters)
-        auth.audit(
-            session,
-            principal.actor,
-            "audit.export",
-            "audit_log",
-            f"rows={len(rows)} text={text or ''} action={action or ''} from={start or ''} to={end or ''}",
-            web.address(),
-        )
-    columns = ["at", "actor", "action", "target", "detail", "address"]
-    return dcc.send_string(exports.to_csv(rows, columns), "audit-log.csv")
+        csv = admin.audit_csv(session, filters, principal.actor, web.address(), described)
+    return dcc.send_string(csv, "audit-log.csv")

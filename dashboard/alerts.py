@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.auth import audit
 from dashboard.clock import utcnow
 from dashboard.ingest import ConflictError, InputError
-from dashboard.models import Alert, AlertHistory
+from dashboard.models import Alert, AlertHistory, Area
 
 STATE_LABELS = {
     "active": ("新", "New"),
@@ -17,6 +19,8 @@ STATE_LABELS = {
     "resolved": ("已解除", "Resolved"),
     "dismissed": ("误报", "Dismissed"),
 }
+OPEN_STATES = ("active", "acknowledged", "handling")
+NO_DISTRICT = 0  # `district_id` for a principal bound to no district: no alert at all
 # action → (the states it may start from, the state it leads to)
 ACTIONS = {
     "ack": (frozenset({"active"}), "acknowledged"),
@@ -24,6 +28,31 @@ ACTIONS = {
     "resolve": (frozenset({"active", "acknowledged", "handling"}), "resolved"),
     "dismiss": (frozenset({"active", "acknowledged"}), "dismissed"),
 }
+
+
+def list_alerts(
+    session: Session,
+    states: Iterable[str] | None = None,
+    level: int | None = None,
+    district_id: int | None = None,
+    limit: int | None = None,
+) -> list[tuple[Alert, str | None, int | None]]:
+    """Alerts, most severe and newest first, each with its area's code and district id: in
+    some states (OPEN_STATES: the active ones), of a level, in one district."""
+    q = (
+        select(Alert, Area.code, Area.district_id)
+        .outerjoin(Area, Area.id == Alert.area_id)
+        .order_by(Alert.level, Alert.created_at.desc())
+    )
+    if states is not None:
+        q = q.where(Alert.state.in_(list(states)))
+    if level is not None:
+        q = q.where(Alert.level == level)
+    if district_id is not None:
+        q = q.where(Area.district_id == district_id)
+    if limit is not None:
+        q = q.limit(limit)
+    return [tuple(row) for row in session.execute(q).all()]
 
 
 def act(

@@ -9,7 +9,7 @@ from functools import wraps
 
 import orjson
 from flask import Blueprint, Response, current_app, g, request
-from sqlalchemy import false, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
@@ -20,6 +20,7 @@ from dashboard.db import is_unavailable
 from dashboard.domain import SOURCES
 from dashboard.ingest import ConflictError, InputError
 from dashboard.models import Alert, Area
+from dashboard.refdata import area_by_code
 from dashboard.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -136,18 +137,19 @@ def area_in_scope(session, code: str | None) -> str | None:
         raise ScopeError("no district")
     if not code:
         return p.district_code
-    row = session.execute(select(Area.district_id).where(Area.code == code)).first()
-    if row is None or row[0] != p.district_id:
+    area = area_by_code(session, code)
+    if area is None or area.district_id != p.district_id:
         raise ScopeError(code)
     return code
 
 
-def scope_filter(query, column):
-    """Limit a query to the caller's district (nothing to do for city-wide callers)."""
+def _scope_district() -> int | None:
+    """The district id a list is cut to (None for city-wide callers; alerts.NO_DISTRICT, which
+    matches nothing, for a district-bound person bound to none)."""
     p = g.principal
     if p is None or not p.scoped:
-        return query
-    return query.where(column == p.district_id) if p.district_id else query.where(false())
+        return None
+    return p.district_id or alerts.NO_DISTRICT
 
 
 @api.errorhandler(ScopeError)
@@ -342,14 +344,9 @@ def get_areas():
     if level and level not in ("city", "district", "street", "community", "grid"):
         raise InputError({"level": "must be city, district, street, community or grid"})
     with runtime().sessions() as session:
-        areas = queries.list_areas(session, level, request.args.get("parent"))
-        if g.principal is not None and g.principal.scoped:
-            mine = set(
-                session.execute(
-                    select(Area.code).where(Area.district_id == g.principal.district_id)
-                ).scalars()
-            )
-            areas = [a for a in areas if a["code"] in mine]
+        areas = queries.list_areas(
+            session, level, request.args.get("parent"), district_id=_scope_district()
+        )
         return json_response({"areas": areas})
 
 
@@ -381,17 +378,13 @@ def get_alerts():
     if level is not None and level not in {"1", "2", "3", "4"}:
         raise InputError({"level": "must be 1 (红), 2 (橙), 3 (黄) or 4 (蓝)"})
     with runtime().sessions() as session:
-        q = (
-            select(Alert, Area.code)
-            .outerjoin(Area, Area.id == Alert.area_id)
-            .order_by(Alert.level, Alert.created_at.desc())
+        rows = alerts.list_alerts(
+            session,
+            states=[state] if state else None,
+            level=int(level) if level else None,
+            district_id=_scope_district(),
+            limit=500,
         )
-        q = scope_filter(q, Area.district_id)
-        if state:
-            q = q.where(Alert.state == state)
-        if level:
-            q = q.where(Alert.level == int(level))
-        rows = session.execute(q.limit(500)).all()
     return json_response(
         {
             "alerts": [
@@ -409,7 +402,7 @@ def get_alerts():
                     "created_at": a.created_at.isoformat() + "Z",
                     "updated_at": a.updated_at.isoformat() + "Z",
                 }
-                for a, code in rows
+                for a, code, _district in rows
             ]
         }
     )

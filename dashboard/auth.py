@@ -12,7 +12,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashboard.clock import utcnow
 from dashboard.domain import SOURCES
-from dashboard.models import ApiToken, Area, AuditLog, User
+from dashboard.models import ApiToken, AuditLog, User
+from dashboard.refdata import area_by_code, area_codes
 
 ROLES = ("leader", "duty_officer", "district_officer", "analyst", "admin", "display")
 PASSWORD_METHOD = "scrypt"
@@ -55,9 +56,10 @@ def _role_area(session: Session, role: str, area_code: str | None) -> int | None
         )
     area_id = None
     if area_code:
-        area_id = session.execute(select(Area.id).where(Area.code == area_code)).scalar()
-        if area_id is None:
+        area = area_by_code(session, area_code)
+        if area is None:
             raise AccountError(f"unknown area {area_code!r}")
+        area_id = area.id
     if role == "district_officer" and area_id is None:
         raise AccountError("a district officer needs a district (--area)")
     return area_id
@@ -206,7 +208,8 @@ def _other_active_admins(session: Session, user: User) -> int:
 
 
 def list_users(session: Session) -> list[dict]:
-    codes = dict(session.execute(select(Area.id, Area.code)).all())
+    users = session.execute(select(User).order_by(User.username)).scalars().all()
+    codes = area_codes(session, ids=[u.area_id for u in users])
     return [
         {
             "username": u.username,
@@ -215,7 +218,7 @@ def list_users(session: Session) -> list[dict]:
             "active": u.active,
             "created_at": u.created_at.isoformat(timespec="seconds"),
         }
-        for u in session.execute(select(User).order_by(User.username)).scalars()
+        for u in users
     ]
 
 

@@ -30,6 +30,7 @@ from dashboard.models import (
     Transition,
 )
 from dashboard.privacy import mask_name, mask_phone, mask_text, unseal
+from dashboard.refdata import area_by_code, area_codes
 from dashboard.sqlfuncs import hours_between
 
 GRID_STAFF_ROLES = ("grid_fulltime", "grid_parttime")
@@ -68,7 +69,7 @@ def area_scope(session: Session, code: str | None) -> AreaScope:
         if city is None:
             return AreaScope(None, None, "", "city", 0)
         return AreaScope(None, city.code, city.name, "city", city.population)
-    a = session.execute(select(Area).where(Area.code == code)).scalar_one_or_none()
+    a = area_by_code(session, code)
     if a is None:
         raise InputError({"area": f"unknown area code {code!r}"})
     if a.level == "city":
@@ -76,16 +77,25 @@ def area_scope(session: Session, code: str | None) -> AreaScope:
     return AreaScope(a.id, a.code, a.name, a.level, a.population)
 
 
-def list_areas(session: Session, level: str | None = None, parent: str | None = None) -> list[dict]:
+def list_areas(
+    session: Session,
+    level: str | None = None,
+    parent: str | None = None,
+    district_id: int | None = None,
+) -> list[dict]:
+    """Areas of a level, under a parent, inside one district (its own row included)."""
     q = select(Area).order_by(Area.code)
+    if district_id is not None:
+        q = q.where(Area.district_id == district_id)
     if level:
         q = q.where(Area.level == level)
     if parent:
-        parent_id = session.execute(select(Area.id).where(Area.code == parent)).scalar()
-        if parent_id is None:
+        parent_area = area_by_code(session, parent)
+        if parent_area is None:
             raise InputError({"parent": f"unknown area code {parent!r}"})
-        q = q.where(Area.parent_id == parent_id)
-    codes = dict(session.execute(select(Area.id, Area.code)).all())
+        q = q.where(Area.parent_id == parent_area.id)
+    areas = session.execute(q).scalars().all()
+    codes = area_codes(session, ids=[a.parent_id for a in areas])
     return [
         {
             "code": a.code,
@@ -97,7 +107,7 @@ def list_areas(session: Session, level: str | None = None, parent: str | None = 
             "lat": a.lat,
             "lon": a.lon,
         }
-        for a in session.execute(q).scalars()
+        for a in areas
     ]
 
 
@@ -367,9 +377,7 @@ def feed_uptime(session: Session, p: kpi.Period, zone: ZoneInfo) -> float | None
 def overdue_counts(session: Session, now: datetime, districts: dict[int, str] | None = None):
     """超期未办结 now, in total and per district code."""
     if districts is None:
-        districts = dict(
-            session.execute(select(Area.id, Area.code).where(Area.level == "district")).all()
-        )
+        districts = area_codes(session, "district")
     _closed_later, still_open = kpi.overdue_parts(now)
     rows = session.execute(
         select(Event.district_id, func.count()).where(still_open).group_by(Event.district_id)
@@ -394,13 +402,6 @@ def find_event(session: Session, source: str, external_id: str) -> Event | None:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() + "Z" if value else None
-
-
-def _codes(session: Session, ids) -> dict[int, str]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    return dict(session.execute(select(Area.id, Area.code).where(Area.id.in_(ids))).all())
 
 
 def _event_row(e: Event, cats: dict[int, str], areas: dict[int, str]) -> dict:
@@ -437,7 +438,7 @@ def event_detail(session: Session, e: Event) -> dict:
         select(Transition).where(Transition.event_id == e.id).order_by(Transition.at, Transition.id)
     ).scalars()
     return {
-        **_event_row(e, cats, _codes(session, _area_ids([e]))),
+        **_event_row(e, cats, area_codes(session, ids=_area_ids([e]))),
         "severity": e.severity,
         "description": mask_text(e.description),
         "close_deadline": _iso(e.close_deadline),
@@ -459,5 +460,5 @@ def export_rows(session: Session, start: datetime, end: datetime, area: str | No
         .limit(limit)
     )
     rows = session.execute(q).scalars().all()
-    areas = _codes(session, _area_ids(rows))
+    areas = area_codes(session, ids=_area_ids(rows))
     return [_event_row(e, cats, areas) for e in rows]

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from dashboard.clock import day_bounds, epoch, from_epoch, local_day, utcnow
 from dashboard.jobs import sla_sweep
 from dashboard.live import TICKER_PER_BATCH, Change, LiveState, Snapshot, TickerItem
-from dashboard.models import Area, Category, Event, Transition
+from dashboard.models import Category, Event, Transition
 from dashboard.privacy import mask_name, mask_text, unseal
 from dashboard.queries import overdue_counts
+from dashboard.refdata import area_codes
 from dashboard.runtime import Runtime
 from dashboard.sqlfuncs import epoch_bucket
 
@@ -41,9 +42,7 @@ def live_snapshot(session: Session, live: LiveState, now: datetime) -> Snapshot:
     """The live state as SQL says it should be at `now` (see LiveState.apply_snapshot)."""
     zone = live.zone
     cats = {c.id: c.code for c in session.execute(select(Category)).scalars()}
-    districts = dict(
-        session.execute(select(Area.id, Area.code).where(Area.level == "district")).all()
-    )
+    districts = area_codes(session, "district")
     snap = Snapshot()
     today = local_day(now, zone)
     for day in (today - timedelta(days=1), today):

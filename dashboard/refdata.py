@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,25 @@ from dashboard.models import Area, Category, Department, TimeLimit
 
 # Used when a subcategory has no time limit of its own (hours from 立案).
 DEFAULT_LIMITS = (2.0, 72.0, 120.0)
+
+
+def area_codes(
+    session: Session, level: str | None = None, ids: Iterable[int | None] | None = None
+) -> dict[int, str]:
+    """Area id → code: of every area, of one level, or of some ids. The one look-up of codes."""
+    q = select(Area.id, Area.code)
+    if level is not None:
+        q = q.where(Area.level == level)
+    if ids is None:
+        return dict(session.execute(q).all())
+    out: dict[int, str] = {}
+    for chunk in chunks(sorted({i for i in ids if i is not None}), 500):
+        out |= dict(session.execute(q.where(Area.id.in_(chunk))).all())
+    return out
+
+
+def area_by_code(session: Session, code: str) -> Area | None:
+    return session.execute(select(Area).where(Area.code == code)).scalar_one_or_none()
 
 
 @dataclass(frozen=True)
@@ -66,10 +86,7 @@ class Reference:
         deps = session.execute(select(Department.id, Department.code, Department.name)).all()
         self.department_by_key = {d.code: d.id for d in deps} | {d.name: d.id for d in deps}
         self.department_code = {d.id: d.code for d in deps}
-        districts = session.execute(
-            select(Area.id, Area.code).where(Area.level == "district")
-        ).all()
-        self.district_code = {d.id: d.code for d in districts}
+        self.district_code = area_codes(session, "district")
         self._limits: dict[tuple[int, int], tuple[float, float, float]] | None = None
         self._locator: GridLocator | None = None
 

@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dashboard.alerts import OPEN_STATES, list_alerts
 from dashboard.clock import day_bounds, local_day, to_utc_naive
 from dashboard.domain import STATUSES
 from dashboard.kpi import WUZHI_DIMENSIONS
 from dashboard.live import LiveState
-from dashboard.models import Alert, Area, Category, Event, Staff, Transition
+from dashboard.models import Area, Category, Event, Staff, Transition
 from dashboard.queries import GRID_STAFF_ROLES, kpi_report
+from dashboard.refdata import area_codes
 
 
 def week_start(day, zone: ZoneInfo) -> datetime:
@@ -77,12 +79,7 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
         .all()
     )
     district_code = {d.id: d.code for d in districts}
-    alerts = session.execute(
-        select(Alert, Area.code, Area.district_id)
-        .outerjoin(Area, Area.id == Alert.area_id)
-        .where(Alert.state.in_(["active", "acknowledged", "handling"]))
-        .order_by(Alert.level, Alert.created_at.desc())
-    ).all()
+    alerts = list_alerts(session, OPEN_STATES)
     alert_levels = {str(level): 0 for level in (1, 2, 3, 4)}
     alert_levels_by_district: dict[str, dict[str, int]] = {
         d.code: dict.fromkeys(alert_levels, 0) for d in districts
@@ -236,7 +233,7 @@ def build_geo(session: Session) -> dict:
             .scalars()
             .all()
         )
-        parents = dict(session.execute(select(Area.id, Area.code)).all())
+        parents = area_codes(session, ids=[a.parent_id for a in areas])
         out[level] = {
             "type": "FeatureCollection",
             "features": [
