@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from dashboard.auth import audit
 from dashboard.clock import utcnow
-from dashboard.ingest import ConflictError, InputError
 from dashboard.models import Alert, AlertHistory, Area
+from dashboard.schemas import ConflictError, InputError
 
 STATE_LABELS = {
     "active": ("新", "New"),

@@ -18,10 +18,10 @@ from dashboard.access import ScopeError, allowed
 from dashboard.clock import to_utc_naive, utcnow
 from dashboard.db import is_unavailable
 from dashboard.domain import SOURCES
-from dashboard.ingest import ConflictError, InputError
 from dashboard.models import Alert, Area
 from dashboard.refdata import area_by_code
 from dashboard.runtime import Runtime
+from dashboard.schemas import ConflictError, InputError
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from dashboard.clock import utcnow
 from dashboard.domain import LEVELS, STAFF_ROLE_LABELS, STAFF_STATUS_LABELS
-from dashboard.ingest import pydantic_errors
 from dashboard.models import Area, Staff
 from dashboard.runtime import Runtime
+from dashboard.schemas import pydantic_errors
 
 BATCH = 1000
 _TRUE = {"1", "true", "yes", "y", "是", "党员", "中共党员"}

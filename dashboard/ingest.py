@@ -1,187 +1,48 @@
 """Ingest: validate → write SQL (the system of record) → update the Redis live state.
 
 Used by the API, the file importer and the demo simulator alike, so that every event enters
-the system through the same checks.
+the system through the same checks (dashboard.schemas) and every status change through the
+same rules (dashboard.lifecycle).
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
-import re
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard import lifecycle
 from dashboard import live as live_mod
 from dashboard.clock import to_utc_naive, utcnow
 from dashboard.db import chunks
-from dashboard.domain import (
-    LEVELS,
-    MEDIATION_RESULTS,
-    SATISFACTION_LABELS,
-    SEVERITY_LABELS,
-    SOURCES,
-    STATUSES,
-    TERMINAL,
-    allowed_next,
-    next_level,
-)
+from dashboard.domain import SOURCES
+from dashboard.lifecycle import FUTURE_TOLERANCE
 from dashboard.models import Event, Transition
 from dashboard.privacy import mask_name, mask_text, seal
 from dashboard.refdata import Reference
+from dashboard.schemas import (
+    ConflictError,
+    EventIn,
+    InputError,
+    ItemResult,
+    TransitionIn,
+    pydantic_errors,
+)
 
 log = logging.getLogger(__name__)
 
 REPEAT_WINDOW = timedelta(days=30)
-FUTURE_TOLERANCE = timedelta(minutes=5)
 EARLIEST = datetime(2000, 1, 1)
-_SEVERITY_BY_NAME = {zh: n for n, (zh, _en) in SEVERITY_LABELS.items()} | {
-    en.lower(): n for n, (_zh, en) in SEVERITY_LABELS.items()
-}
-_SATISFACTION_BY_NAME = {zh: code for code, (zh, _en) in SATISFACTION_LABELS.items()}
-_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{2,19}$")
 
 
-# --- input models -------------------------------------------------------------------------
-class EventIn(BaseModel):
-    """One event as upstream systems send it (docs/api.md)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    external_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-/]+$")
-    source: str | None = None
-    category: str | None = Field(default=None, max_length=100)
-    subcategory: str = Field(min_length=1, max_length=100)
-    severity: int | str = 1
-    grid_code: str | None = Field(default=None, max_length=32)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=4000)
-    reported_at: datetime | None = None
-    reporter_name: str | None = Field(default=None, max_length=50)
-    reporter_phone: str | None = Field(default=None, max_length=20)
-
-    @field_validator("severity")
-    @classmethod
-    def _severity(cls, v: int | str) -> int:
-        if isinstance(v, str):
-            key = v.strip().lower()
-            v = _SEVERITY_BY_NAME.get(key, int(key) if key.isdigit() else 0)
-        if v not in SEVERITY_LABELS:
-            raise ValueError("must be 1–4 or one of 一般/较大/重大/特别重大")
-        return v
-
-    @field_validator("reporter_phone")
-    @classmethod
-    def _phone(cls, v: str | None) -> str | None:
-        if v and not _PHONE.match(v):
-            raise ValueError("must be a telephone number (digits, spaces, '-' and a leading '+')")
-        return v or None
-
-
-class TransitionIn(BaseModel):
-    """One status change (docs/api.md)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    status: str
-    at: datetime | None = None
-    department: str | None = Field(default=None, max_length=100)
-    actor: str | None = Field(default=None, max_length=100)
-    note: str | None = Field(default=None, max_length=4000)
-    satisfaction: str | None = None
-    resolved_level: str | None = None
-    mediation_result: str | None = None
-
-    @field_validator("status")
-    @classmethod
-    def _status(cls, v: str) -> str:
-        if v not in STATUSES:
-            raise ValueError(f"must be one of {', '.join(STATUSES)}")
-        return v
-
-    @field_validator("satisfaction")
-    @classmethod
-    def _satisfaction(cls, v: str | None) -> str | None:
-        v = _SATISFACTION_BY_NAME.get(v, v) if v else None
-        if v is not None and v not in SATISFACTION_LABELS:
-            raise ValueError(f"must be one of {', '.join(SATISFACTION_LABELS)}")
-        return v
-
-    @field_validator("resolved_level")
-    @classmethod
-    def _level(cls, v: str | None) -> str | None:
-        if v is not None and v not in LEVELS:
-            raise ValueError(f"must be one of {', '.join(LEVELS)}")
-        return v
-
-    @field_validator("mediation_result")
-    @classmethod
-    def _mediation(cls, v: str | None) -> str | None:
-        if v is not None and v not in MEDIATION_RESULTS:
-            raise ValueError(f"must be one of {', '.join(MEDIATION_RESULTS)}")
-        return v
-
-
-# --- results and errors -------------------------------------------------------------------
-class InputError(Exception):
-    """Bad input: maps to HTTP 400 with field-level messages."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
-class ConflictError(Exception):
-    """An impossible transition or an unknown event: maps to HTTP 409 (or 404)."""
-
-    def __init__(self, message: str, status: int = 409):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-@dataclass
-class ItemResult:
-    index: int
-    external_id: str | None
-    status: str  # created | duplicate | rejected
-    id: int | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "index": self.index,
-            "external_id": self.external_id,
-            "status": self.status,
-        }
-        if self.id is not None:
-            d["id"] = self.id
-        if self.errors:
-            d["errors"] = self.errors
-        return d
-
-
-def pydantic_errors(exc: ValidationError) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for err in exc.errors():
-        name = ".".join(str(p) for p in err["loc"]) or "_"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        out.setdefault(name, msg)
-    return out
-
-
-# --- events -------------------------------------------------------------------------------
 @dataclass
 class _Prepared:
     index: int
@@ -473,7 +334,7 @@ class Ingestor:
             results = []
             for i, t in enumerate(parsed):
                 try:
-                    change = self.apply(session, ref, event, t, now)
+                    change = lifecycle.apply(session, ref, event, t, now, self.zone)
                 except InputError as exc:
                     if len(parsed) > 1:
                         exc.errors = {f"{i}.{k}": v for k, v in exc.errors.items()}
@@ -493,130 +354,6 @@ class Ingestor:
                     changes.append(change)
         self.publish(changes, [], "ingest")
         return results
-
-    def apply(
-        self, session: Session, ref: Reference, e: Event, t: TransitionIn, now: datetime
-    ) -> live_mod.Change | None:
-        """Apply one transition to a loaded event inside the caller's transaction.
-
-        Returns the live change, or None for an exact repeat of a transition already stored.
-        """
-        at = to_utc_naive(t.at, self.zone) if t.at else now
-        if at > now + FUTURE_TOLERANCE:
-            raise InputError({"at": "lies in the future"})
-        repeat = session.execute(
-            select(Transition.id).where(
-                Transition.event_id == e.id, Transition.to_status == t.status, Transition.at == at
-            )
-        ).first()
-        if repeat is not None:
-            return None
-        if t.status not in allowed_next(e.status):
-            raise ConflictError(
-                f"cannot go from {e.status} to {t.status}; allowed next: "
-                f"{', '.join(sorted(allowed_next(e.status))) or 'none (the case is finished)'}"
-            )
-        if at < e.last_transition_at:
-            raise ConflictError(
-                f"'at' {at.isoformat()}Z is earlier than the event's last change "
-                f"({e.last_transition_at.isoformat()}Z); send transitions in order"
-            )
-        self._check_stage(e, t)
-        errors: dict[str, str] = {}
-        if t.satisfaction and t.status != "closed":
-            errors["satisfaction"] = "only with status closed"
-        if t.resolved_level and t.status not in {"resolved", "closed"}:
-            errors["resolved_level"] = "only with status resolved or closed"
-        if t.mediation_result and t.status not in {"resolved", "closed"}:
-            errors["mediation_result"] = "only with status resolved or closed"
-        department_id = None
-        if t.department:
-            department_id = ref.department_by_key.get(t.department)
-            if department_id is None:
-                errors["department"] = "unknown department (GET /api/v1/departments lists them)"
-        elif t.status == "dispatched":
-            department_id = (
-                e.department_id or ref.categories[e.subcategory_id].default_department_id
-            )
-            if department_id is None:
-                errors["department"] = "required when dispatching"
-        if errors:
-            raise InputError(errors)
-        from_status = e.status
-        was_overdue = e.overdue
-        self._update_facts(e, t, at, department_id, ref)
-        session.add(
-            Transition(
-                event_id=e.id,
-                from_status=from_status,
-                to_status=t.status,
-                at=at,
-                actor=t.actor,
-                department_id=department_id,
-                note=t.note,
-                created_at=now,
-            )
-        )
-        session.flush()
-        sub = ref.categories[e.subcategory_id]
-        return live_mod.Change(
-            t.status,
-            from_status,
-            at,
-            ref.district_code.get(e.district_id, ""),
-            sub.parent_code,
-            e.source,
-            was_overdue=was_overdue and not e.is_open,
-        )
-
-    @staticmethod
-    def _check_stage(e: Event, t: TransitionIn) -> None:
-        """After an escalation the case resumes where it was; these facts say where that is."""
-        if e.status != "escalated":
-            return
-        needs = {
-            "accepted": (e.accepted_at is None, "the case was already accepted"),
-            "rejected": (e.accepted_at is None, "an accepted case cannot be rejected"),
-            "dispatched": (e.accepted_at is not None, "the case was never accepted"),
-            "in_progress": (e.dispatched_at is not None, "the case was never dispatched"),
-        }
-        ok, why = needs.get(t.status, (True, ""))
-        if not ok:
-            raise ConflictError(f"cannot go from escalated to {t.status}: {why}")
-
-    @staticmethod
-    def _update_facts(e: Event, t: TransitionIn, at: datetime, department_id, ref) -> None:
-        s = t.status
-        if s == "accepted":
-            e.accepted_at = at
-            dispatch_h, handle_h, close_h = ref.limits(e.subcategory_id, e.severity)
-            e.dispatch_deadline = at + timedelta(hours=dispatch_h)
-            e.handle_deadline = at + timedelta(hours=handle_h)
-            e.close_deadline = at + timedelta(hours=close_h)
-        elif s == "dispatched":
-            e.dispatched_at = e.dispatched_at or at
-        elif s == "resolved":
-            e.first_resolved_at = e.first_resolved_at or at
-        elif s == "returned":
-            e.return_count += 1
-            e.first_returned_at = e.first_returned_at or at
-        elif s == "closed":
-            e.closed_at = at
-            e.satisfaction = t.satisfaction
-        elif s == "escalated":
-            e.escalation_count += 1
-            e.level = next_level(e.level)
-        if department_id is not None:
-            e.department_id = department_id
-        if s in {"resolved", "closed"}:
-            e.resolved_level = t.resolved_level or e.resolved_level or e.level
-            e.mediation_result = t.mediation_result or e.mediation_result
-        e.status = s
-        e.is_open = s not in TERMINAL
-        if not e.is_open:
-            e.overdue = False
-        e.last_transition_at = at
-        e.version += 1
 
     # ..... live state .....
     def publish(self, changes, ticker, heartbeat: str) -> None:

@@ -17,7 +17,6 @@ from dashboard.domain import (
     SEVERITY_LABELS,
     SOURCE_LABELS,
 )
-from dashboard.ingest import InputError
 from dashboard.models import (
     Activity,
     Area,
@@ -31,6 +30,7 @@ from dashboard.models import (
 )
 from dashboard.privacy import mask_name, mask_phone, mask_text, unseal
 from dashboard.refdata import area_by_code, area_codes
+from dashboard.schemas import InputError
 from dashboard.sqlfuncs import hours_between
 
 GRID_STAFF_ROLES = ("grid_fulltime", "grid_parttime")

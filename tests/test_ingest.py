@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from dashboard.domain import STATUSES, TERMINAL, allowed_next
-from dashboard.ingest import ConflictError, InputError
 from dashboard.models import Area, Event, Transition
+from dashboard.schemas import ConflictError, InputError
 from tests.factories import T0, event, h, step
 
 NOW = T0 + h(24 * 10)

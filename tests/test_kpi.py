@@ -177,7 +177,7 @@ def test_zero_denominators_are_none(rt, city):
 
 
 def test_unknown_filters_are_input_errors(rt, city):
-    from dashboard.ingest import InputError
+    from dashboard.schemas import InputError
 
     with pytest.raises(InputError) as exc:
         report(rt, T0, T0 + h(1), now=T0, area="nope")

@@ -1,0 +1,156 @@
+"""What upstream systems send (docs/api.md) and how bad input is answered: the pydantic input
+models of an event and a status change, per-item results, and the errors the API maps to 400,
+404 and 409."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dashboard.domain import (
+    LEVELS,
+    MEDIATION_RESULTS,
+    SATISFACTION_LABELS,
+    SEVERITY_LABELS,
+    STATUSES,
+)
+
+_SEVERITY_BY_NAME = {zh: n for n, (zh, _en) in SEVERITY_LABELS.items()} | {
+    en.lower(): n for n, (_zh, en) in SEVERITY_LABELS.items()
+}
+_SATISFACTION_BY_NAME = {zh: code for code, (zh, _en) in SATISFACTION_LABELS.items()}
+_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{2,19}$")
+
+
+class EventIn(BaseModel):
+    """One event as upstream systems send it (docs/api.md)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    external_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-/]+$")
+    source: str | None = None
+    category: str | None = Field(default=None, max_length=100)
+    subcategory: str = Field(min_length=1, max_length=100)
+    severity: int | str = 1
+    grid_code: str | None = Field(default=None, max_length=32)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    reported_at: datetime | None = None
+    reporter_name: str | None = Field(default=None, max_length=50)
+    reporter_phone: str | None = Field(default=None, max_length=20)
+
+    @field_validator("severity")
+    @classmethod
+    def _severity(cls, v: int | str) -> int:
+        if isinstance(v, str):
+            key = v.strip().lower()
+            v = _SEVERITY_BY_NAME.get(key, int(key) if key.isdigit() else 0)
+        if v not in SEVERITY_LABELS:
+            raise ValueError("must be 1–4 or one of 一般/较大/重大/特别重大")
+        return v
+
+    @field_validator("reporter_phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        if v and not _PHONE.match(v):
+            raise ValueError("must be a telephone number (digits, spaces, '-' and a leading '+')")
+        return v or None
+
+
+class TransitionIn(BaseModel):
+    """One status change (docs/api.md)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    status: str
+    at: datetime | None = None
+    department: str | None = Field(default=None, max_length=100)
+    actor: str | None = Field(default=None, max_length=100)
+    note: str | None = Field(default=None, max_length=4000)
+    satisfaction: str | None = None
+    resolved_level: str | None = None
+    mediation_result: str | None = None
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, v: str) -> str:
+        if v not in STATUSES:
+            raise ValueError(f"must be one of {', '.join(STATUSES)}")
+        return v
+
+    @field_validator("satisfaction")
+    @classmethod
+    def _satisfaction(cls, v: str | None) -> str | None:
+        v = _SATISFACTION_BY_NAME.get(v, v) if v else None
+        if v is not None and v not in SATISFACTION_LABELS:
+            raise ValueError(f"must be one of {', '.join(SATISFACTION_LABELS)}")
+        return v
+
+    @field_validator("resolved_level")
+    @classmethod
+    def _level(cls, v: str | None) -> str | None:
+        if v is not None and v not in LEVELS:
+            raise ValueError(f"must be one of {', '.join(LEVELS)}")
+        return v
+
+    @field_validator("mediation_result")
+    @classmethod
+    def _mediation(cls, v: str | None) -> str | None:
+        if v is not None and v not in MEDIATION_RESULTS:
+            raise ValueError(f"must be one of {', '.join(MEDIATION_RESULTS)}")
+        return v
+
+
+class InputError(Exception):
+    """Bad input: maps to HTTP 400 with field-level messages."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class ConflictError(Exception):
+    """An impossible transition or an unknown event: maps to HTTP 409 (or 404)."""
+
+    def __init__(self, message: str, status: int = 409):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class ItemResult:
+    index: int
+    external_id: str | None
+    status: str  # created | duplicate | rejected
+    id: int | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "index": self.index,
+            "external_id": self.external_id,
+            "status": self.status,
+        }
+        if self.id is not None:
+            d["id"] = self.id
+        if self.errors:
+            d["errors"] = self.errors
+        return d
+
+
+def pydantic_errors(exc: ValidationError) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"]) or "_"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        out.setdefault(name, msg)
+    return out
