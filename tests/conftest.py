@@ -25,6 +25,21 @@ from dashboard.models import Base
 from dashboard.runtime import Runtime
 from tests.factories import make_city
 
+# Each page and the id of its root: the router must render that page, not a 404 or another.
+PAGES = {
+    "/": "overview-page",
+    "/flow": "flow-page",
+    "/supervision": "supervision-page",
+    "/risk": "risk-page",
+    "/talent": "talent-page",
+    "/weekly": "weekly-page",
+}
+ADMIN_PAGES = {
+    "/admin/users": "admin-user-page",
+    "/admin/tokens": "admin-token-page",
+    "/admin/audit": "admin-audit-page",
+}
+
 CI = os.environ.get("CI", "").lower() == "true"
 # TEST_CLOCK=2026-11-28T00:00:30+08:00 runs the whole suite with the clock at that moment
 # (ticking on from there): the suite must pass at any hour, midnight included.
@@ -241,6 +256,28 @@ def sign_in_client(
     client.get("/")  # the page sets the CSRF cookie for callbacks
     client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
     return client
+
+
+def rt_client(client):
+    """A second, separate browser."""
+    return client.application.test_client()
+
+
+def as_role(client, rt, role: str, area: str | None = None):
+    """The client signed in as a role: a display through its token, a person through the
+    sign-in form (a district officer in district 339001 unless told)."""
+    from dashboard import auth
+
+    if role == "display":
+        with rt.sessions() as session, session.begin():
+            token = auth.create_token(session, "wall-1", "display")
+        assert client.get(f"/?token={token}").status_code == 302
+        client.get("/")
+        client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+        return client
+    return sign_in_client(
+        client, rt, role, area or ("339001" if role == "district_officer" else None)
+    )
 
 
 @pytest.fixture

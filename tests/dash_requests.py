@@ -50,3 +50,9 @@ def route(client, path: str, search: str = ""):
         if i["id"] == "_pages_location":
             i["value"] = path if i["property"] == "pathname" else search
     return client.post("/_dash-update-component", json=body)
+
+
+def scoped(body: dict, district: str | None) -> dict:
+    """The callback request with the overview's district (the page's scope store) set."""
+    state = [dict(x, value=district) if x["id"] == "overview-scope" else x for x in body["state"]]
+    return dict(body, state=state)

@@ -14,11 +14,10 @@ from werkzeug.serving import make_server
 
 from dashboard.clock import utcnow
 from tests.chromium import ARGS, CHROMIUM
-from tests.conftest import require
+from tests.conftest import PAGES, require
 from tests.factories import event
 
 SHOTS = Path(__file__).resolve().parent / "screenshots"
-PAGES = ["/", "/flow", "/supervision", "/risk", "/talent", "/weekly"]
 
 
 @pytest.fixture

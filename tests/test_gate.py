@@ -5,6 +5,7 @@ files only (built in a copy of the app, in a process of its own)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,9 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.access import PERMISSIONS
+from dashboard.clock import utcnow
 from dashboard.gate import Gate, PageRule, UndeclaredCallback
+from tests.conftest import ADMIN_PAGES, PAGES, as_role, rt_client
+from tests.dash_requests import callbacks, route
+from tests.factories import event
 
 ROOT = Path(__file__).resolve().parent.parent
+READ_API = ["/api/v1/kpis", "/api/v1/areas", "/api/v1/categories", "/api/v1/departments",
+            "/api/v1/sources", "/api/v1/alerts"]  # fmt: skip
+ROLES = list(PERMISSIONS)
 
 GATE = Gate(
     [
@@ -245,3 +254,109 @@ def test_a_callback_of_no_declared_page_stops_the_app(tmp_path):
     seen = _probe(site, tmp_path)
     assert seen["refused"].startswith("UndeclaredCallback")
     assert "orphan-list" in seen["refused"]
+
+
+def test_strangers_get_nothing(client, city):
+    for path in [*PAGES, *ADMIN_PAGES, "/account/password", "/no-such-page"]:
+        r = client.get(path)
+        assert r.status_code == 302 and r.headers["Location"].startswith("/login?next="), path
+    for path in ("/_dash-layout", "/_dash-dependencies"):
+        assert client.get(path).status_code == 401, path
+    r = client.post(
+        "/_dash-update-component",
+        json={
+            "output": "overview-seen-fast.data",
+            "outputs": {"id": "overview-seen-fast", "property": "data"},
+            "inputs": [],
+        },
+    )
+    assert r.status_code == 401 and b"overview" not in r.data
+    for path in READ_API:
+        assert client.get(path).status_code == 401, path
+    assert client.post("/api/v1/alerts/1/ack").status_code == 401
+    # What stays open: the sign-in page, health checks and static files.
+    assert client.get("/login").status_code == 200
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/assets/shell.css").status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_against_every_page_callback_and_endpoint(client, rt, city, role):
+    allowed = PERMISSIONS[role]
+    c = as_role(client, rt, role)
+    for path in PAGES:
+        assert c.get(path).status_code == (200 if "wall" in allowed else 403), (role, path)
+    for path in ADMIN_PAGES:
+        assert c.get(path).status_code == (200 if "admin" in allowed else 403), (role, path)
+    for body in callbacks(c):
+        r = c.post("/_dash-update-component", json=body)
+        outs = body["output"]
+        needs_admin = "admin-" in outs
+        expect_refused = needs_admin and "admin" not in allowed
+        if expect_refused:
+            assert r.status_code == 403, (role, outs, r.status_code)
+        else:
+            assert r.status_code in (200, 204), (role, outs, r.status_code, r.data[:300])
+    # The page router refuses an admin page's layout to the other roles.
+    r = route(c, "/admin/users")
+    assert r.status_code == (200 if "admin" in allowed else 403), role
+    for path in READ_API:
+        assert c.get(path).status_code == (200 if "read" in allowed else 403), (role, path)
+    assert c.get("/api/v1/events/grid/NONE").status_code == (404 if "read" in allowed else 403)
+    assert c.get("/api/v1/events/export.csv").status_code == (200 if "export" in allowed else 403)
+    reveal = c.post("/api/v1/events/grid/NONE/reveal", json={"reason": "回访核实"})
+    assert reveal.status_code == (404 if "reveal" in allowed else 403), role
+    # Ingest needs a token; nobody ingests with a session.
+    assert c.post("/api/v1/events", json=event("S1", utcnow())).status_code == 401
+    # Actions: unknown alert → 404 for city-wide roles allowed to act, 403 for the others (a
+    # district officer learns nothing about alerts outside the district, not even existence).
+    if role == "district_officer":
+        allowed = allowed - {"act"}
+    assert c.post("/api/v1/alerts/999/ack", json={}).status_code == (
+        404 if "act" in allowed else 403
+    )
+
+
+def test_strangers_get_no_callback_and_no_api_route(client, rt, city):
+    signed = as_role(rt_client(client), rt, "admin")
+    bodies = callbacks(signed)
+    assert len(bodies) >= 6
+    for body in bodies:
+        r = client.post("/_dash-update-component", json=body)
+        assert r.status_code == 401, body["output"]
+    rules = [r for r in client.application.url_map.iter_rules() if r.rule.startswith("/api/")]
+    assert len(rules) >= 12
+    for rule in rules:
+        url = rule.rule
+        for arg in rule.arguments:
+            url = re.sub(
+                rf"<[^>]*{arg}>",
+                "1" if arg == "alert_id" else "ack" if arg == "action" else "grid",
+                url,
+            )
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            r = client.open(url, method=method, json={})
+            assert r.status_code == 401, (method, url, r.status_code)
+
+
+def test_crafted_callback_requests_do_not_slip_past_the_gate(client, rt, city):
+    c = as_role(client, rt, "leader")
+    admin_grid = next(b for b in callbacks(c) if "admin-user-grid" in b["output"])
+    clock = next(b for b in callbacks(c) if "shell-clock" in b["output"])
+    # Dash dispatches on `output`; a harmless `outputs` list does not make it harmless.
+    crafted = dict(admin_grid, outputs=clock["outputs"])
+    assert c.post("/_dash-update-component", json=crafted).status_code == 403
+    # The router takes its inputs by position: an admin path anywhere in them is refused.
+    router = next(b for b in callbacks(c) if "_pages_content" in b["output"])
+    values = [dict(i) for i in router["inputs"]]
+    values[0] = {"id": "decoy", "property": "pathname", "value": "/admin/audit"}
+    values.append({"id": "_pages_location", "property": "pathname", "value": "/"})
+    assert c.post("/_dash-update-component", json=dict(router, inputs=values)).status_code == 403
+    # Unknown outputs are refused, and so is a body that is not a callback request.
+    assert (
+        c.post(
+            "/_dash-update-component", json=dict(clock, output="secret-thing.children")
+        ).status_code
+        == 403
+    )
+    assert c.post("/_dash-update-component", data="not json").status_code == 400

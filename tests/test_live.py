@@ -7,7 +7,7 @@ from datetime import timedelta
 import redis
 from sqlalchemy import select
 
-from dashboard import jobs, reconcile
+from dashboard import reconcile
 from dashboard.clock import utcnow
 from dashboard.models import Event
 from dashboard.runtime import Runtime
@@ -63,33 +63,6 @@ def test_ingest_updates_counters_gauges_throughput_ticker(rt, city):
     assert "ingest" in rt.live.heartbeats() and "feed:hotline" in rt.live.heartbeats()
 
 
-def test_incremental_state_equals_the_rebuild(rt, city):
-    load_recent(rt)
-    jobs.sla_sweep(rt)
-    assert reconcile.reconcile(rt) == []
-
-
-def test_reconcile_repairs_corruption(rt, city):
-    t = load_recent(rt)
-    jobs.sla_sweep(rt)
-    live = rt.live
-    day_key = live.day_key(live.local_day(t))
-    rt.redis.hset(live.key("gauges"), "open", 999)
-    rt.redis.hdel(day_key, "reported:d:339002")
-    rt.redis.hset(day_key, "bogus", 5)
-    rt.redis.delete(live.key("ticker"))
-    drift = reconcile.reconcile(rt)
-    found = {(d["key"], d["field"]) for d in drift}
-    assert (live.key("gauges"), "open") in found
-    assert (day_key, "reported:d:339002") in found and (day_key, "bogus") in found
-    assert (live.key("ticker"), "*") in found
-    assert live.gauges()["open"] == 1
-    assert live.day_counts(live.local_day(t))["reported:d:339002"] == 2
-    assert "bogus" not in live.day_counts(live.local_day(t))
-    assert len(live.ticker(10)) == 3
-    assert reconcile.reconcile(rt) == []  # repaired for good
-
-
 def test_redis_down_ingest_still_commits(rt, city, settings):
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
     offline = Runtime.create(settings, run_migrations=False, redis_client=dead)
@@ -105,32 +78,6 @@ def test_redis_down_ingest_still_commits(rt, city, settings):
     assert rt.live.gauges().get("open", 0) == 0
     drift = reconcile.reconcile(rt)
     assert drift and rt.live.gauges()["open"] == 1
-
-
-def test_sla_sweep_flags_overdue(rt, city):
-    now = utcnow()
-    rt.ingestor.ingest_events([event("O1", now - timedelta(hours=60))], now=now)
-    rt.ingestor.transition_event(
-        "grid", "O1", [step("accepted", now - timedelta(hours=59))], now=now
-    )
-    out = jobs.sla_sweep(rt, now=now)
-    assert out == {"flagged": 1, "overdue": 1}
-    assert rt.live.gauges()["overdue"] == 1 and rt.live.gauges()["overdue:d:339001"] == 1
-    with rt.sessions() as s:
-        assert s.execute(select(Event.overdue)).scalar() is True
-    rt.ingestor.transition_event(
-        "grid",
-        "O1",
-        [
-            step("dispatched", now, department="CG"),
-            step("in_progress", now),
-            step("resolved", now),
-            step("closed", now),
-        ],
-        now=now,
-    )
-    assert jobs.sla_sweep(rt, now=now)["overdue"] == 0
-    assert rt.live.gauges()["overdue"] == 0
 
 
 def test_sign_in_failures_count_in_a_window_on_both_redis_versions(rt, city):

@@ -1,13 +1,15 @@
-"""Summary tables: incremental by watermark, late events re-roll their hours, rebuild agrees."""
+"""Scheduled work (dashboard.jobs): summary tables incremental by watermark, late events
+re-rolling their hours, a rebuild that agrees; the SLA sweep flagging overdue events."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
 from dashboard import jobs
-from dashboard.models import RollupDaily, RollupHourly, Transition
+from dashboard.clock import utcnow
+from dashboard.models import Event, RollupDaily, RollupHourly, Transition
 from tests.factories import T0, event, h, step
 
 
@@ -76,3 +78,29 @@ def test_hourly_rows_are_kept_for_the_retention_only(rt, city):
     later = T0 + h(24 * (jobs.HOURLY_RETENTION_DAYS + 2))
     assert jobs.trim_hourly(rt, now=later) == 1
     assert table(rt, RollupHourly) == [] and daily_total(rt) == 1
+
+
+def test_sla_sweep_flags_overdue(rt, city):
+    now = utcnow()
+    rt.ingestor.ingest_events([event("O1", now - timedelta(hours=60))], now=now)
+    rt.ingestor.transition_event(
+        "grid", "O1", [step("accepted", now - timedelta(hours=59))], now=now
+    )
+    out = jobs.sla_sweep(rt, now=now)
+    assert out == {"flagged": 1, "overdue": 1}
+    assert rt.live.gauges()["overdue"] == 1 and rt.live.gauges()["overdue:d:339001"] == 1
+    with rt.sessions() as s:
+        assert s.execute(select(Event.overdue)).scalar() is True
+    rt.ingestor.transition_event(
+        "grid",
+        "O1",
+        [
+            step("dispatched", now, department="CG"),
+            step("in_progress", now),
+            step("resolved", now),
+            step("closed", now),
+        ],
+        now=now,
+    )
+    assert jobs.sla_sweep(rt, now=now)["overdue"] == 0
+    assert rt.live.gauges()["overdue"] == 0

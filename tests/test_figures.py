@@ -1,0 +1,45 @@
+"""The figure factory (ui.figures): values patched without re-sending shapes, labels."""
+
+from __future__ import annotations
+
+
+def test_map_values_are_patched_without_its_shapes():
+    from ui import figures
+
+    shapes = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": code},
+                "geometry": {"type": "Polygon", "coordinates": [[[x, 0], [x + 1, 0], [x, 1]]]},
+            }
+            for x, code in ((0, "A"), (1, "B"))
+        ],
+    }
+    rows = [{"code": "A", "name": "甲", "v": 1.0}, {"code": "B", "name": "乙", "v": 2.0}]
+    before = figures.district_map(shapes, rows, "v", "t")
+    after = figures.district_map(shapes, [r | {"v": 5.0} for r in rows], "v", "t")
+    assert figures.frame_key(before) == figures.frame_key(after)
+    labels = before["data"][1]
+    assert labels["type"] == "scattergeo" and labels["text"] == ["甲", "乙"]
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [0, 2], [2, 2], [2, 0], [0, 0]]]}
+    assert figures.centroid(square) == (1.0, 1.0)
+    sent = {
+        tuple(op["location"]): op["params"]["value"]
+        for op in figures.values_patch(after).to_plotly_json()["operations"]
+    }
+    assert sent[("data", 0, "z")] == [5.0, 5.0]
+    assert all(loc[2] not in ("geojson", "type") for loc in sent)
+    # Other shapes (a district's streets) make another frame: the whole figure is sent.
+    streets = {"type": "FeatureCollection", "features": shapes["features"][:1]}
+    assert figures.frame_key(
+        figures.district_map(streets, rows[:1], "v", "t")
+    ) != figures.frame_key(before)
+
+
+def test_tiny_donut_slices_go_unlabelled():
+    from ui import figures
+
+    pie = figures.donut(["a", "b", "c"], [90, 8, 2])["data"][0]
+    assert pie["textposition"] == ["outside", "outside", "none"]

@@ -1,0 +1,98 @@
+"""The overview (总览): its read model (dashboard.views.overview) and its callbacks — tiles and
+charts from the live state and the minute snapshot, district scope, crafted requests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.conftest import as_role
+from tests.dash_requests import SHELL_VALUES, callback, callbacks
+from tests.factories import event
+
+
+def test_overview_tiles_show_the_live_state(sign_in, rt, any_hour):
+    client = sign_in("leader")
+    now = any_hour
+    at = now - timedelta(seconds=5)  # today, even ten seconds after midnight
+    rt.ingestor.ingest_events([event("W1", at), event("W2", at)], now=now)
+    body = callback(client, "overview-tile-received-value", SHELL_VALUES, default=1)
+    r = client.post("/_dash-update-component", json=body)
+    assert r.status_code == 200
+    resp = r.json["response"]
+    assert resp["overview-tile-received-value"]["children"] == "2"
+    shown = resp["overview-seen-fast"]["data"]
+    assert shown == [rt.live.version(), "zh", None]
+    # Nothing changed since: the next refresh does no work and sends nothing back.
+    body["state"][0]["value"] = shown
+    again = client.post("/_dash-update-component", json=body)
+    assert again.status_code == 204
+    # The same data in another language is new to the screen.
+    body["inputs"][1]["value"] = "en"
+    english = client.post("/_dash-update-component", json=body)
+    assert english.status_code == 200
+
+
+def test_overview_charts_from_snapshot(sign_in, rt, any_hour):
+    from dashboard import jobs
+
+    client = sign_in("leader")
+    now = any_hour
+    rt.ingestor.ingest_events([event("C1", now - timedelta(seconds=8))], now=now)
+    jobs.wall_snapshot(rt, now=now)
+    body = callback(client, "overview-graph-throughput", SHELL_VALUES, default=1)
+    body["inputs"][1]["value"] = {"height": 2160, "width": 3840}
+    r = client.post("/_dash-update-component", json=body)
+    assert r.status_code == 200
+    resp = r.json["response"]
+    flow = resp["overview-graph-flow"]["figure"]
+    assert flow["data"][0]["y"][0] == 1  # one event found today
+    assert flow["layout"]["font"]["size"] == 28  # twice the 1080p size on a 2160-px screen
+    assert sum(resp["overview-graph-throughput"]["figure"]["data"][0]["y"]) == 1
+    area_map = resp["overview-graph-map"]["figure"]["data"][0]
+    assert area_map["type"] == "choropleth" and sorted(area_map["locations"]) == [
+        "339001",
+        "339002",
+    ]
+    assert len(area_map["geojson"]["features"]) == 2
+    # The next refresh, with new data at the same size, patches the data and keeps the layout.
+    rt.ingestor.ingest_events([event("C2", now - timedelta(seconds=2))], now=now)
+    body["state"][0]["value"] = resp["overview-seen-slow"]["data"]
+    patched = client.post("/_dash-update-component", json=body).json["response"]
+    flow_patch = patched["overview-graph-flow"]["figure"]
+    assert flow_patch["__dash_patch_update"] == "__dash_patch_update"
+    ops = {tuple(op["location"]): op["params"]["value"] for op in flow_patch["operations"]}
+    assert ops[("data", 0, "y")][0] == 2
+    assert not any(loc[0] == "layout" for loc in ops)
+    # The map keeps its frame too: its values are sent again, its shapes are not.
+    map_ops = patched["overview-graph-map"]["figure"]["operations"]
+    sent = {tuple(op["location"]) for op in map_ops}
+    assert ("data", 0, "z") in sent and not any("geojson" in loc for loc in sent)
+
+
+def test_district_scope(rt, city, any_hour):
+    from dashboard.views import overview
+
+    now = any_hour
+    at = now - timedelta(seconds=5)
+    rt.ingestor.ingest_events(
+        [event("D1", at, "G11"), event("D2", at, "G12"), event("D3", at, "G21")], now=now
+    )
+    assert overview.tiles(rt.live, None, now)["received"]["value"] == 3
+    assert overview.tiles(rt.live, None, now, "339002")["received"]["value"] == 1
+    flow = {s["status"]: s for s in overview.loop_flow(rt.live, now, "339001")}
+    assert flow["reported"]["today"] == 2 and flow["reported"]["waiting"] == 2
+
+
+def test_crafted_overview_requests_get_nothing_or_a_normal_answer(client, rt, city):
+    c = as_role(client, rt, "leader")
+    for body in callbacks(c):
+        if "overview-" not in body["output"]:
+            continue
+        for junk in (["339001"], {"x": 1}, 12, "339001' OR 1=1", None):
+            crafted = dict(
+                body,
+                inputs=[dict(i, value=junk) for i in body["inputs"]],
+                state=[dict(x, value=junk) for x in body["state"]],
+            )
+            r = c.post("/_dash-update-component", json=crafted)
+            assert r.status_code in (200, 204), (body["output"][:40], junk, r.status_code)
