@@ -20,15 +20,15 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 run: $(VENV)/.installed
 	$(PY) -m dashboard run
 
-test: $(VENV)/.installed-dev
+test: lint
 	./scripts/browser-deps.sh
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Style, and the layers as a contract (pyproject.toml [tool.importlinter], docs/architecture.md).
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(VENV)/.installed-dev
 	$(PY) -m ruff check --fix .
