@@ -20,10 +20,10 @@ def layout(lang: str = "zh", **_kwargs):
     lang = "en" if lang == "en" else "zh"
     return html.Div(
         [
-            html.H2(t("not_found", lang), className="mt-3"),
-            html.P(t("not_found_detail", lang), className="text-secondary"),
+            html.H2(t("not_found", lang)),
+            html.P(t("not_found_detail", lang)),
             dcc.Link(t("to_overview", lang), href="/" if lang == "zh" else "/?lang=en"),
         ],
         id="notfound-page",
-        className="page-not-found",
+        className="page-message",
     )
