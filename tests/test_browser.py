@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -14,14 +14,17 @@ from werkzeug.serving import make_server
 
 from dashboard.clock import utcnow
 from tests.chromium import ARGS, CHROMIUM
-from tests.conftest import PAGES, require
+from tests.conftest import MOMENTS, PAGES, require
 from tests.factories import event
 
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 
 
 @pytest.fixture
-def server(web_app, rt, city):
+def server(web_app, rt, city, time_machine):
+    """The app on a port of its own, its clock ticking from a working morning (the browser's
+    own clock does not matter: every time on the page comes from the server)."""
+    time_machine.move_to(datetime.fromisoformat(MOMENTS["morning"]), tick=True)
     web_app.server.extensions["dashboard"] = rt
     srv = make_server("127.0.0.1", 0, web_app.server, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
