@@ -150,6 +150,8 @@ def create_app(
 
     # Everything about access is derived from the pages' declarations (ui.page.register_page).
     gate = page.gate()
+    # `@callback`s wait in Dash's global map until the first request moves them into the app;
+    # checking them now is what lets a bad one stop the app before it serves anything.
     gate.check_callbacks([*app.callback_map, *GLOBAL_CALLBACK_MAP])
     page.guard_layouts()
     security.install(server, app.csp_hashes, gate)

@@ -360,3 +360,21 @@ def test_crafted_callback_requests_do_not_slip_past_the_gate(client, rt, city):
         == 403
     )
     assert c.post("/_dash-update-component", data="not json").status_code == 400
+
+
+def test_layouts_check_their_pages_permission_themselves(web_app):
+    """Behind the gate, each layout refuses a principal its page's declaration does not allow."""
+    import time
+
+    import dash
+    from flask import session
+    from flask_login import login_user
+
+    from dashboard.access import Principal
+
+    layout = dash.page_registry["admin_users"]["layout"]
+    for role, expected in (("leader", "page-refused"), ("admin", "admin-user-page")):
+        with web_app.server.test_request_context("/admin/users"):
+            session["signed_in_at"] = time.time()
+            login_user(Principal(f"u:1:{role}", role, role))
+            assert expected in str(layout(lang="zh").to_plotly_json()), role

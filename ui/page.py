@@ -98,13 +98,14 @@ def guard_layouts() -> None:
 
 
 def _guarded(layout, permission: str):
-    @functools.wraps(layout)
     def guarded(**kwargs):
         if not allowed(current(), permission):
             lang = "en" if kwargs.get("lang") == "en" else "zh"
             return html.Div(t("not_allowed", lang), className="page-refused")
         return layout(**kwargs) if callable(layout) else layout
 
+    if callable(layout):
+        functools.update_wrapper(guarded, layout)
     guarded.guarded = True
     return guarded
 
