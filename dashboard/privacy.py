@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import re
 
-_DIGITS = re.compile(r"\d")
+_DIGITS = re.compile(r"[0-9]")
+# Full-width digits and signs as people type them on a Chinese keyboard (one character each, so
+# positions in the text stay where they are).
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－（）　．", "0123456789+-() .")
+
+
+def _ascii(text: str) -> str:
+    return text.translate(_FULL_WIDTH)
 
 
 def mask_name(name: str | None) -> str | None:
@@ -16,10 +23,14 @@ def mask_name(name: str | None) -> str | None:
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """13812345678 → 138****5678; shorter numbers keep at most their last two digits."""
+    """13812345678 (also +86 138 1234 5678, 013812345678, full-width) → 138****5678; a landline
+    keeps its last four digits; short numbers at most their last two."""
     if not phone:
         return phone
-    digits = "".join(_DIGITS.findall(phone))
+    digits = "".join(_DIGITS.findall(_ascii(phone)))
+    mobile = _MOBILE_DIGITS.search(digits)
+    if mobile:
+        return mobile.group(1)[:3] + "****" + mobile.group(1)[-4:]
     if len(digits) >= 11:
         return digits[:3] + "****" + digits[-4:]
     if len(digits) >= 7:
@@ -88,13 +99,59 @@ def unseal(value: str | None) -> str | None:
         return None
 
 
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_ID_IN_TEXT = re.compile(r"(?<![\dXx])(\d{3})\d{11}(\d{3}[\dXx])(?![\dXx])")
+# In free text. Separators between the groups of a number: a space, a hyphen or a dot.
+_SEP = r"[-\s.]?"
+# An 18-character resident ID number (17 digits and a check digit), or an old 15-digit one with
+# its birth date; after letters too ("x110101199003071234").
+_ID18 = re.compile(r"(?<![0-9])[0-9]{6}" + _SEP + r"[0-9]{8}" + _SEP + r"[0-9]{3}[0-9Xx](?![0-9])")
+_ID15 = re.compile(
+    r"(?<![0-9])[0-9]{6}[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}(?![0-9])"
+)
+# A mobile number, with +86 / 0086 / 86 / (+86) or a trunk 0 before it.
+_MOBILE = re.compile(
+    r"(?<![0-9])(?:(?:\+|00)?86" + _SEP + r"|\(\+?86\)" + _SEP + r"|0)?"
+    r"(1[3-9][0-9])" + _SEP + r"([0-9]{4})" + _SEP + r"([0-9]{4})(?![0-9])"
+)
+_MOBILE_DIGITS = re.compile(r"^(?:0086|86|0)?(1[3-9][0-9]{9})$")
+# A landline: an area code (010, (0571), or after +86 without its 0) and 7–8 digits.
+_LANDLINE = re.compile(
+    r"(?<![0-9])(?:(?:\+|00)86"
+    + _SEP
+    + r"\(?0?[1-9][0-9]{1,2}\)?|\(?0[1-9][0-9]{1,2}\)?)"
+    + _SEP
+    + r"(?P<local>[1-9][0-9]{2,3})"
+    + _SEP
+    + r"(?P<last>[0-9]{4})(?![0-9])"
+)
+
+
+def _keep_ends(m: re.Match) -> str:
+    """An ID number: its first three and last four characters, the rest starred."""
+    chars = re.sub(r"[-\s.]", "", m.group(0))
+    return chars[:3] + "*" * (len(chars) - 7) + chars[-4:]
+
+
+def _landline(m: re.Match) -> str:
+    """The area code as written; of the local number only its last four digits."""
+    return m.string[m.start() : m.start("local")] + "****" + m.group("last")
+
+
+_IN_TEXT = (
+    (_ID18, _keep_ends),
+    (_ID15, _keep_ends),
+    (_MOBILE, lambda m: m.group(1) + "****" + m.group(3)),
+    (_LANDLINE, _landline),
+)
 
 
 def mask_text(text: str | None) -> str | None:
-    """Free text (titles, descriptions, notes) with mobile numbers and ID numbers masked."""
+    """Free text (titles, descriptions, notes, reasons, log lines) with every mobile, landline
+    and ID number masked, in the forms people write them: +86, separators, full-width digits,
+    next to letters."""
     if not text:
         return text
-    text = _ID_IN_TEXT.sub(lambda m: m.group(1) + "*" * 11 + m.group(2), text)
-    return _PHONE_IN_TEXT.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+    for pattern, masked in _IN_TEXT:
+        found = list(pattern.finditer(_ascii(text)))  # same positions as in `text`
+        for m in reversed(found):
+            text = text[: m.start()] + masked(m) + text[m.end() :]
+    return text

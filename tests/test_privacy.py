@@ -36,11 +36,51 @@ def _reported(rt, n: int = 1):
     )
 
 
+# Phone and ID numbers as people write them, and what is shown instead.
+WRITTEN = {
+    f"电话{PHONE}。": "电话138****5678。",
+    "+8613812340001": "138****0001",
+    "8613812340002": "138****0002",
+    "013812340003": "138****0003",
+    "１３８１２３４０００５": "138****0005",
+    "138-1234-5678": "138****5678",
+    "138 1234 5678": "138****5678",
+    "(+86)138.1234.5678": "138****5678",
+    "0086-138-1234-5678": "138****5678",
+    "回访13812340013核实": "回访138****0013核实",
+    "座机0571-88889999": "座机0571-****9999",
+    "(010)12345678": "(010)****5678",
+    "+86 10 12345678": "+86 10 ****5678",
+    "０５７１－８８８８９９９９": "0571-****9999",
+    "ID 110101199003071234": "ID 110***********1234",
+    "x110101199003071234": "x110***********1234",
+    "身份证11010119900307123X号": "身份证110***********123X号",
+    "110101 19900307 1234": "110***********1234",
+    "ａ１１０１０１１９９００３０７１２３４": "ａ110***********1234",
+    "老证 110101900307123": "老证 110********7123",
+}
+# Numbers that are not personal stay as they are.
+NOT_PERSONAL = [
+    "工单 202611260001234",
+    "2026-11-27 10:30",
+    "订单 12345678901234567890",
+    "金额 1380 元",
+]
+
+
 def test_mask_text():
-    assert privacy.mask_text(f"电话{PHONE}。") == "电话138****5678。"
-    assert privacy.mask_text("ID 110101199003071234") == "ID 110***********1234"
-    assert privacy.mask_text("工单 202611260001234") == "工单 202611260001234"  # not a phone
-    assert privacy.mask_text(None) is None
+    for written, shown in WRITTEN.items():
+        assert privacy.mask_text(written) == shown, written
+    for text in NOT_PERSONAL:
+        assert privacy.mask_text(text) == text
+    assert privacy.mask_text(None) is None and privacy.mask_text("") == ""
+
+
+def test_mask_phone_in_every_form():
+    for phone in ("+8613812345678", "8613812345678", "013812345678", "１３８１２３４５６７８",
+                  "138-1234-5678", "138 1234 5678"):  # fmt: skip
+        assert privacy.mask_phone(phone) == "138****5678", phone
+    assert privacy.mask_phone("0571-88889999") == "057****9999"
 
 
 def test_personal_data_is_masked_in_the_api_pages_and_exports(sign_in, rt, token):
