@@ -71,8 +71,8 @@ NOT_PERSONAL = [
 def test_mask_text():
     for written, shown in WRITTEN.items():
         assert privacy.mask_text(written) == shown, written
-    for text in NOT_PERSONAL:
-        assert privacy.mask_text(text) == text
+    for plain in NOT_PERSONAL:
+        assert privacy.mask_text(plain) == plain
     assert privacy.mask_text(None) is None and privacy.mask_text("") == ""
 
 
