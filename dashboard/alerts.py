@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from dashboard.auth import audit
 from dashboard.clock import utcnow
 from dashboard.models import Alert, AlertHistory, Area
-from dashboard.schemas import ConflictError, InputError
+from dashboard.schemas import ConflictError, InputError, text_problem
 
 STATE_LABELS = {
     "active": ("新", "New"),
@@ -66,8 +66,13 @@ def act(
     """Apply an action inside the caller's transaction; history and audit rows are written too."""
     if action not in ACTIONS:
         raise InputError({"action": f"must be one of {', '.join(ACTIONS)}"})
-    if note is not None and len(note) > 2000:
-        raise InputError({"note": "at most 2000 characters"})
+    errors = {
+        name: problem
+        for name, value, size in (("note", note, 2000), ("assignee", assignee, 100))
+        if (problem := text_problem(value, size))
+    }
+    if errors:
+        raise InputError(errors)
     alert = session.execute(
         select(Alert).where(Alert.id == alert_id).with_for_update()
     ).scalar_one_or_none()

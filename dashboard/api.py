@@ -21,7 +21,7 @@ from dashboard.domain import SOURCES
 from dashboard.models import Alert, Area
 from dashboard.refdata import area_by_code
 from dashboard.runtime import Runtime
-from dashboard.schemas import ConflictError, InputError
+from dashboard.schemas import ConflictError, InputError, text_problem
 
 log = logging.getLogger(__name__)
 
@@ -251,8 +251,9 @@ def get_event(source: str, external_id: str):
 def reveal_reporter(source: str, external_id: str):
     body = _json_body()
     reason = body.get("reason") if isinstance(body, dict) else None
-    if not isinstance(reason, str) or not 4 <= len(reason.strip()) <= 200:
-        raise InputError({"reason": "give the reason for seeing the reporter, 4–200 characters"})
+    problem = "required" if reason is None else text_problem(reason, 200, min_length=4)
+    if problem:
+        raise InputError({"reason": f"give the reason for seeing the reporter: {problem}"})
     with runtime().sessions() as session, session.begin():
         e = _scoped_event(session, source, external_id)
         auth.audit(

@@ -26,6 +26,7 @@ from flask_login import current_user, logout_user
 from dashboard import signin
 from dashboard.access import allowed
 from dashboard.i18n import t
+from dashboard.schemas import NUL_MESSAGE, has_nul
 from dashboard.web import current, expired, lang, refuse
 
 OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/", "/vendor/", "/_favicon.ico")
@@ -168,9 +169,24 @@ def _login_redirect(reason: str | None = None):
     return redirect("/login?" + urlencode(query))
 
 
+def _nul_in_request() -> bool:
+    """A NUL character in the address, the query or a form: refused before anything reads them
+    (PostgreSQL cannot compare or store one). JSON bodies are checked field by field where
+    they are read (dashboard.schemas)."""
+    values = [request.path, *request.args.keys(), *request.args.values()]
+    if request.method == "POST" and request.mimetype in FORM_TYPES:
+        values += [*request.form.keys(), *request.form.values()]
+    return has_nul(values)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def guard(gate: Gate):
     """The before-request hook (bound to the app's Gate by `dashboard.security.install`)."""
     path = request.path
+    if _nul_in_request():
+        return _bad_request(NUL_MESSAGE)
     if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
         return None
     if path.startswith("/api/"):
@@ -191,6 +207,8 @@ def guard(gate: Gate):
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             return refuse(400, "invalid callback request")
+        if has_nul(body):
+            return refuse(400, NUL_MESSAGE)
         needed = gate.callback_permission(body)
         if needed is False or (needed and not allowed(principal, needed)):
             return refuse(403, t("not_allowed", lang()))
@@ -204,6 +222,13 @@ def guard(gate: Gate):
     if page.permission and not allowed(principal, page.permission):
         return refuse(403, t("not_allowed", lang()))
     return None
+
+
+def _bad_request(message: str):
+    body = orjson.dumps({"error": message})
+    if request.path.startswith(("/api/", "/_")) or request.method != "GET":
+        return Response(body, 400, mimetype="application/json")
+    return refuse(400, message)
 
 
 def not_found_status(response):

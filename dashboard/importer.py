@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 
 from dashboard.clock import utcnow
 from dashboard.domain import LEVELS, STAFF_ROLE_LABELS, STAFF_STATUS_LABELS
 from dashboard.models import Area, Staff
 from dashboard.runtime import Runtime
-from dashboard.schemas import pydantic_errors
+from dashboard.schemas import Input, pydantic_errors
 
 BATCH = 1000
 _TRUE = {"1", "true", "yes", "y", "是", "党员", "中共党员"}
@@ -134,7 +134,7 @@ def import_events(rt: Runtime, rows: list[dict], progress) -> ImportReport:
 
 
 # --- staff --------------------------------------------------------------------------------
-class StaffIn(BaseModel):
+class StaffIn(Input):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
     staff_no: str = Field(min_length=1, max_length=32)
@@ -236,7 +236,7 @@ def import_staff(rt: Runtime, rows: list[dict], progress) -> ImportReport:
 
 
 # --- areas --------------------------------------------------------------------------------
-class AreaIn(BaseModel):
+class AreaIn(Input):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
     code: str = Field(min_length=1, max_length=32)

@@ -26,16 +26,56 @@ _SATISFACTION_BY_NAME = {zh: code for code, (zh, _en) in SATISFACTION_LABELS.ite
 _PHONE = re.compile(r"^\+?[0-9][0-9\- ]{2,19}$")
 
 
-class EventIn(BaseModel):
-    """One event as upstream systems send it (docs/api.md)."""
+NUL_MESSAGE = "must not contain NUL characters (\\u0000)"
+
+
+def has_nul(value) -> bool:
+    """A NUL character anywhere in a value (text, or inside lists and objects, keys too):
+    PostgreSQL refuses to store one, so it is refused as input everywhere."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def text_problem(value, max_length: int, min_length: int = 0) -> str | None:
+    """What is wrong with an optional text field read outside the input models, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return "must be text"
+    if has_nul(value):
+        return NUL_MESSAGE
+    if not min_length <= len(value.strip()) <= max_length:
+        return f"{min_length}–{max_length} characters"
+    return None
+
+
+class Input(BaseModel):
+    """An input record: unknown fields refused, text trimmed, NUL characters refused (each a
+    field error for this record alone)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, v):
+        if has_nul(v):
+            raise ValueError(NUL_MESSAGE)
+        return v
+
+
+class EventIn(Input):
+    """One event as upstream systems send it (docs/api.md)."""
 
     external_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-/]+$")
     source: str | None = None
     category: str | None = Field(default=None, max_length=100)
     subcategory: str = Field(min_length=1, max_length=100)
-    severity: int | str = 1
+    severity: Any = 1  # 1–4 or a name; checked below, so one clear message whatever is sent
     grid_code: str | None = Field(default=None, max_length=32)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
@@ -47,11 +87,11 @@ class EventIn(BaseModel):
 
     @field_validator("severity")
     @classmethod
-    def _severity(cls, v: int | str) -> int:
+    def _severity(cls, v: Any) -> int:
         if isinstance(v, str):
             key = v.strip().lower()
             v = _SEVERITY_BY_NAME.get(key, int(key) if key.isdigit() else 0)
-        if v not in SEVERITY_LABELS:
+        if isinstance(v, bool) or not isinstance(v, int) or v not in SEVERITY_LABELS:
             raise ValueError("must be 1–4 or one of 一般/较大/重大/特别重大")
         return v
 
@@ -63,10 +103,8 @@ class EventIn(BaseModel):
         return v or None
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(Input):
     """One status change (docs/api.md)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: str
     at: datetime | None = None
@@ -145,12 +183,29 @@ class ItemResult:
         return d
 
 
+# pydantic's wording for a wrong type, said as what is allowed.
+_TYPE_MESSAGES = {
+    "string_type": "must be text",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "datetime_type": "must be an ISO 8601 date-time",
+    "datetime_parsing": "must be an ISO 8601 date-time",
+    "datetime_from_date_parsing": "must be an ISO 8601 date-time",
+    "missing": "required",
+    "extra_forbidden": "unknown field",
+}
+
+
 def pydantic_errors(exc: ValidationError) -> dict[str, str]:
+    """{field: message}, one message per field, named by the field alone (the input models are
+    flat), in the shape of every other error of the API."""
     out: dict[str, str] = {}
     for err in exc.errors():
-        name = ".".join(str(p) for p in err["loc"]) or "_"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field"
+        name = str(err["loc"][0]) if err["loc"] else "_"
+        msg = _TYPE_MESSAGES.get(err["type"]) or err["msg"].removeprefix("Value error, ")
         out.setdefault(name, msg)
     return out
