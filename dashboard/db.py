@@ -27,7 +27,10 @@ def make_engine(url: str, **kwargs) -> Engine:
         if url.startswith("sqlite:///") and ":memory:" not in url:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 15}, **kwargs
+            url,
+            connect_args={"check_same_thread": False, "timeout": 15},
+            hide_parameters=True,  # error messages and logs never carry the values
+            **kwargs,
         )
 
         @event.listens_for(engine, "connect")
@@ -43,7 +46,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
-    return create_engine(url, **kwargs)
+    return create_engine(url, hide_parameters=True, **kwargs)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

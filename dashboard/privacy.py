@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 _DIGITS = re.compile(r"[0-9]")
@@ -155,3 +156,35 @@ def mask_text(text: str | None) -> str | None:
         for m in reversed(found):
             text = text[: m.start()] + masked(m) + text[m.end() :]
     return text
+
+
+# --- logs -------------------------------------------------------------------------------------
+def _mask_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # arguments that do not fit the format: left to logging
+        return
+    masked = mask_text(message)
+    if masked != message:
+        record.msg, record.args = masked, ()
+    if record.exc_info and not record.exc_text:
+        record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = mask_text(record.stack_info)
+
+
+def mask_logs() -> None:
+    """Every log record of the process, from any logger to any handler, with phone and ID
+    numbers masked in its message, traceback and stack — done where records are made, so no
+    handler added later can miss it. Idempotent."""
+    make = logging.getLogRecordFactory()
+    if getattr(make, "masks_personal_data", False):
+        return
+
+    def masked_record(*args, **kwargs) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        _mask_record(record)
+        return record
+
+    masked_record.masks_personal_data = True
+    logging.setLogRecordFactory(masked_record)

@@ -37,6 +37,7 @@ class Runtime:
         redis_client: redis.Redis | None = None,
     ) -> Runtime:
         privacy.configure(settings.pii_key)
+        privacy.mask_logs()
         engine = make_engine(settings.effective_database_url)
         if run_migrations:
             migrate(engine)

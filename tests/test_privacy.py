@@ -195,3 +195,28 @@ def test_reporter_data_is_sealed_at_rest(sealed, client, rt, city):
     assert privacy.unseal(phone) == PHONE
     privacy.configure(None)
     assert privacy.unseal(phone) is None
+
+
+def test_no_log_line_carries_personal_data(rt, city, caplog):
+    """A database error prints no statement parameters, and every record — message, traceback,
+    from any logger — has its phone and ID numbers masked."""
+    import logging
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    caplog.set_level(logging.DEBUG)
+    try:
+        with rt.engine.connect() as conn:
+            conn.execute(text("SELECT * FROM no_such_table WHERE x = :p"), {"p": PHONE})
+    except SQLAlchemyError as exc:
+        assert PHONE not in str(exc)
+        logging.getLogger("dashboard.test").exception("ingest failed for %s", "+86 138 1234 5678")
+    try:
+        raise ValueError("reporter 110101199003071234 phone １３８１２３４５６７８")
+    except ValueError:
+        logging.getLogger("werkzeug").error("request failed", exc_info=True, stack_info=True)
+    logging.getLogger("gunicorn.error").warning("user %s locked", "13812345678")
+    shown = "\n".join([*caplog.messages, caplog.text])
+    assert "138****5678" in shown and "110***********1234" in shown
+    assert not FULL_PHONE.search(shown) and "110101199003071234" not in shown
+    assert "１３８１２３４５６７８" not in shown and "1234 5678" not in shown
