@@ -436,7 +436,8 @@ def post_alert_action(alert_id: int, action: str):
             assignee=body.get("assignee"),
         )
         answer = {"id": alert.id, "state": alert.state, "assignee": alert.assignee}
-    runtime().live.bump()
+    # Committed: the answer is success. The wall learns of it now, or from the next snapshot.
+    runtime().live.bump_quietly()
     return json_response(answer)
 
 

@@ -7,6 +7,7 @@ Redis Cluster. Everything here can be rebuilt from SQL (see ``jobs.reconcile``).
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ import redis
 
 from dashboard.clock import epoch, local_day, utcnow
 from dashboard.domain import STATUSES, TERMINAL
+
+log = logging.getLogger(__name__)
 
 DAY_TTL = 3 * 86400
 THROUGHPUT_TTL = 26 * 3600
@@ -239,6 +242,14 @@ class LiveState:
     def bump(self) -> None:
         """Something the wall shows changed outside the counters (an alert's state, say)."""
         self.r.incr(self.key("version"))
+
+    def bump_quietly(self) -> None:
+        """`bump` after a committed change: Redis being away must not fail what is done (the
+        next snapshot brings the wall up to date)."""
+        try:
+            self.bump()
+        except redis.RedisError:
+            log.warning("live version not bumped: Redis is unavailable")
 
     def heartbeat(self, name: str) -> None:
         self.r.hset(self.key("hb"), name, f"{time.time():.3f}")

@@ -92,3 +92,28 @@ def test_sign_in_failures_count_in_a_window_on_both_redis_versions(rt, city):
     assert rt.live.failures("user", "li") == (0, 0)
     rt.live.clear_failures("user", "zhang")
     assert rt.live.failures("user", "zhang") == (0, 0)
+
+
+def test_an_alert_action_with_redis_down_is_a_success(client, rt, city, settings):
+    """The action is committed; the live update is best-effort (the snapshot repairs it), so
+    the answer is success and a retry is a conflict, not a second change."""
+    from dashboard.models import Alert
+    from tests.conftest import as_role
+
+    now = utcnow()
+    with rt.sessions() as session, session.begin():
+        session.add(Alert(rule="t", level=2, title="预警", created_at=now, updated_at=now))
+    duty = as_role(client, rt, "duty_officer")
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    offline = Runtime.create(settings, run_migrations=False, redis_client=dead)
+    duty.application.extensions["dashboard"] = offline
+    try:
+        r = duty.post("/api/v1/alerts/1/ack", json={"note": "已认领"})
+        assert r.status_code == 200 and r.json["state"] == "acknowledged"
+        assert duty.post("/api/v1/alerts/1/ack", json={}).status_code == 409
+    finally:
+        duty.application.extensions["dashboard"] = rt
+        offline.close()
+        dead.close()
+    with rt.sessions() as session:
+        assert session.get(Alert, 1).state == "acknowledged"
