@@ -149,7 +149,7 @@ def create_app(
     import callbacks  # noqa: F401 - registers the callbacks of every page
 
     # Everything about access is derived from the pages' declarations (ui.page.register_page).
-    gate = page.gate()
+    gate = page.gate(lambda: app.callback_map)
     # `@callback`s wait in Dash's global map until the first request moves them into the app;
     # checking them now is what lets a bad one stop the app before it serves anything.
     gate.check_callbacks([*app.callback_map, *GLOBAL_CALLBACK_MAP])

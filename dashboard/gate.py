@@ -15,7 +15,7 @@ its own token or session check, everything else needs a principal whose role all
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -62,8 +62,11 @@ class PageRule:
 
 
 class Gate:
-    def __init__(self, pages: Iterable[PageRule]):
+    def __init__(self, pages: Iterable[PageRule], callbacks: Callable[[], Container[str]] = tuple):
+        """`callbacks` gives the output keys of the app's registered callbacks (Dash's
+        callback map, complete once the app has set itself up)."""
         self.pages = tuple(pages)
+        self.callbacks = callbacks
         prefixes = [p.prefix for p in self.pages]
         for p in self.pages:
             if not p.prefix or p.prefix.startswith((SHELL_PREFIX, ROUTER_PREFIX)):
@@ -114,6 +117,23 @@ class Gate:
         ]
         pages = [self.page_for(v) for v in values]
         return {p.permission for p in pages if p is not None} or {ANY}
+
+    def malformed(self, body: dict) -> str | None:
+        """Why a callback request cannot be one the app's own pages send (None: it can be).
+        Dash would fail on it (500): an output no callback has, a router path that is no path."""
+        if body.get("output") not in self.callbacks():
+            return "no such callback"
+        if any(oid.startswith(ROUTER_PREFIX) for oid in output_ids(body)):
+            # Dash passes the router's inputs by position: the path, then the query string.
+            values = [
+                i.get("value") if isinstance(i, dict) else i for i in _list(body.get("inputs"))
+            ]
+            path, search = [*values, None, None][:2]
+            if not (path is None or (isinstance(path, str) and path.startswith("/"))):
+                return "the page's path must start with /"
+            if not (search is None or isinstance(search, str)):
+                return "the query string must be text"
+        return None
 
     def check_callbacks(self, outputs: Iterable[str]) -> None:
         """Every callback (given by Dash's output string) must write to the shell, the router or
@@ -212,6 +232,9 @@ def guard(gate: Gate):
         needed = gate.callback_permission(body)
         if needed is False or (needed and not allowed(principal, needed)):
             return refuse(403, t("not_allowed", lang()))
+        problem = gate.malformed(body)  # allowed, but nothing the app's pages would send
+        if problem:
+            return refuse(400, problem)
         return None
     if path.startswith(APP_ROUTES):
         return None

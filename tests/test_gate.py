@@ -18,7 +18,7 @@ from dashboard.access import PERMISSIONS
 from dashboard.clock import utcnow
 from dashboard.gate import Gate, PageRule, UndeclaredCallback
 from tests.conftest import ADMIN_PAGES, PAGES, as_role, rt_client
-from tests.dash_requests import callbacks, route
+from tests.dash_requests import callback, callbacks, route
 from tests.factories import event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -360,6 +360,26 @@ def test_crafted_callback_requests_do_not_slip_past_the_gate(client, rt, city):
         == 403
     )
     assert c.post("/_dash-update-component", data="not json").status_code == 400
+
+
+def test_crafted_callbacks_that_dash_would_fail_on_are_refused(client, rt, city):
+    """Outputs no callback has (under a declared prefix too) and router paths that are no
+    path reached Dash and failed with a 500; they are a 400 now."""
+    admin = as_role(client, rt, "admin")
+    clock = callback(admin, "shell-clock")
+    for out in ("shell-nope.children", "overview-nope.children", "admin-user-nope.children"):
+        body = dict(clock, output=out, outputs={"id": out.split(".")[0], "property": "children"})
+        r = admin.post("/_dash-update-component", json=body)
+        assert r.status_code == 400 and r.json["error"] == "no such callback", out
+    for path in ("admin/users", " /admin/users", "", 5, ["/"], {"p": "/"}):
+        r = route(admin, path)
+        assert r.status_code == 400, path
+    r = route(admin, "/flow", search=7)
+    assert r.status_code == 400
+    # What the app's pages really send still works, for the pages and the 404.
+    assert route(admin, "/admin/users").status_code == 200
+    assert route(admin, "//admin//users").status_code == 200  # Dash's router: the 404 page
+    assert admin.post("/_dash-update-component", json=clock).status_code == 200
 
 
 def test_layouts_check_their_pages_permission_themselves(web_app):

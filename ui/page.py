@@ -80,10 +80,14 @@ def declared() -> list[dict]:
     return pages
 
 
-def gate() -> Gate:
+def gate(callbacks) -> Gate:
+    """The gate of the declared pages; `callbacks` gives the app's registered callbacks."""
     return Gate(
-        PageRule(p["path"], p["permission"], p["prefix"], p.get("path_template"))
-        for p in declared()
+        (
+            PageRule(p["path"], p["permission"], p["prefix"], p.get("path_template"))
+            for p in declared()
+        ),
+        callbacks,
     )
 
 
