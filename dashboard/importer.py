@@ -8,13 +8,16 @@ holes is worse than none, so one bad row stops the file and nothing is written.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from dashboard.clock import utcnow
@@ -22,6 +25,8 @@ from dashboard.domain import LEVELS, STAFF_ROLE_LABELS, STAFF_STATUS_LABELS
 from dashboard.models import Area, Staff
 from dashboard.runtime import Runtime
 from dashboard.schemas import Input, pydantic_errors
+
+log = logging.getLogger(__name__)
 
 BATCH = 1000
 _TRUE = {"1", "true", "yes", "y", "是", "党员", "中共党员"}
@@ -54,17 +59,53 @@ class ImportReport:
 
 
 # --- reading ------------------------------------------------------------------------------
+CSV_FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters: far beyond any field we keep
+
+
+def _decode(raw: bytes) -> str:
+    """UTF-8 (with or without a BOM), or GB18030 — a superset of GBK, what Excel in Chinese
+    writes by default."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportFailed("the file is neither UTF-8 nor GB18030/GBK text; save it as CSV UTF-8")
+
+
+def _check_header(header: list[str]) -> None:
+    names = [h for h in header if h]
+    if not names:
+        raise ImportFailed("the file has no header row")
+    twice = sorted({h for h in names if names.count(h) > 1})
+    if twice:
+        raise ImportFailed(f"the header names a column more than once: {', '.join(twice)}")
+
+
+def _read_csv(path: Path) -> list[dict]:
+    text = _decode(path.read_bytes())  # a NUL passes the reader; its row's validation refuses it
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader, [])]
+        _check_header(header)
+        return [_clean(dict(zip(header, r, strict=False))) for r in reader if any(r)]
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise ImportFailed(
+                f"line {reader.line_num}: a field is longer than {CSV_FIELD_LIMIT:,} characters"
+            ) from None
+        raise ImportFailed(f"line {reader.line_num}: not readable as CSV ({exc})") from None
+
+
 def read_rows(path: Path) -> list[dict]:
-    """Rows as dicts of stripped strings (empty cells → None); CSV (UTF-8, BOM ok) or XLSX."""
+    """Rows as dicts of stripped strings (empty cells → None); CSV (UTF-8 or GB18030) or XLSX.
+    A file that cannot be read whole is refused whole (ImportFailed), before anything is
+    written."""
     if not path.exists():
         raise ImportFailed(f"no such file: {path}")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames:
-                raise ImportFailed("the CSV file has no header row")
-            return [_clean(r) for r in reader]
+        return _read_csv(path)
     if suffix in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
@@ -77,6 +118,7 @@ def read_rows(path: Path) -> list[dict]:
         if not rows:
             raise ImportFailed("the worksheet is empty")
         header = [str(h).strip() if h is not None else "" for h in rows[0]]
+        _check_header(header)
         return [_clean(dict(zip(header, r, strict=False))) for r in rows[1:] if any(r)]
     raise ImportFailed("use a .csv, .xlsx or (for areas) .geojson file")
 
@@ -259,18 +301,52 @@ class AreaIn(Input):
 
 def read_geojson(path: Path) -> list[dict]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(_decode(path.read_bytes()))
     except (OSError, ValueError) as exc:
         raise ImportFailed(f"cannot read the GeoJSON file: {exc}") from None
-    if data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
+    if (
+        not isinstance(data, dict)
+        or data.get("type") != "FeatureCollection"
+        or not isinstance(data.get("features"), list)
+    ):
         raise ImportFailed("the GeoJSON must be a FeatureCollection")
     rows = []
-    for f in data["features"]:
-        props = dict((f or {}).get("properties") or {})
-        geom = (f or {}).get("geometry")
-        props["boundary"] = geom
+    for n, f in enumerate(data["features"], 1):
+        if not isinstance(f, dict) or not isinstance(f.get("properties") or {}, dict):
+            raise ImportFailed(f"feature {n} is not a GeoJSON Feature with properties")
+        props = dict(f.get("properties") or {})
+        props["boundary"] = f.get("geometry")
         rows.append(props)
     return rows
+
+
+def geometry_problem(geometry) -> str | None:
+    """What is wrong with an area's boundary (None: a usable Polygon or MultiPolygon, every
+    ring closed, of at least four positions of longitude and latitude)."""
+    if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+        return "must be a Polygon or MultiPolygon"
+    coords = geometry.get("coordinates")
+    polygons = [coords] if geometry["type"] == "Polygon" else coords
+    if not isinstance(polygons, list) or not polygons:
+        return "has no coordinates"
+    for polygon in polygons:
+        if not isinstance(polygon, list) or not polygon:
+            return "has a polygon without rings"
+        for ring in polygon:
+            if not isinstance(ring, list) or len(ring) < 4 or ring[0] != ring[-1]:
+                return "has a ring that is not closed (at least 4 positions, last = first)"
+            for pt in ring:
+                if not _position(pt):
+                    return "has a position that is not [longitude, latitude]"
+    return None
+
+
+def _position(pt) -> bool:
+    if not isinstance(pt, list) or len(pt) < 2:
+        return False
+    x, y = pt[0], pt[1]
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (x, y))
+    return numbers and -180 <= x <= 180 and -90 <= y <= 90
 
 
 def _centre(geometry: dict) -> tuple[float, float] | None:
@@ -291,10 +367,9 @@ def import_areas(rt: Runtime, rows: list[dict], progress) -> ImportReport:
         except ValidationError as exc:
             report.errors.append({"row": i + 2, "errors": pydantic_errors(exc)})
             continue
-        if a.boundary is not None and a.boundary.get("type") not in ("Polygon", "MultiPolygon"):
-            report.errors.append(
-                {"row": i + 2, "errors": {"geometry": "must be a Polygon or MultiPolygon"}}
-            )
+        problem = geometry_problem(a.boundary) if a.boundary is not None else None
+        if problem:
+            report.errors.append({"row": i + 2, "errors": {"geometry": problem}})
             continue
         parsed.append((i, a))
     with rt.sessions() as session, session.begin():
@@ -354,7 +429,10 @@ def import_areas(rt: Runtime, rows: list[dict], progress) -> ImportReport:
             )
             by_code[a.code] = row
         progress(f"areas: {len(parsed):,} rows written")
-    rt.live.drop_document("geo")  # the wall's map shapes are rebuilt by the next snapshot
+    try:
+        rt.live.drop_document("geo")  # the wall's map shapes are rebuilt by the next snapshot
+    except RedisError:
+        log.warning("map shapes not dropped (Redis unavailable): the wall keeps the old ones")
     return report
 
 

@@ -191,6 +191,7 @@ _TYPE_MESSAGES = {
     "float_type": "must be a number",
     "float_parsing": "must be a number",
     "bool_type": "must be true or false",
+    "dict_type": "must be an object",
     "bool_parsing": "must be true or false",
     "datetime_type": "must be an ISO 8601 date-time",
     "datetime_parsing": "must be an ISO 8601 date-time",

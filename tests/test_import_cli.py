@@ -164,6 +164,106 @@ def test_unreadable_files(rt, city, tmp_path):
         importer.import_file(rt, "events", str(tmp_path / "x.txt"))
 
 
+HEADER = "external_id,subcategory,grid_code,title,reported_at,source\n"
+
+
+def _event_line(n: int, title: str = "暴露垃圾") -> str:
+    return f"H{n},0101,G11,{title},{T0.isoformat()}Z,grid\n"
+
+
+def _events(rt) -> list[str]:
+    with rt.sessions() as session:
+        return session.execute(select(Event.external_id).order_by(Event.id)).scalars().all()
+
+
+def test_a_gbk_csv_as_excel_in_chinese_saves_it(rt, city, tmp_path):
+    path = tmp_path / "gbk.csv"
+    path.write_bytes((HEADER + _event_line(1, "垃圾堆放，请处理") + _event_line(2)).encode("gbk"))
+    report = importer.import_file(rt, "events", str(path), progress=lambda _m: None)
+    assert report.created == 2 and not report.errors
+    with rt.sessions() as session:
+        assert session.execute(select(Event.title).order_by(Event.id)).scalars().first() == (
+            "垃圾堆放，请处理"
+        )
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00\x81\x30" * 10)
+    with pytest.raises(importer.ImportFailed):
+        importer.import_file(rt, "events", str(tmp_path / "bin.csv"))
+
+
+def test_files_that_cannot_be_read_whole_are_refused_whole(rt, city, tmp_path):
+    huge = tmp_path / "huge.csv"
+    huge.write_text(HEADER + _event_line(1) + _event_line(2, "x" * 140_000), encoding="utf-8")
+    with pytest.raises(importer.ImportFailed, match="longer than 131,072 characters"):
+        importer.import_file(rt, "events", str(huge))
+    twice = tmp_path / "twice.csv"
+    twice.write_text("external_id,title,title\nA,x,y\n", encoding="utf-8")
+    with pytest.raises(importer.ImportFailed, match="more than once: title"):
+        importer.import_file(rt, "events", str(twice))
+    book = Workbook()
+    book.active.append(["staff_no", "name", "name"])
+    book.active.append(["S1", "张三", "李四"])
+    book.save(tmp_path / "twice.xlsx")
+    with pytest.raises(importer.ImportFailed, match="more than once: name"):
+        importer.import_file(rt, "staff", str(tmp_path / "twice.xlsx"))
+    assert _events(rt) == []
+
+
+def test_a_nul_byte_is_an_error_of_its_row(rt, city, tmp_path):
+    path = tmp_path / "nul.csv"
+    path.write_text(HEADER + _event_line(1) + _event_line(2, "a\x00b") + _event_line(3))
+    report = importer.import_file(rt, "events", str(path), progress=lambda _m: None)
+    assert report.created == 2 and report.errors == [
+        {"row": 3, "errors": {"title": "must not contain NUL characters (\\u0000)"}}
+    ]
+    assert _events(rt) == ["H1", "H3"]
+    staff = tmp_path / "staff.csv"
+    staff.write_text(
+        "staff_no,name,role,area_code\nS1,张三,grid_fulltime,G11\nS2,李\x00四,mediator,C1\n"
+    )
+    report = importer.import_file(rt, "staff", str(staff), progress=lambda _m: None)
+    assert not report.written and report.errors[0]["row"] == 3
+    with rt.sessions() as session:
+        assert session.execute(select(func.count()).select_from(Staff)).scalar() == 0
+
+
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ([1, 2], "FeatureCollection"),
+        ({"type": "FeatureCollection", "features": [5]}, "feature 1"),
+        ({"type": "FeatureCollection", "features": [{"properties": [1]}]}, "feature 1"),
+    ],
+)
+def test_malformed_geojson_is_refused(rt, city, tmp_path, document, message):
+    path = tmp_path / "bad.geojson"
+    path.write_text(json.dumps(document))
+    with pytest.raises(importer.ImportFailed, match=message):
+        importer.import_file(rt, "areas", str(path))
+
+
+def test_area_boundaries_must_be_usable_shapes(rt, city, tmp_path):
+    ring = [[118.0, 30.0], [118.1, 30.0], [118.1, 30.1], [118.0, 30.0]]
+    bad = {
+        "open ring": {"type": "Polygon", "coordinates": [ring[:-1]]},
+        "text": {"type": "Polygon", "coordinates": [[["a", "b"]] * 4]},
+        "off the earth": {"type": "Polygon", "coordinates": [[[500, 30]] * 4]},
+        "flat": {"type": "Polygon", "coordinates": [[1, 2, 3, 4]]},
+        "point": {"type": "Point", "coordinates": [118, 30]},
+    }
+    features = [
+        {"type": "Feature", "geometry": g,
+         "properties": {"code": f"X{i}", "name": name, "level": "street", "parent_code": "339001"}}
+        for i, (name, g) in enumerate(bad.items())
+    ]  # fmt: skip
+    path = tmp_path / "shapes.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    report = importer.import_file(rt, "areas", str(path), progress=lambda _m: None)
+    assert not report.written and len(report.errors) == len(bad)
+    assert all("geometry" in e["errors"] for e in report.errors)
+    with rt.sessions() as session:
+        assert not session.execute(select(Area).where(Area.code.like("X%"))).first()
+
+
 def test_accounts_and_tokens(rt, city):
     with rt.sessions() as s, s.begin():
         _user, password = auth.create_user(s, "duty1", "duty_officer")
@@ -235,6 +335,11 @@ def test_cli_end_to_end(tmp_path, settings, redis_server):
     assert bad.returncode == 2 and "--source must be one of" in bad.stderr
     user = run("create-user", "--username", "lead", "--role", "leader")
     assert user.returncode == 0 and "password (shown once)" in user.stdout
+    # A file refused whole: a message, not a traceback, and exit code 2.
+    (tmp_path / "huge.csv").write_text("external_id,title\nA," + "x" * 140_000 + "\n")
+    refused = run("import", "events", str(tmp_path / "huge.csv"))
+    assert refused.returncode == 2 and "error: line 2" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
