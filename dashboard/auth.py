@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashboard.clock import utcnow
 from dashboard.domain import SOURCES
-from dashboard.models import ApiToken, AuditLog, User
+from dashboard.models import ApiToken, AuditLog, User, UserSession
 from dashboard.privacy import mask_text
 from dashboard.refdata import area_by_code, area_codes
 
@@ -134,10 +135,56 @@ def password_problem(password: str, username: str) -> str | None:
     return None
 
 
-def set_password(session: Session, user: User, password: str, actor: str) -> None:
-    """A new password; the old sessions of the user end (their fingerprint changes)."""
+def set_password(
+    session: Session, user: User, password: str, actor: str, keep: str | None = None
+) -> None:
+    """A new password; every session of the user ends but `keep` (the one that changed it)."""
     user.password_hash = generate_password_hash(password, PASSWORD_METHOD)
+    end_sessions(session, user.id, "password", keep=keep)
     audit(session, actor, "password.change", user.username)
+
+
+# --- sessions -------------------------------------------------------------------------------
+SESSION_RETENTION = timedelta(days=30)  # ended or expired session rows kept this long
+
+
+def start_session(session: Session, user: User) -> str:
+    """A new session of a person; its id goes into the signed cookie."""
+    sid = secrets.token_urlsafe(32)
+    session.add(UserSession(id=sid, user_id=user.id, created_at=utcnow()))
+    return sid
+
+
+def session_alive(session: Session, sid: str, user_id: int) -> bool:
+    row = session.get(UserSession, sid)
+    return row is not None and row.user_id == user_id and row.ended_at is None
+
+
+def end_session(session: Session, sid: str, why: str = "signed out") -> None:
+    session.execute(
+        update(UserSession)
+        .where(UserSession.id == sid, UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), ended_why=why)
+    )
+
+
+def end_sessions(session: Session, user_id: int, why: str, keep: str | None = None) -> int:
+    """End every open session of a user (but `keep`); how many ended."""
+    q = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    if keep is not None:
+        q = q.where(UserSession.id != keep)
+    return session.execute(q.values(ended_at=utcnow(), ended_why=why)).rowcount
+
+
+def forget_old_sessions(session: Session, now: datetime, session_hours: float) -> int:
+    """Session rows ended (or past their hours) more than SESSION_RETENTION ago."""
+    horizon = now - SESSION_RETENTION
+    return session.execute(
+        delete(UserSession).where(
+            (UserSession.ended_at < horizon)
+            | (UserSession.created_at < horizon - timedelta(hours=session_hours))
+        )
+    ).rowcount
 
 
 @dataclass(frozen=True)
@@ -239,6 +286,8 @@ def set_active(session: Session, username: str, active: bool, actor: str) -> Non
     if not active and user.role == "admin" and not _other_active_admins(session, user):
         raise AccountError("the last active admin cannot be deactivated")
     user.active = active
+    if not active:
+        end_sessions(session, user.id, "deactivated")
     audit(session, actor, "user.activate" if active else "user.deactivate", username)
 
 
@@ -257,6 +306,7 @@ def reset_password(session: Session, username: str, actor: str) -> str:
     user = _user(session, username)
     password = new_password()
     user.password_hash = generate_password_hash(password, PASSWORD_METHOD)
+    end_sessions(session, user.id, "password reset")
     audit(session, actor, "user.reset_password", username)
     return password
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 
 from dashboard import kpi
+from dashboard.auth import forget_old_sessions
 from dashboard.clock import from_epoch, utcnow
 from dashboard.db import bulk_insert, chunks, storage_text, without_indexes
 from dashboard.models import Event, JobState, RollupDaily, RollupHourly, Transition
@@ -166,7 +167,10 @@ def wall_snapshot(rt: Runtime, now: datetime | None = None) -> dict:
         return wall.refresh(session, rt.live, now or utcnow(), rt.settings.zone)
 
 
-def trim(rt: Runtime) -> dict:
-    """Retention: cap the ticker stream and drop hourly rollups past their retention."""
+def trim(rt: Runtime, now: datetime | None = None) -> dict:
+    """Retention: cap the ticker stream, drop hourly rollups and old session rows."""
+    now = now or utcnow()
     rt.live.trim()
-    return {"hourly_rows_deleted": trim_hourly(rt)}
+    with rt.sessions() as session, session.begin():
+        sessions = forget_old_sessions(session, now, rt.settings.session_hours)
+    return {"hourly_rows_deleted": trim_hourly(rt, now), "session_rows_deleted": sessions}

@@ -246,6 +246,18 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class UserSession(Base):
+    """A person's signed-in session, so that the server can end it: signing out, a changed or
+    reset password and deactivation end it for every copy of its cookie."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # random, in the cookie
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_why: Mapped[str | None] = mapped_column(String(32))
+
+
 class ApiToken(Base):
     """Bearer tokens (only a SHA-256 hash is stored). kind: ingest | display."""
 

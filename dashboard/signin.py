@@ -4,7 +4,6 @@ failed sign-ins counted per account and per address (which lock further tries fo
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, redirect, render_template, request, session
@@ -23,6 +22,7 @@ from dashboard.web import (
     lang,
     refuse,
     runtime,
+    session_key,
     settings,
     user_principal,
 )
@@ -155,7 +155,7 @@ def login_submit():
                 message += " " + t("tries_left", lang()).format(left=left)
             return _login_page(401, message, username)
         auth.audit(db, user.username, "login.success", user.username, user.role, address())
-        session_id = user_principal(user)
+        session_id = user_principal(user, auth.start_session(db, user))
         principal = Principal(
             session_id, user.username, user.role, "user", *district_of(db, user.area_id)
         )
@@ -171,6 +171,9 @@ def logout():
     principal = current()
     if principal is not None:
         with runtime().sessions() as db, db.begin():
+            sid = session_key(principal)
+            if sid:  # every copy of the cookie ends with it, not only this browser's
+                auth.end_session(db, sid)
             auth.audit(db, principal.actor, "logout", principal.name, None, address())
     logout_user()
     session.clear()
@@ -225,9 +228,6 @@ def password_submit():
         problem = auth.password_problem(new, user.username)
         if problem or new != again:
             return _password_page(400, problem or t("passwords_differ", lang()))
-        auth.set_password(db, user, new, actor=principal.actor)
-        session_id = user_principal(user)
-        fresh = replace(principal, session_id=session_id)
-    # The session continues under the new fingerprint; every other session of the user ends.
-    login_user(fresh)
+        # This session goes on; every other session of the user ends.
+        auth.set_password(db, user, new, actor=principal.actor, keep=session_key(principal))
     return _password_page(done=True)

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 
@@ -21,6 +20,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import ServiceUnavailable
 
+from dashboard import auth
 from dashboard.access import Principal
 from dashboard.i18n import t
 from dashboard.models import ApiToken, Area, User
@@ -47,11 +47,6 @@ def lang() -> str:
 
 
 # --- principals ---------------------------------------------------------------------------
-def fingerprint(password_hash: str) -> str:
-    """Part of the session id: changing a password ends every other session of the user."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
-
-
 def district_of(session_db, area_id: int | None) -> tuple[int | None, str | None, str | None]:
     if area_id is None:
         return None, None, None
@@ -64,15 +59,16 @@ def district_of(session_db, area_id: int | None) -> tuple[int | None, str | None
 
 @login_manager.user_loader
 def load_principal(session_id: str) -> Principal | None:
-    """The principal for a session id, checked against the database on every request: a
-    deactivated user, a changed password or a revoked display token count at once."""
+    """The principal for a session id, checked against the database on every request: an ended
+    session (signed out, password changed or reset), a deactivated user or a revoked display
+    token count at once, for every copy of the cookie."""
     kind, _, rest = session_id.partition(":")
     try:
         with runtime().sessions() as db:
             if kind == "u":
-                user_id, _, fp = rest.partition(":")
+                user_id, _, sid = rest.partition(":")
                 user = db.get(User, int(user_id))
-                if user is None or not user.active or fingerprint(user.password_hash) != fp:
+                if user is None or not user.active or not auth.session_alive(db, sid, user.id):
                     return None
                 return Principal(
                     session_id, user.username, user.role, "user", *district_of(db, user.area_id)
@@ -95,8 +91,14 @@ class SignInUnavailable(ServiceUnavailable):
     """The database that holds accounts and tokens cannot be reached."""
 
 
-def user_principal(user: User) -> str:
-    return f"u:{user.id}:{fingerprint(user.password_hash)}"
+def user_principal(user: User, sid: str) -> str:
+    """What a person's session cookie carries: the user and the server-side session."""
+    return f"u:{user.id}:{sid}"
+
+
+def session_key(principal: Principal) -> str | None:
+    """The server-side session of a person's principal (None for a display)."""
+    return principal.session_id.split(":", 2)[2] if principal.kind == "user" else None
 
 
 def expired(principal: Principal) -> bool:

@@ -3,8 +3,10 @@ session ends, no open redirect, both languages."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from dashboard import auth
-from dashboard.models import AuditLog
+from dashboard.models import AuditLog, User, UserSession
 from tests.conftest import as_role, form_token, post_login, rt_client
 from tests.dash_requests import callbacks
 
@@ -137,3 +139,61 @@ def test_the_sign_in_page_speaks_english(client, city):
     page = client.get("/login?lang=en").get_data(as_text=True)
     assert "Sign in" in page and "User name" in page and 'lang="en"' in page
     assert "云州市 Municipal Social Governance Command Center" in page
+
+
+def _copy_of(client):
+    """Another browser holding a copy of this one's session cookie (a stolen cookie)."""
+    thief = rt_client(client)
+    thief.set_cookie("cc_session", client.get_cookie("cc_session").value)
+    return thief
+
+
+def test_ending_a_session_ends_every_copy_of_its_cookie(client, rt, city):
+    with rt.sessions() as session, session.begin():
+        auth.create_user(session, "wang", "leader", password="first-pass-123")
+    post_login(client, "wang", "first-pass-123")
+    thief = _copy_of(client)
+    assert thief.get("/").status_code == 200
+    r = client.post("/logout", data={"csrf_token": form_token(client, "/account/password")})
+    assert r.status_code == 302
+    assert thief.get("/").status_code == 302 and thief.get("/api/v1/kpis").status_code == 401
+    # An administrator's password reset and a deactivation end the sessions too.
+    for end in ("reset", "deactivate"):
+        browser = rt_client(client)
+        post_login(browser, "wang", "first-pass-123")
+        assert browser.get("/").status_code == 200
+        with rt.sessions() as session, session.begin():
+            if end == "reset":
+                password = auth.reset_password(session, "wang", "admin")
+                auth.set_password(
+                    session, session.scalars(select(User).where(User.username == "wang")).one(),
+                    "first-pass-123", "wang"
+                )  # fmt: skip
+            else:
+                auth.set_active(session, "wang", False, "admin")
+        assert password and browser.get("/").status_code == 302, end
+    with rt.sessions() as session:
+        why = session.execute(select(UserSession.ended_why)).scalars().all()
+    assert sorted(why) == ["deactivated", "password reset", "signed out"]
+
+
+def test_old_session_rows_are_forgotten(rt, city):
+    from datetime import timedelta
+
+    from dashboard import jobs
+    from dashboard.clock import utcnow
+
+    with rt.sessions() as session, session.begin():
+        user, _password = auth.create_user(session, "zhao", "leader")
+    with rt.sessions() as session, session.begin():
+        user = session.merge(user)
+        fresh, old = auth.start_session(session, user), auth.start_session(session, user)
+    with rt.sessions() as session, session.begin():
+        auth.end_session(session, old)
+    # A month and an hour on: the ended row goes; the other ends with its hours (12), so it
+    # is kept until a month after that.
+    later = utcnow() + timedelta(days=30, hours=1)
+    assert jobs.trim(rt, now=later)["session_rows_deleted"] == 1
+    with rt.sessions() as session:
+        assert [s.id for s in session.scalars(select(UserSession))] == [fresh]
+    assert jobs.trim(rt, now=later + timedelta(hours=12))["session_rows_deleted"] == 1
