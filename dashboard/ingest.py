@@ -363,8 +363,10 @@ class Ingestor:
         beats = [heartbeat, *sorted({f"feed:{c.source}" for c in changes if c.from_status is None})]
         try:
             self.live.record(changes, ticker, heartbeats=beats)
+        except live_mod.LiveUnavailable:
+            log.debug("live state update skipped: Redis failed moments ago")
         except Exception:  # Redis being down must not fail a committed write
-            log.warning("live state update failed; reconcile will repair it", exc_info=True)
+            log.warning("live state update failed; it is rebuilt from SQL", exc_info=True)
 
 
 def _insert_ignore(session: Session, table):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import redis
+from redis.client import Pipeline
 
 from dashboard.clock import epoch, local_day, utcnow
 from dashboard.domain import STATUSES, TERMINAL
@@ -99,9 +101,69 @@ class Snapshot:
         self.gauges |= LiveState.overdue_fields(total, by_district)
 
 
+class LiveUnavailable(redis.ConnectionError):
+    """Redis failed moments ago: not tried again until the breaker's cool-down has passed."""
+
+
+class Breaker:
+    """A circuit breaker in front of Redis. After a failure (down, or hung past the socket
+    timeout) nothing waits on Redis for `cooldown` seconds: calls fail at once, so ingest keeps
+    its pace and pages keep what they show. Once Redis answers again the live state is marked
+    stale, and the scheduler's live check rebuilds it from SQL (what was skipped meanwhile)."""
+
+    FAILURES = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+    def __init__(self, cooldown: float = 5.0):
+        self.cooldown = cooldown
+        self.open_until = 0.0
+        self.missed = False  # calls failed or were skipped: the live state may lack changes
+        self._lock = threading.Lock()
+
+    def call(self, fn, *args, on_recovery=None, **kwargs):
+        if time.monotonic() < self.open_until:
+            self.missed = True
+            raise LiveUnavailable("Redis was unavailable moments ago")
+        try:
+            result = fn(*args, **kwargs)
+        except self.FAILURES:
+            with self._lock:
+                self.open_until = time.monotonic() + self.cooldown
+                self.missed = True
+            raise
+        if self.missed and on_recovery is not None:
+            with self._lock:
+                missed, self.missed = self.missed, False
+            if missed:
+                on_recovery()
+        return result
+
+
+class _Guarded:
+    """A Redis client (or pipeline) whose every call goes through the breaker."""
+
+    def __init__(self, target, breaker: Breaker, on_recovery):
+        self._target, self._breaker, self._on_recovery = target, breaker, on_recovery
+
+    def __getattr__(self, name):
+        attr = getattr(self._target, name)
+        if name == "pipeline":
+            return lambda *a, **k: _Guarded(attr(*a, **k), self._breaker, self._on_recovery)
+        if not callable(attr) or (isinstance(self._target, Pipeline) and name != "execute"):
+            return attr  # a pipeline only queues commands until execute()
+        return lambda *a, **k: self._breaker.call(attr, *a, on_recovery=self._on_recovery, **k)
+
+
 class LiveState:
-    def __init__(self, client: redis.Redis, prefix: str = "cc", zone: ZoneInfo | None = None):
-        self.r = client
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str = "cc",
+        zone: ZoneInfo | None = None,
+        breaker: Breaker | None = None,
+    ):
+        self.raw = client
+        self.breaker = breaker or Breaker()
+        self.r = _Guarded(client, self.breaker, self._mark_stale)
         self.prefix = prefix
         self.zone = zone or ZoneInfo("Asia/Shanghai")
 
@@ -421,6 +483,31 @@ class LiveState:
 
     def trim(self, max_ticker: int = TICKER_LENGTH) -> None:
         self.r.xtrim(self.key("ticker"), maxlen=max_ticker, approximate=False)
+
+    # --- is the live state whole? -------------------------------------------------------------
+    def _mark_stale(self) -> None:
+        """Redis is back after calls failed or were skipped: ask for a rebuild."""
+        try:
+            self.raw.set(self.key("stale"), "1")
+        except redis.RedisError:
+            self.breaker.missed = True  # try again with the next call
+
+    def needs_rebuild(self) -> str | None:
+        """Why the live state must be rebuilt from SQL now, or None: Redis lost it (restarted
+        empty, flushed) or some process skipped updates while Redis was away."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.exists(self.key("built"))
+        pipe.exists(self.key("stale"))
+        built, stale = pipe.execute()
+        if not built:
+            return "lost"
+        return "stale" if stale else None
+
+    def mark_built(self, at: str) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(self.key("built"), at)
+        pipe.delete(self.key("stale"))
+        pipe.execute()
 
     def delete_all(self, scheduler_keys: bool = True) -> None:
         """Remove the live-state keys of this prefix, and the scheduler's unless told not to."""

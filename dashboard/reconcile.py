@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dashboard.clock import day_bounds, epoch, from_epoch, local_day, utcnow
-from dashboard.jobs import sla_sweep
+from dashboard.jobs import sla_sweep, wall_snapshot
 from dashboard.live import TICKER_PER_BATCH, Change, LiveState, Snapshot, TickerItem
 from dashboard.models import Category, Event, Transition
 from dashboard.privacy import mask_name, mask_text, unseal
@@ -33,9 +33,25 @@ def reconcile(
     with rt.sessions() as session:
         snap = live_snapshot(session, rt.live, now)
     drift = rt.live.apply_snapshot(snap, repair=repair)
+    if repair:
+        rt.live.mark_built(now.isoformat())
     if drift and not quiet:
         log.warning("live state drift repaired: %d fields (first: %s)", len(drift), drift[:3])
     return drift
+
+
+def live_check(rt: Runtime, now: datetime | None = None) -> dict:
+    """Every few seconds: rebuild the live state at once when Redis lost it (restarted empty,
+    flushed) or a process skipped updates while Redis was away — not at the next periodic
+    reconcile, minutes later. Costs one round trip when all is well."""
+    why = rt.live.needs_rebuild()
+    if why is None:
+        return {"rebuilt": None}
+    drift = reconcile(rt, now, quiet=True)
+    if rt.live.document("wall") is None:
+        wall_snapshot(rt, now)
+    log.warning("live state %s in Redis: rebuilt from SQL (%d fields differed)", why, len(drift))
+    return {"rebuilt": why, "fields": len(drift)}
 
 
 def live_snapshot(session: Session, live: LiveState, now: datetime) -> Snapshot:

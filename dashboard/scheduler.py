@@ -37,6 +37,7 @@ def job_definitions(rt: Runtime) -> list[JobDef]:
         JobDef("rollup", jobs.rollup, 60),
         JobDef("sla_sweep", jobs.sla_sweep, 60),
         JobDef("reconcile", reconcile.reconcile, 300),
+        JobDef("live_check", reconcile.live_check, 5),
         JobDef("trim", jobs.trim, 3600),
         JobDef("wall_snapshot", jobs.wall_snapshot, 60),
     ]
