@@ -49,6 +49,20 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, hide_parameters=True, **kwargs)
 
 
+@contextmanager
+def snapshot_session(engine: Engine) -> Iterator[Session]:
+    """A read-only session whose every statement sees the same committed state (a REPEATABLE
+    READ transaction on PostgreSQL; one read transaction in SQLite's WAL)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")  # the driver starts none for reads by itself
+        else:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with Session(bind=conn) as session:
+            yield session
+        conn.rollback()
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -238,6 +238,7 @@ class Ingestor:
                 continue
             results.append(ItemResult(p.index, p.row["external_id"], "created", id=rid))
             p.ticker = replace(p.ticker, event_id=rid)
+            p.change = replace(p.change, event_id=rid)
             transitions.append(
                 {
                     "event_id": rid,

@@ -90,6 +90,7 @@ def apply(
         sub.parent_code,
         e.source,
         was_overdue=was_overdue and not e.is_open,
+        event_id=e.id,
     )
 
 

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -29,6 +29,52 @@ THROUGHPUT_TTL = 26 * 3600
 TICKER_LENGTH = 500
 # A batch adds at most this many ticker items (its newest): the wall shows the latest few.
 TICKER_PER_BATCH = 100
+# Which transitions the live state holds, in sets per hour of publishing: a publish or a
+# reconcile's catch-up applies a transition only if neither this hour's nor the last hour's set
+# has its key. Two hours cover the time from a commit to its publish many times over.
+APPLIED_TTL = 2 * 3600
+# Applied once (LiveState.record): KEYS 1 this hour's applied set, 2 the last hour's, 3 version,
+# 4 heartbeats, 5… the data keys. ARGV 1 applied TTL, 2 ticker length, 3 the number of changes,
+# then per change: its key, its number of ops, and per op (kind, key index, a, b) — H: HINCRBY
+# field a by b; X: XADD data a — then expiries (key index, seconds) and heartbeats (field,
+# value), each list after its length.
+RECORD_SCRIPT = """
+local i = 4
+local fresh_count = 0
+for c = 1, tonumber(ARGV[3]) do
+  local ck = ARGV[i]
+  local nops = tonumber(ARGV[i + 1])
+  i = i + 2
+  local fresh = redis.call('SISMEMBER', KEYS[2], ck) == 0 and redis.call('SADD', KEYS[1], ck) == 1
+  if fresh then fresh_count = fresh_count + 1 end
+  for o = 1, nops do
+    if fresh then
+      local key = KEYS[tonumber(ARGV[i + 1])]
+      if ARGV[i] == 'H' then
+        redis.call('HINCRBY', key, ARGV[i + 2], ARGV[i + 3])
+      else
+        redis.call('XADD', key, 'MAXLEN', '~', ARGV[2], '*', 'data', ARGV[i + 2])
+      end
+    end
+    i = i + 4
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+local n = tonumber(ARGV[i])
+i = i + 1
+for e = 1, n do
+  redis.call('EXPIRE', KEYS[tonumber(ARGV[i])], ARGV[i + 1])
+  i = i + 2
+end
+n = tonumber(ARGV[i])
+i = i + 1
+for b = 1, n do
+  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+redis.call('INCR', KEYS[3])
+return fresh_count
+"""
 
 
 @dataclass(frozen=True)
@@ -42,6 +88,17 @@ class Change:
     category: str
     source: str
     was_overdue: bool = False  # counted in the overdue gauge by the last SLA sweep
+    event_id: int = 0
+
+    @property
+    def key(self) -> str:
+        """The transition's identity (an event reaches a status at a time once): the live state
+        applies each transition once, whoever publishes it and however often."""
+        return change_key(self.event_id, self.status, self.at)
+
+
+def change_key(event_id: int, status: str, at: datetime) -> str:
+    return f"{event_id}:{status}:{at.replace(tzinfo=UTC).timestamp():.6f}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +130,7 @@ class Snapshot:
     throughput: dict[str, dict[str, int]] = field(default_factory=dict)  # hour key → fields
     gauges: dict[str, int] = field(default_factory=dict)
     ticker: list[TickerItem] = field(default_factory=list)  # oldest first
+    applied: set[str] = field(default_factory=set)  # keys of the recent transitions it holds
 
     def add_day(self, day: date, change: Change, n: int) -> None:
         """`n` transitions like `change` on a local day."""
@@ -163,6 +221,7 @@ class LiveState:
     ):
         self.raw = client
         self.breaker = breaker or Breaker()
+        self._record = client.register_script(RECORD_SCRIPT)
         self.r = _Guarded(client, self.breaker, self._mark_stale)
         self.prefix = prefix
         self.zone = zone or ZoneInfo("Asia/Shanghai")
@@ -221,55 +280,73 @@ class LiveState:
             delta[f"st:{change.status}:d:{change.district}"] += 1
         return delta
 
+    def applied_keys(self, now: float | None = None) -> tuple[str, str]:
+        """This hour's and the last hour's sets of applied transition keys."""
+        hour = int((now or time.time()) // 3600 * 3600)
+        return self.key(f"applied:{hour}"), self.key(f"applied:{hour - 3600}")
+
     def record(
         self,
         changes: list[Change],
         ticker: list[TickerItem] = (),
         now_utc: datetime | None = None,
         heartbeats: tuple[str, ...] | list[str] = (),
-    ) -> None:
-        """Apply committed changes: counters, throughput, gauges, ticker, version — one round trip."""
-        if not changes and not ticker:
-            return
+    ) -> int:
+        """Apply committed changes — counters, throughput, gauges, ticker items of new events —
+        each transition once (one applied already, by an earlier publish or by a reconcile, is
+        skipped), in one atomic round trip. Returns how many were new."""
+        if not changes:
+            return 0
         now_utc = now_utc or utcnow()
         today = self.local_day(now_utc)
         oldest_day = today - timedelta(days=1)
         horizon = now_utc - timedelta(hours=25)
-        day_counts: dict[date, Counter] = {}
-        tput: dict[int, Counter] = {}
-        gauges: Counter = Counter()
+        newest = list(ticker)[-TICKER_PER_BATCH:]  # the wall shows the latest few
+        shown = {change_key(t.event_id, "reported", t.at): t for t in newest}
+        keys: dict[str, int] = {}
+        expiries: dict[str, int] = {}
+
+        def index(key: str, ttl: int | None = None) -> int:
+            if ttl:
+                expiries[key] = ttl
+            return keys.setdefault(key, len(keys) + 5)  # after the script's four fixed keys
+
+        args: list = []
         for c in changes:
+            ops: list[tuple] = []
             day = self.local_day(c.at)
             if oldest_day <= day <= today:
-                day_counts.setdefault(day, Counter()).update(self.day_fields(c))
+                k = index(self.day_key(day), DAY_TTL)
+                ops += [("H", k, name, 1) for name in self.day_fields(c)]
             if c.at >= horizon:
                 second = epoch(c.at)
-                hour = second - second % 3600
-                tput.setdefault(hour, Counter()).update(
-                    self.minute_fields(second - second % 60, c.status, c.district)
-                )
-            gauges.update(self.gauge_deltas(c))
-        pipe = self.r.pipeline(transaction=True)
-        for day, counts in day_counts.items():
-            key = self.day_key(day)
-            for name, n in counts.items():
-                pipe.hincrby(key, name, n)
-            pipe.expire(key, DAY_TTL)
-        for hour, counts in tput.items():
-            key = self.throughput_key(hour)
-            for name, n in counts.items():
-                pipe.hincrby(key, name, n)
-            pipe.expire(key, THROUGHPUT_TTL)
-        for name, n in gauges.items():
-            if n:
-                pipe.hincrby(self.key("gauges"), name, n)
-        for item in list(ticker)[-TICKER_PER_BATCH:]:
-            pipe.xadd(self.key("ticker"), item.as_fields(), maxlen=TICKER_LENGTH, approximate=True)
-        if heartbeats:
-            stamp = f"{time.time():.3f}"
-            pipe.hset(self.key("hb"), mapping=dict.fromkeys(heartbeats, stamp))
-        pipe.incr(self.key("version"))
-        pipe.execute()
+                k = index(self.throughput_key(second - second % 3600), THROUGHPUT_TTL)
+                minute = second - second % 60
+                ops += [
+                    ("H", k, name, 1) for name in self.minute_fields(minute, c.status, c.district)
+                ]
+            gauges = index(self.key("gauges"))
+            ops += [("H", gauges, name, n) for name, n in self.gauge_deltas(c).items() if n]
+            item = shown.get(c.key) if c.status == "reported" else None
+            if item is not None:
+                ops.append(("X", index(self.key("ticker")), item.as_fields()["data"], ""))
+            args += [c.key, len(ops)]
+            for op in ops:
+                args += op
+        args.append(len(expiries))
+        for key, ttl in expiries.items():
+            args += [keys[key], ttl]
+        stamp = f"{time.time():.3f}"
+        args.append(len(heartbeats))
+        for name in heartbeats:
+            args += [name, stamp]
+        fixed = [*self.applied_keys(), self.key("version"), self.key("hb")]
+        return self.breaker.call(
+            self._record,
+            keys=fixed + sorted(keys, key=keys.get),
+            args=[APPLIED_TTL, TICKER_LENGTH, len(changes), *args],
+            on_recovery=self._mark_stale,
+        )
 
     def set_overdue(self, total: int, by_district: dict[str, int]) -> None:
         """Overdue gauges are absolute values written by the SLA sweep."""
@@ -427,9 +504,11 @@ class LiveState:
         return out
 
     def ticker(self, count: int = 50) -> list[dict]:
-        """Newest first."""
-        entries = self.r.xrevrange(self.key("ticker"), count=count)
-        return [orjson.loads(fields["data"]) for _id, fields in entries]
+        """The newest events, newest first. Publishers append as they commit, so the stream's
+        order is nearly but not strictly the events' order: read a batch more and sort."""
+        entries = self.r.xrevrange(self.key("ticker"), count=count + TICKER_PER_BATCH)
+        items = [orjson.loads(fields["data"]) for _id, fields in entries]
+        return sorted(items, key=lambda i: -i["event_id"])[:count]
 
     # --- reconcile -------------------------------------------------------------------------
     def _hash_drift(self, key: str, expected: dict[str, int]) -> list[dict]:
@@ -452,8 +531,12 @@ class LiveState:
         drift += self._hash_drift(self.key("gauges"), snap.gauges)
         want = [t.as_fields()["data"] for t in snap.ticker]
         have = [f["data"] for _id, f in self.r.xrange(self.key("ticker"))]
-        # The stream may hold more than the snapshot (it is trimmed approximately).
-        if (have[-len(want) :] if want else have) != want:
+        # The stream may hold more than the snapshot (it is trimmed approximately), and in the
+        # order of publishing: its newest events must be the snapshot's, once each.
+        newest = (
+            sorted(have, key=lambda d: orjson.loads(d)["event_id"])[-len(want) :] if want else have
+        )
+        if newest != want:
             drift.append(
                 {"key": self.key("ticker"), "field": "*", "redis": len(have), "sql": len(want)}
             )
@@ -468,6 +551,13 @@ class LiveState:
         pipe.delete(self.key("ticker"))
         for item in snap.ticker:
             pipe.xadd(self.key("ticker"), item.as_fields(), maxlen=TICKER_LENGTH, approximate=True)
+        # From now on the live state holds exactly the snapshot's transitions: a later publish
+        # of one of them is skipped, and what the snapshot lacks is added by reconcile's catch-up.
+        applied = self.applied_keys()
+        pipe.delete(*applied)
+        if snap.applied:
+            pipe.sadd(applied[0], *snap.applied)
+            pipe.expire(applied[0], APPLIED_TTL)
         pipe.incr(self.key("version"))
         pipe.execute()
         return drift

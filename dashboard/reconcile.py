@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dashboard.clock import day_bounds, epoch, from_epoch, local_day, utcnow
+from dashboard.db import snapshot_session
 from dashboard.jobs import sla_sweep, wall_snapshot
-from dashboard.live import TICKER_PER_BATCH, Change, LiveState, Snapshot, TickerItem
+from dashboard.live import TICKER_PER_BATCH, Change, LiveState, Snapshot, TickerItem, change_key
 from dashboard.models import Category, Event, Transition
 from dashboard.privacy import mask_name, mask_text, unseal
 from dashboard.queries import overdue_counts
@@ -21,18 +22,33 @@ from dashboard.sqlfuncs import epoch_bucket
 
 log = logging.getLogger(__name__)
 
+# Transitions written this recently may still be on their way to Redis (a publish follows its
+# commit within milliseconds): reconcile names them, so that each is applied exactly once.
+RECENT = timedelta(minutes=10)
+
 
 def reconcile(
     rt: Runtime, now: datetime | None = None, repair: bool = True, quiet: bool = False
 ) -> list[dict]:
-    """Rebuild the live state from SQL; report (and repair) every field that drifted."""
+    """Rebuild the live state from SQL; report (and repair) every field that drifted.
+
+    Ingest goes on meanwhile, and the result must still equal SQL. The snapshot is read in one
+    consistent SQL transaction and written to Redis with the keys of the recent transitions it
+    holds: a publish of one of those afterwards is skipped (no double count), and the
+    transitions committed after the read are applied by a catch-up (none lost), each once
+    whichever comes first (LiveState.record).
+    """
     now = now or utcnow()
     # The overdue gauges belong to the SLA sweep (they change with the clock, not with
     # writes): bring them up to date first so that only real drift is reported.
     sla_sweep(rt, now)
-    with rt.sessions() as session:
-        snap = live_snapshot(session, rt.live, now)
+    since = now - RECENT
+    with snapshot_session(rt.engine) as session:
+        snap = live_snapshot(session, rt.live, now, since)
     drift = rt.live.apply_snapshot(snap, repair=repair)
+    if repair and drift:
+        with rt.sessions() as session:
+            catch_up(session, rt.live, now, since, snap.applied)
     if repair:
         rt.live.mark_built(now.isoformat())
     if drift and not quiet:
@@ -54,8 +70,11 @@ def live_check(rt: Runtime, now: datetime | None = None) -> dict:
     return {"rebuilt": why, "fields": len(drift)}
 
 
-def live_snapshot(session: Session, live: LiveState, now: datetime) -> Snapshot:
-    """The live state as SQL says it should be at `now` (see LiveState.apply_snapshot)."""
+def live_snapshot(
+    session: Session, live: LiveState, now: datetime, since: datetime | None = None
+) -> Snapshot:
+    """The live state as SQL says it should be at `now` (see LiveState.apply_snapshot), with
+    the keys of the transitions written since `since`."""
     zone = live.zone
     cats = {c.id: c.code for c in session.execute(select(Category)).scalars()}
     districts = area_codes(session, "district")
@@ -98,23 +117,76 @@ def live_snapshot(session: Session, live: LiveState, now: datetime) -> Snapshot:
     snap.set_overdue(*overdue_counts(session, now, districts))
     # The stream gets at most a batch's newest items at a time: that is what it can be held to.
     snap.ticker = recent_events(session, TICKER_PER_BATCH, districts, cats)
+    if since is not None:
+        snap.applied = {
+            change_key(e, s, at)
+            for e, s, at in session.execute(
+                select(Transition.event_id, Transition.to_status, Transition.at).where(
+                    Transition.created_at >= since
+                )
+            )
+        }
     return snap
+
+
+def catch_up(
+    session: Session, live: LiveState, now: datetime, since: datetime, included: set[str]
+) -> int:
+    """Apply the transitions written since `since` that a snapshot did not hold (committed
+    after it was read); those already applied by their own publish are skipped. Returns how
+    many were new to Redis."""
+    cats = {c.id: c.code for c in session.execute(select(Category)).scalars()}
+    districts = area_codes(session, "district")
+    rows = session.execute(
+        select(
+            Transition.event_id,
+            Transition.from_status,
+            Transition.to_status,
+            Transition.at,
+            Event.district_id,
+            Event.category_id,
+            Event.source,
+        )
+        .join(Event, Event.id == Transition.event_id)
+        .where(Transition.created_at >= since)
+        .order_by(Transition.id)
+    ).all()
+    changes = [
+        Change(to, frm, at, districts.get(d, ""), cats.get(c, ""), src, event_id=eid)
+        for eid, frm, to, at, d, c, src in rows
+        if change_key(eid, to, at) not in included
+    ]
+    if not changes:
+        return 0
+    new_events = [c.event_id for c in changes if c.status == "reported"]
+    return live.record(changes, ticker_items(session, new_events, districts, cats), now)
 
 
 def recent_events(session: Session, n: int, districts: dict[int, str], cats: dict[int, str]):
     """The newest events in ingest order (oldest first), masked, as ticker items."""
     rows = session.execute(select(Event).order_by(Event.id.desc()).limit(n)).scalars().all()
-    return [
-        TickerItem(
-            e.id,
-            e.reported_at,
-            districts.get(e.district_id, ""),
-            cats.get(e.category_id, ""),
-            cats.get(e.subcategory_id, ""),
-            e.severity,
-            mask_text(e.title),
-            e.source,
-            mask_name(unseal(e.reporter_name)),
-        )
-        for e in reversed(rows)
-    ]
+    return [_ticker_item(e, districts, cats) for e in reversed(rows)]
+
+
+def ticker_items(session: Session, event_ids: list[int], districts, cats) -> list[TickerItem]:
+    """Some events as ticker items (masked), in the order given."""
+    if not event_ids:
+        return []
+    found = {
+        e.id: e for e in session.execute(select(Event).where(Event.id.in_(event_ids))).scalars()
+    }
+    return [_ticker_item(found[i], districts, cats) for i in event_ids if i in found]
+
+
+def _ticker_item(e: Event, districts: dict[int, str], cats: dict[int, str]) -> TickerItem:
+    return TickerItem(
+        e.id,
+        e.reported_at,
+        districts.get(e.district_id, ""),
+        cats.get(e.category_id, ""),
+        cats.get(e.subcategory_id, ""),
+        e.severity,
+        mask_text(e.title),
+        e.source,
+        mask_name(unseal(e.reporter_name)),
+    )
