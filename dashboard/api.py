@@ -395,11 +395,11 @@ def get_alerts():
                     "level": a.level,
                     "area": code,
                     "subject": a.subject,
-                    "title": a.title,
+                    "title": privacy.mask_text(a.title),
                     "state": a.state,
                     "assignee": a.assignee,
                     "escalated": a.escalated,
-                    "evidence": orjson.loads(a.evidence or "{}"),
+                    "evidence": privacy.mask_all(orjson.loads(a.evidence or "{}")),
                     "created_at": a.created_at.isoformat() + "Z",
                     "updated_at": a.updated_at.isoformat() + "Z",
                 }

@@ -158,6 +158,17 @@ def mask_text(text: str | None) -> str | None:
     return text
 
 
+def mask_all(value):
+    """Text inside any JSON-like value (an alert's evidence …) masked with mask_text."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_all(v) for v in value]
+    return value
+
+
 # --- logs -------------------------------------------------------------------------------------
 def _mask_record(record: logging.LogRecord) -> None:
     try:

@@ -22,6 +22,7 @@ from dashboard.domain import STATUSES
 from dashboard.kpi import WUZHI_DIMENSIONS
 from dashboard.live import LiveState
 from dashboard.models import Area, Category, Event, Staff, Transition
+from dashboard.privacy import mask_text
 from dashboard.queries import GRID_STAFF_ROLES, kpi_report
 from dashboard.refdata import area_codes
 
@@ -135,7 +136,7 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
             {
                 "id": a.id,
                 "level": a.level,
-                "title": a.title,
+                "title": mask_text(a.title),
                 "area": code,
                 "district": district_code.get(district_id),
                 "state": a.state,

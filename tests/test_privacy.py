@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from dashboard import jobs, privacy
 from dashboard.clock import utcnow
 from dashboard.models import AuditLog
-from tests.factories import event
+from tests.factories import event, step
 
 PHONE = "13812345678"
 FULL_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -100,7 +100,7 @@ def test_personal_data_is_masked_in_the_api_pages_and_exports(sign_in, rt, token
         == 403
     )
     # The overview's lists as the browser receives them.
-    from tests.test_access import callbacks
+    from tests.dash_requests import callbacks
 
     for body in callbacks(leader):
         r = leader.post("/_dash-update-component", json=body)
@@ -220,3 +220,80 @@ def test_no_log_line_carries_personal_data(rt, city, caplog):
     assert "138****5678" in shown and "110***********1234" in shown
     assert not FULL_PHONE.search(shown) and "110101199003071234" not in shown
     assert "１３８１２３４５６７８" not in shown and "1234 5678" not in shown
+
+
+# Personal numbers in the forms people write them, and the digits that must never be readable.
+PERSONAL = {
+    "+8613812340001": "13812340001",
+    "8613812340002": "13812340002",
+    "013812340003": "13812340003",
+    "１３８１２３４０００５": "13812340005",
+    "138-1234-0006": "13812340006",
+    "138 1234 0007": "13812340007",
+    "(+86)138.1234.0008": "13812340008",
+    "座机0571-88886666": "88886666",
+    "x110101199003071234": "110101199003071234",
+    "１１０１０１１９９００３０７１２３５": "110101199003071235",
+}
+_SEPARATORS = re.compile(r"[-\s.()+＋－（）　]")
+
+
+def _readable(output: str) -> list[str]:
+    """The personal numbers an output still shows, whatever their form."""
+    digits = _SEPARATORS.sub("", privacy._ascii(output))
+    return [core for core in PERSONAL.values() if core in digits]
+
+
+def test_no_output_shows_a_personal_number_in_any_form(client, rt, city, token, caplog):
+    """Events, a note, a reveal reason and a failed sign-in carrying every form; then every way
+    out: the API, the overview's callbacks, the ticker, exports, the audit grid and its CSV,
+    and the logs."""
+    import logging
+
+    from dashboard.models import Alert
+    from tests.conftest import as_role, post_login
+    from tests.dash_requests import callback, callbacks
+
+    caplog.set_level(logging.DEBUG)
+    now = utcnow()
+    forms = list(PERSONAL)
+    bearer = {"Authorization": f"Bearer {token}"}
+    items = [
+        event(f"M{i}", now, title=f"请回电 {form}", description=f"报告人 {form}，另 {forms[-1]}",
+              reporter_phone=PHONE, reporter_name="欧阳娜娜")
+        for i, form in enumerate(forms)
+    ]  # fmt: skip
+    assert client.post("/api/v1/events", json={"events": items}, headers=bearer).json["created"]
+    note = [step("accepted", now, note=f"已联系 {forms[0]} 和 {forms[8]}")]
+    r = client.post("/api/v1/events/grid/M0/transitions", json=note, headers=bearer)
+    assert r.status_code == 200
+    with rt.sessions() as session, session.begin():
+        session.add(Alert(rule="t", level=1, title=f"重复来电 {forms[1]}", created_at=now,
+                          updated_at=now))  # fmt: skip
+    post_login(rt_client := client.application.test_client(), forms[2], "wrong-password")
+    jobs.wall_snapshot(rt)
+    outputs: dict[str, str] = {}
+    duty = as_role(rt_client, rt, "duty_officer")
+    reason = {"reason": f"回访 {forms[3]} 核实处置结果"}
+    assert duty.post("/api/v1/events/grid/M1/reveal", json=reason).status_code == 200
+    for i in range(len(forms)):
+        outputs[f"event M{i}"] = duty.get(f"/api/v1/events/grid/M{i}").get_data(as_text=True)
+    outputs["alerts"] = duty.get("/api/v1/alerts").get_data(as_text=True)
+    outputs["ticker"] = str(rt.live.ticker(50))
+    for body in callbacks(duty, {"shell-lang": "zh", "shell-theme": "dark"}, default=1):
+        outputs[body["output"]] = duty.post("/_dash-update-component", json=body).get_data(
+            as_text=True
+        )
+    admin = as_role(client.application.test_client(), rt, "admin")
+    outputs["export"] = admin.get("/api/v1/events/export.csv").get_data(as_text=True)
+    grid = callback(admin, "admin-audit-grid", {"admin-lang": "zh"})
+    outputs["audit grid"] = admin.post("/_dash-update-component", json=grid).get_data(as_text=True)
+    download = callback(admin, "admin-audit-download", default=1)
+    outputs["audit csv"] = admin.post("/_dash-update-component", json=download).get_data(
+        as_text=True
+    )
+    outputs["logs"] = caplog.text
+    assert "回访" in outputs["audit grid"] and "login.failure" in outputs["audit csv"]
+    assert "重复来电" in outputs["alerts"] and "请回电" in outputs["export"]
+    shown = {name: _readable(text) for name, text in outputs.items()}
+    assert not any(shown.values()), {k: v for k, v in shown.items() if v}
