@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from dashboard import alerts, auth, exports, privacy, queries, web
 from dashboard.access import ScopeError, allowed
 from dashboard.clock import to_utc_naive, utcnow
-from dashboard.db import is_unavailable
+from dashboard.db import MAX_ID, is_unavailable
 from dashboard.domain import SOURCES
 from dashboard.models import Alert, Area
 from dashboard.refdata import area_by_code
@@ -409,7 +409,7 @@ def get_alerts():
     )
 
 
-@api.post("/alerts/<int:alert_id>/<any(ack, handle, resolve, dismiss):action>")
+@api.post(f"/alerts/<int(max={MAX_ID}):alert_id>/<any(ack, handle, resolve, dismiss):action>")
 @token_required(permission="act")
 def post_alert_action(alert_id: int, action: str):
     body = _json_body() if request.content_length else {}

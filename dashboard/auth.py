@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashboard.clock import utcnow
+from dashboard.db import is_id
 from dashboard.domain import SOURCES
 from dashboard.models import ApiToken, AuditLog, User, UserSession
 from dashboard.privacy import mask_text
@@ -227,7 +228,7 @@ def check_token(session: Session, token: str) -> TokenInfo | None:
 
 
 def revoke_token_id(session: Session, token_id: int, actor: str) -> bool:
-    row = session.get(ApiToken, token_id)
+    row = session.get(ApiToken, token_id) if is_id(token_id) else None
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = utcnow()

@@ -12,6 +12,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
+MAX_ID = 2**31 - 1  # primary keys are INTEGER: an id from outside beyond this names nothing
+
+
+def is_id(value) -> bool:
+    """An id as the schema can hold it (a crafted request may send anything)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def normalize_url(url: str) -> str:

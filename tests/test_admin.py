@@ -184,6 +184,11 @@ def test_crafted_admin_input_gets_a_message_not_a_500(client, rt, city):
                 "admin-token-grid.selectedRows": [{"id": "1; drop"}],
             },
         ),
+        (  # beyond the database's integers (PostgreSQL answered 500)
+            "admin-token-grid",
+            "admin-token-revoke.n_clicks",
+            {"admin-token-revoke.n_clicks": 1, "admin-token-grid.selectedRows": [{"id": 2**40}]},
+        ),
         (
             "admin-token-grid",
             "admin-token-create.n_clicks",

@@ -126,3 +126,10 @@ def test_the_audit_log_keeps_oversized_input_to_its_columns(rt, city):
         row = session.execute(select(AuditLog)).scalar_one()
     assert len(row.actor) == 100 and len(row.target) == 200 and len(row.detail) == 4000
     assert row.actor.endswith("…") and len(row.address) == 64
+
+
+def test_ids_beyond_the_databases_integers_name_nothing(client, rt, city, bearer):
+    for action in ("ack", "resolve"):
+        for alert_id in (2**31, 2**40, 2**70):
+            r = client.post(f"/api/v1/alerts/{alert_id}/{action}", json={}, headers=bearer)
+            assert r.status_code == 404, (alert_id, r.status_code)
