@@ -148,3 +148,69 @@ def test_redis_killed_and_restarted_empty_under_an_ingest_stream(settings, city,
         rt.close()
         server.kill()
         server.wait(10)
+
+
+@pytest.mark.slow
+def test_the_database_away_under_an_ingest_stream(client, rt, city, bearer, db_url):
+    """Upstream keeps posting (and retries on 503, as the API asks) while the database is away
+    for a while — held by another writer (SQLite) or its connections cut as by a restart
+    (PostgreSQL). Every event ends stored once, and the live state equal to SQL."""
+    import sqlite3
+
+    from sqlalchemy import event as sa_event
+    from sqlalchemy import func, select, text
+
+    from dashboard.models import Event
+
+    if db_url.startswith("sqlite"):
+
+        @sa_event.listens_for(rt.engine, "connect")
+        def _short_busy_timeout(dbapi_conn, _record):
+            dbapi_conn.execute("PRAGMA busy_timeout = 100")
+
+        rt.engine.dispose()
+    answers: list[int] = []
+    sent: list[str] = []
+    done = threading.Event()
+
+    def stream():
+        for n in range(40):
+            batch = [event(f"D{n}-{i}", utcnow()) for i in range(5)]
+            for _attempt in range(200):  # upstream's retry loop
+                r = client.post("/api/v1/events", json={"events": batch}, headers=bearer)
+                answers.append(r.status_code)
+                if r.status_code != 503:
+                    break
+                time.sleep(0.05)
+            sent.extend(e["external_id"] for e in batch)
+            time.sleep(0.02)
+        done.set()
+
+    worker = threading.Thread(target=stream)
+    worker.start()
+    time.sleep(0.3)
+    away_until = time.monotonic() + 1.5
+    if db_url.startswith("sqlite"):
+        blocker = sqlite3.connect(rt.engine.url.database, timeout=0)
+        blocker.execute("BEGIN EXCLUSIVE")
+        time.sleep(1.5)
+        blocker.rollback()
+        blocker.close()
+    else:
+        admin = rt.engine.connect()
+        while time.monotonic() < away_until:
+            admin.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ))  # fmt: skip
+            admin.commit()
+            time.sleep(0.05)
+        admin.close()
+    assert done.wait(90)
+    worker.join(10)
+    assert 503 in answers and set(answers) <= {200, 503}, sorted(set(answers))
+    with rt.sessions() as session:
+        stored = session.execute(select(Event.external_id)).scalars().all()
+        assert session.execute(select(func.count()).select_from(Event)).scalar() == len(sent)
+    assert sorted(stored) == sorted(sent)  # none lost, none twice
+    assert reconcile.reconcile(rt, repair=False) == []
