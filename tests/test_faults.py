@@ -214,3 +214,51 @@ def test_the_database_away_under_an_ingest_stream(client, rt, city, bearer, db_u
         assert session.execute(select(func.count()).select_from(Event)).scalar() == len(sent)
     assert sorted(stored) == sorted(sent)  # none lost, none twice
     assert reconcile.reconcile(rt, repair=False) == []
+
+
+@pytest.mark.slow
+def test_the_scheduler_leader_killed_under_an_ingest_stream(rt, city, time_machine):
+    """Two schedulers run the live-state jobs while events stream in; the leader dies without
+    releasing its lock, the other takes over, and the live state ends equal to SQL."""
+    from datetime import datetime
+
+    from dashboard import jobs
+    from tests.conftest import MOMENTS
+
+    # A ticking clock (the schedulers wait on it) from a working morning: "today" holds all.
+    time_machine.move_to(datetime.fromisoformat(MOMENTS["morning"]), tick=True)
+    from dashboard.scheduler import JobDef, LeaderScheduler
+    from tests.factories import step
+
+    job_list = [
+        JobDef("reconcile", reconcile.reconcile, 0.4),
+        JobDef("live_check", reconcile.live_check, 0.2),
+        JobDef("sla_sweep", jobs.sla_sweep, 0.3),
+    ]
+    a, b = (LeaderScheduler(rt, job_list, ttl=1.5) for _ in range(2))
+    a.start()
+    deadline = time.monotonic() + 5
+    while not a.is_leader():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    b.start()
+    sent: list[str] = []
+    try:
+        for n in range(50):
+            now = utcnow()
+            ids = [f"Q{n}-{i}" for i in range(4)]
+            rt.ingestor.ingest_events([event(x, now) for x in ids], now=now)
+            for x in ids:
+                rt.ingestor.transition_event("grid", x, [step("accepted", now)], now=now)
+            sent.extend(ids)
+            if n == 10:
+                a._scheduler.shutdown(wait=False)  # killed: the lock is not released
+            time.sleep(0.05)
+        deadline = time.monotonic() + 5
+        while rt.live.job_runs()["reconcile"]["leader"] != b.identity:
+            assert time.monotonic() < deadline, "the follower did not take over"
+            time.sleep(0.05)
+    finally:
+        b.stop()
+    assert reconcile.reconcile(rt, repair=False) == []
+    assert overview.tiles(rt.live, None, utcnow())["received"]["value"] == len(sent)
