@@ -159,3 +159,10 @@ def step(status: str, at: datetime, **kw) -> dict:
 
 def h(hours: float) -> timedelta:
     return timedelta(hours=hours)
+
+
+def report_and_accept(rt, ids: list[str], at: datetime) -> None:
+    """Events reported at `at` through the ingestor, each then accepted (two transitions)."""
+    rt.ingestor.ingest_events([event(x, at) for x in ids], now=at)
+    for x in ids:
+        rt.ingestor.transition_event("grid", x, [step("accepted", at)], now=at)

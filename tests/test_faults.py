@@ -18,7 +18,7 @@ from dashboard.clock import utcnow
 from dashboard.live import LiveUnavailable
 from dashboard.runtime import Runtime
 from dashboard.views import overview
-from tests.factories import event
+from tests.factories import event, report_and_accept
 
 
 def test_a_live_state_lost_by_redis_is_rebuilt_at_the_next_check(rt, city):
@@ -100,7 +100,6 @@ def test_redis_killed_and_restarted_empty_under_an_ingest_stream(settings, city,
     from sqlalchemy import func, select
 
     from dashboard.models import Event
-    from tests.factories import step
 
     sock = tmp_path / "r.sock"
     server = _start_redis(sock)
@@ -113,11 +112,8 @@ def test_redis_killed_and_restarted_empty_under_an_ingest_stream(settings, city,
     def stream():
         try:
             for n in range(60):
-                now = utcnow()
                 ids = [f"K{n}-{i}" for i in range(5)]
-                rt.ingestor.ingest_events([event(x, now) for x in ids], now=now)
-                for x in ids:
-                    rt.ingestor.transition_event("grid", x, [step("accepted", now)], now=now)
+                report_and_accept(rt, ids, utcnow())
                 sent.extend(ids)
                 time.sleep(0.03)
         except Exception as exc:  # noqa: BLE001 - reported below
@@ -228,7 +224,6 @@ def test_the_scheduler_leader_killed_under_an_ingest_stream(rt, city, time_machi
     # A ticking clock (the schedulers wait on it) from a working morning: "today" holds all.
     time_machine.move_to(datetime.fromisoformat(MOMENTS["morning"]), tick=True)
     from dashboard.scheduler import JobDef, LeaderScheduler
-    from tests.factories import step
 
     job_list = [
         JobDef("reconcile", reconcile.reconcile, 0.4),
@@ -245,11 +240,8 @@ def test_the_scheduler_leader_killed_under_an_ingest_stream(rt, city, time_machi
     sent: list[str] = []
     try:
         for n in range(50):
-            now = utcnow()
             ids = [f"Q{n}-{i}" for i in range(4)]
-            rt.ingestor.ingest_events([event(x, now) for x in ids], now=now)
-            for x in ids:
-                rt.ingestor.transition_event("grid", x, [step("accepted", now)], now=now)
+            report_and_accept(rt, ids, utcnow())
             sent.extend(ids)
             if n == 10:
                 a._scheduler.shutdown(wait=False)  # killed: the lock is not released

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from dashboard import jobs, reconcile
 from dashboard.clock import utcnow
-from tests.factories import event, step
+from tests.factories import report_and_accept
 from tests.test_live import load_recent
 
 
@@ -68,8 +68,7 @@ def _run(rt, plan: list[tuple[int, int]], now, tag: str) -> None:
     waiting: dict[int, list] = {m: [] for m in range(4)}
 
     def commit(i: int) -> None:
-        rt.ingestor.ingest_events([event(f"{tag}{i}", now)], now=now)
-        rt.ingestor.transition_event("grid", f"{tag}{i}", [step("accepted", now)], now=now)
+        report_and_accept(rt, [f"{tag}{i}"], now)
         waiting[plan[i][1]] += held[-2:]
         del held[:]
 
@@ -124,12 +123,7 @@ def test_reconciles_during_an_ingest_stream_leave_no_drift(rt, city):
         n = 0
         try:
             while not stop.is_set():
-                now = utcnow()
-                rt.ingestor.ingest_events([event(f"S{n}-{i}", now) for i in range(5)], now=now)
-                for i in range(5):
-                    rt.ingestor.transition_event(
-                        "grid", f"S{n}-{i}", [step("accepted", now)], now=now
-                    )
+                report_and_accept(rt, [f"S{n}-{i}" for i in range(5)], utcnow())
                 n += 1
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
