@@ -42,9 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         token = auth.create_token(session, "fuzz", "ingest", "grid")
     client = create_app(rt.settings, rt, start_scheduler=False).server.test_client()
     started = time.perf_counter()
-    api = fuzz(
-        client, rt, {"Authorization": f"Bearer {token}"}, args.inputs // OPERATIONS_AND_MODES
-    )
+    per_kind = -(-args.inputs // OPERATIONS_AND_MODES)  # rounded up: at least --inputs in all
+    api = fuzz(client, rt, {"Authorization": f"Bearer {token}"}, per_kind)
     api_seconds = time.perf_counter() - started
     files = fuzz_importer(rt, folder, args.files, FuzzStats())
     result = {
