@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from dashboard import kpi
-from dashboard.clock import epoch
+from dashboard.clock import epoch, local_day
 from dashboard.domain import (
     SENSOR_SOURCES,
     SEVERITY_LABELS,
@@ -225,7 +225,7 @@ def kpi_report(
     figures = kpi.rates(total_counts, _handling_hours(session, p, where)[None])
     figures["composite_score"] = kpi.composite_score(figures)
     figures["wuzhi_index"] = (
-        wuzhi_for_area(session, p, scope, total_counts, figures, uptime)
+        wuzhi_for_area(session, p, scope, total_counts, figures, uptime, zone)
         if dept_id is None
         else None
     )
@@ -240,11 +240,13 @@ def kpi_report(
     }
     if by:
         out["by"] = by
-        out["breakdown"] = _breakdown(session, p, where, by, dept_id, uptime)
+        out["breakdown"] = _breakdown(session, p, where, by, dept_id, uptime, zone)
     return out
 
 
-def _breakdown(session: Session, p: kpi.Period, where, by: str, dept_id, uptime) -> list[dict]:
+def _breakdown(
+    session: Session, p: kpi.Period, where, by: str, dept_id, uptime, zone: ZoneInfo
+) -> list[dict]:
     if by == "department":
         col = Event.department_id
         names = {d.id: (d.code, d.name) for d in session.execute(select(Department)).scalars()}
@@ -263,7 +265,9 @@ def _breakdown(session: Session, p: kpi.Period, where, by: str, dept_id, uptime)
         figures["composite_score"] = kpi.composite_score(figures)
         if by == "district" and dept_id is None and key is not None:
             scope = area_scope(session, code)
-            figures["wuzhi_index"] = wuzhi_for_area(session, p, scope, counts[key], figures, uptime)
+            figures["wuzhi_index"] = wuzhi_for_area(
+                session, p, scope, counts[key], figures, uptime, zone
+            )
         rows.append({"code": code, "name": name, **figures})
     return kpi.rank(rows)
 
@@ -275,15 +279,18 @@ def wuzhi_for_area(
     counts: dict,
     figures: dict,
     uptime: float | None,
+    zone: ZoneInfo,
 ) -> dict:
-    """Collect the 五治 indicator values for an area and period, then score them (kpi.wuzhi_index)."""
+    """Collect the 五治 indicator values for an area and period, then score them (kpi.wuzhi_index).
+    Activities are dated by local day: the period's local days are the ones counted."""
     staff_filter = _area_filter(scope, Staff)
     grid_staff, party = session.execute(
         select(
             func.count(), func.coalesce(func.sum(case((Staff.party_member, 1), else_=0)), 0)
         ).where(Staff.role.in_(GRID_STAFF_ROLES), Staff.status != "off", staff_filter)
     ).one()
-    start_day, end_day = p.start.date(), (p.cutoff - timedelta(microseconds=1)).date()
+    start_day = local_day(p.start, zone)
+    end_day = local_day(p.cutoff - timedelta(microseconds=1), zone)
     acts = dict(
         session.execute(
             select(Activity.type, func.count())

@@ -223,3 +223,27 @@ def test_rank_puts_unscored_last():
     rows = kpi.rank([{"composite_score": None}, {"composite_score": 50}, {"composite_score": 90}])
     assert [r["rank"] for r in rows] == [1, 2, None]
     assert rows[0]["composite_score"] == 90
+
+
+def test_wuzhi_activities_are_counted_by_local_day(rt, city):
+    """A local week (Monday 00:00 to Monday 00:00, Asia/Shanghai) counts the activities dated
+    on its own seven days: read in UTC dates it took the Sunday before too (8 days, scaled as
+    7), and the activity indicators came out high."""
+    from datetime import date, datetime
+
+    from dashboard.models import Activity
+    from dashboard.queries import kpi_report
+
+    with rt.sessions() as session, session.begin():
+        for day in (date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 8), date(2026, 11, 9)):
+            session.add(Activity(type="consultation", area_id=4, district_id=2, date=day))
+    start, end = datetime(2026, 11, 1, 16), datetime(2026, 11, 8, 16)  # local Mon → Mon, UTC
+    with rt.sessions() as session:
+        report = kpi_report(session, start, end, datetime(2026, 11, 20))
+    value = next(
+        i["value"]
+        for i in report["wuzhi_index"]["indicators"]
+        if i["key"] == "consultations_per_10k"
+    )
+    # Two consultations (the Monday and the last Sunday) for 40,000 residents, per 30 days.
+    assert value == pytest.approx(2 / 40_000 * 10_000 * 30 / 7)
