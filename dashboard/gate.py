@@ -36,6 +36,7 @@ ROUTER_PREFIX = "_pages_"  # Dash's page router: the permission of the page it r
 # Routes of the app itself (not pages): Dash's internals, the wall's session poll, accounts.
 APP_ROUTES = ("/_dash", "/_reload", "/_session", "/logout", "/account/")
 ANY = None  # the permission of a page any signed-in principal may see
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class UndeclaredCallback(RuntimeError):
@@ -197,9 +198,6 @@ def _nul_in_request() -> bool:
     if request.method == "POST" and request.mimetype in FORM_TYPES:
         values += [*request.form.keys(), *request.form.values()]
     return has_nul(values)
-
-
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def guard(gate: Gate):

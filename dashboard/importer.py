@@ -24,7 +24,7 @@ from dashboard.clock import utcnow
 from dashboard.domain import LEVELS, STAFF_ROLE_LABELS, STAFF_STATUS_LABELS
 from dashboard.models import Area, Staff
 from dashboard.runtime import Runtime
-from dashboard.schemas import Input, pydantic_errors
+from dashboard.schemas import Input, one_of, pydantic_errors
 
 log = logging.getLogger(__name__)
 
@@ -294,9 +294,7 @@ class AreaIn(Input):
     @field_validator("level")
     @classmethod
     def _level(cls, v: str) -> str:
-        if v not in LEVELS:
-            raise ValueError(f"must be one of {', '.join(LEVELS)}")
-        return v
+        return one_of(v, LEVELS)
 
 
 def read_geojson(path: Path) -> list[dict]:

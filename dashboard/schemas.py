@@ -41,6 +41,13 @@ def has_nul(value) -> bool:
     return False
 
 
+def one_of(value, allowed):
+    """A code from a closed list (None passes: the field is optional), for field validators."""
+    if value is not None and value not in allowed:
+        raise ValueError(f"must be one of {', '.join(allowed)}")
+    return value
+
+
 def text_problem(value, max_length: int, min_length: int = 0) -> str | None:
     """What is wrong with an optional text field read outside the input models, or None."""
     if value is None:
@@ -118,31 +125,22 @@ class TransitionIn(Input):
     @field_validator("status")
     @classmethod
     def _status(cls, v: str) -> str:
-        if v not in STATUSES:
-            raise ValueError(f"must be one of {', '.join(STATUSES)}")
-        return v
+        return one_of(v, STATUSES)
 
     @field_validator("satisfaction")
     @classmethod
     def _satisfaction(cls, v: str | None) -> str | None:
-        v = _SATISFACTION_BY_NAME.get(v, v) if v else None
-        if v is not None and v not in SATISFACTION_LABELS:
-            raise ValueError(f"must be one of {', '.join(SATISFACTION_LABELS)}")
-        return v
+        return one_of(_SATISFACTION_BY_NAME.get(v, v) if v else None, SATISFACTION_LABELS)
 
     @field_validator("resolved_level")
     @classmethod
     def _level(cls, v: str | None) -> str | None:
-        if v is not None and v not in LEVELS:
-            raise ValueError(f"must be one of {', '.join(LEVELS)}")
-        return v
+        return one_of(v, LEVELS)
 
     @field_validator("mediation_result")
     @classmethod
     def _mediation(cls, v: str | None) -> str | None:
-        if v is not None and v not in MEDIATION_RESULTS:
-            raise ValueError(f"must be one of {', '.join(MEDIATION_RESULTS)}")
-        return v
+        return one_of(v, MEDIATION_RESULTS)
 
 
 class InputError(Exception):

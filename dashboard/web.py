@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 
 import orjson
@@ -24,8 +23,6 @@ from dashboard import auth
 from dashboard.access import Principal
 from dashboard.i18n import t
 from dashboard.models import ApiToken, Area, User
-
-log = logging.getLogger(__name__)
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
