@@ -17,19 +17,32 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
+import numpy as np
+
+from dashboard.clock import to_utc_naive
 
 log = logging.getLogger(__name__)
 
 UNITS = {"hours": ("自然时", "calendar hours"), "work_hours": ("工作时", "working hours"),
          "work_days": ("工作日", "working days")}  # fmt: skip
 DEFAULT_HOURS = "09:00-12:00,13:30-17:30"
+# The steps a case must take in time, the event each limit runs from by default, and the starts
+# a limit may have (a step cannot run from an event that comes after it).
+STEPS = {
+    "accept": ("立案", "acceptance", "reported", ("reported",)),
+    "dispatch": ("派遣", "dispatch", "accepted", ("reported", "accepted")),
+    "handle": ("处置", "handling", "dispatched", ("reported", "accepted", "dispatched")),
+    "close": ("结案", "closing", "accepted", ("reported", "accepted", "dispatched")),
+}
 LOCAL_FILE = Path(__file__).with_name("calendar.toml")
 
 
@@ -58,6 +71,28 @@ def read_local_file(path: Path) -> tuple[set[date], set[date]]:
         {date.fromisoformat(str(d)) for d in raw.get("holidays", [])},
         {date.fromisoformat(str(d)) for d in raw.get("workdays", [])},
     )
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One time limit: an amount of a unit, counted from a start event."""
+
+    amount: float
+    unit: str = "hours"
+    start: str = "accepted"
+
+    def __post_init__(self):
+        if self.unit not in UNITS:
+            raise ValueError(f"unit must be one of {', '.join(UNITS)}")
+        if not (self.amount >= 0 and math.isfinite(self.amount)):
+            raise ValueError("a time limit is a finite amount ≥ 0")
+        if self.unit == "work_days" and self.amount != int(self.amount):
+            raise ValueError("a limit in working days is a whole number of days")
+
+    def describe(self, lang: str = "zh") -> str:
+        zh, en = UNITS[self.unit]
+        amount = f"{self.amount:g}"
+        return f"{amount} {zh}" if lang == "zh" else f"{amount} {en}"
 
 
 @dataclass(frozen=True)
@@ -95,38 +130,78 @@ class WorkCalendar:
     # --- deadlines ------------------------------------------------------------------------
     def add(self, start: datetime, amount: float, unit: str) -> datetime:
         """The moment `amount` of `unit` after `start` (naive local time)."""
-        if amount < 0:
+        out = self.add_many(np.array([start], dtype="datetime64[us]"), amount, unit)
+        return out[0].astype(datetime)
+
+    def add_many(self, starts: np.ndarray, amount: float | np.ndarray, unit: str) -> np.ndarray:
+        """`add` for an array of starts (naive local datetime64), amounts one or one each."""
+        amounts = np.broadcast_to(np.asarray(amount, dtype=float), starts.shape)
+        if (amounts < 0).any():
             raise ValueError("a time limit cannot be negative")
+        if unit not in UNITS:
+            raise ValueError(f"unit must be one of {', '.join(UNITS)}")
+        starts = starts.astype("datetime64[us]")
         if unit == "hours":
-            return start + timedelta(hours=amount)
-        if unit == "work_hours":
-            return self._add_work_hours(start, timedelta(hours=amount))
+            return starts + (amounts * 3.6e9).astype("timedelta64[us]")
+        if not len(starts):
+            return starts
+        days = starts.astype("datetime64[D]")
+        axis = self._axis(int(days.min().astype(object).year), int(days.max().astype(object).year))
         if unit == "work_days":
-            if amount != int(amount):
+            if (amounts != np.round(amounts)).any():
                 raise ValueError("a limit in working days is a whole number of days")
-            return self._add_work_days(start, int(amount))
-        raise ValueError(f"unit must be one of {', '.join(UNITS)}")
+            n = amounts.astype(np.int64)
+            k = np.searchsorted(axis.workdays, days, side="right") + n - 1
+            day = np.where(n > 0, axis.workdays[np.minimum(k, len(axis.workdays) - 1)], days)
+            return day.astype("datetime64[us]") + axis.day_end
+        # Working hours: W(t) is the working time before t; the deadline is where W reaches
+        # W(start) + amount (ending exactly at a period's end counts as that end).
+        i = np.searchsorted(axis.ends, starts, side="right")
+        worked_before = axis.cum[i] + np.clip(starts - axis.starts[i], 0, None).astype(np.int64)
+        target = worked_before + (amounts * 3.6e9).astype(np.int64)
+        j = np.searchsorted(axis.cum + (axis.ends - axis.starts).astype(np.int64), target, "left")
+        out = axis.starts[j] + (target - axis.cum[j]).astype("timedelta64[us]")
+        return np.where(amounts == 0, starts, out)
 
-    def _add_work_hours(self, start: datetime, left: timedelta) -> datetime:
-        for day in self.workdays_from(start.date()):
-            for a, b in self.periods:
-                lo = max(datetime.combine(day, a), start)
-                hi = datetime.combine(day, b)
-                if lo >= hi:
-                    continue
-                if lo + left <= hi:
-                    # Exactly at a period's end counts as its end, not the next period's start.
-                    return lo + left
-                left -= hi - lo
-        raise AssertionError("unreachable: working days never run out")
+    def deadline(self, start_utc: datetime, limit: Limit, zone: ZoneInfo) -> datetime:
+        """The deadline (naive UTC) of a limit started at `start_utc`, on the local clock."""
+        local = start_utc.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
+        return to_utc_naive(self.add(local, limit.amount, limit.unit), zone)
 
-    def _add_work_days(self, start: datetime, days: int) -> datetime:
-        day = start.date()
-        if days:
-            after = self.workdays_from(start.date() + timedelta(days=1))
-            for _ in range(days):
-                day = next(after)
-        return datetime.combine(day, self.periods[-1][1])
+    def _axis(self, first_year: int, last_year: int) -> _Axis:
+        return _build_axis(self, first_year - 1, last_year + 2)
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """The working periods of some years as arrays: each period's start and end (datetime64),
+    the working time before it (µs), the working days, and the end of a working day."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    cum: np.ndarray
+    workdays: np.ndarray
+    day_end: np.timedelta64
+
+
+@functools.lru_cache(maxsize=16)
+def _build_axis(cal: WorkCalendar, first_year: int, last_year: int) -> _Axis:
+    day = date(first_year, 1, 1)
+    workdays = []
+    while day.year <= last_year:
+        if cal.is_workday(day):
+            workdays.append(day)
+        day += timedelta(days=1)
+    wd = np.array(workdays, dtype="datetime64[D]")
+
+    def offset(t: time) -> np.timedelta64:
+        return np.timedelta64((t.hour * 3600 + t.minute * 60 + t.second) * 10**6, "us")
+
+    starts = (wd[:, None].astype("datetime64[us]") + [offset(a) for a, _b in cal.periods]).ravel()
+    ends = (wd[:, None].astype("datetime64[us]") + [offset(b) for _a, b in cal.periods]).ravel()
+    lengths = (ends - starts).astype(np.int64)
+    cum = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    return _Axis(starts, ends, cum, wd, offset(cal.periods[-1][1]))
 
 
 @functools.cache

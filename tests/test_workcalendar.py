@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dashboard.workcalendar import WorkCalendar, parse_hours
+from dashboard.workcalendar import Limit, WorkCalendar, parse_hours
 
 CAL = WorkCalendar()  # 09:00–12:00, 13:30–17:30: seven working hours a day
 
@@ -75,3 +78,57 @@ def test_the_local_file_teaches_the_years_the_package_does_not_know(tmp_path, ca
     # Friday 31 December 2027's next working day is Saturday the 2nd, by the file.
     assert cal.add(at("2026-12-31T10:00"), 1, "work_days") == at("2027-01-02T17:30")
     assert WorkCalendar.load(path=tmp_path / "missing.toml").holidays == frozenset()
+
+
+def _reference_work_hours(cal: WorkCalendar, start: datetime, hours: float) -> datetime:
+    """Walk the working periods one day at a time: slow and plain, to check the arrays by."""
+    left = timedelta(hours=hours)
+    day = start.date()
+    while True:
+        if cal.is_workday(day):
+            for a, b in cal.periods:
+                lo = max(datetime.combine(day, a), start)
+                hi = datetime.combine(day, b)
+                if lo < hi:
+                    if lo + left <= hi:
+                        return lo + left
+                    left -= hi - lo
+        day += timedelta(days=1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.datetimes(datetime(2025, 12, 20), datetime(2026, 12, 31)).map(
+        lambda d: d.replace(second=0, microsecond=0)
+    ),
+    quarters=st.integers(1, 400),
+)
+def test_working_hours_agree_with_a_plain_walk(start, quarters):
+    assert CAL.add(start, quarters / 4, "work_hours") == _reference_work_hours(
+        CAL, start, quarters / 4
+    )
+
+
+def test_many_starts_at_once_match_one_at_a_time():
+    starts = [at("2026-09-30T17:00"), at("2026-11-27T16:30"), at("2026-10-09T10:00")]
+    many = CAL.add_many(np.array(starts, dtype="datetime64[us]"), [4, 3, 1], "work_hours")
+    assert [x.astype(datetime) for x in many] == [
+        CAL.add(s, n, "work_hours") for s, n in zip(starts, [4, 3, 1], strict=True)
+    ]
+
+
+def test_a_limit_knows_its_unit_and_a_deadline_is_on_the_local_clock():
+    from zoneinfo import ZoneInfo
+
+    with pytest.raises(ValueError, match="unit"):
+        Limit(2, "days")
+    with pytest.raises(ValueError, match="whole"):
+        Limit(1.5, "work_days")
+    with pytest.raises(ValueError, match="finite"):
+        Limit(float("nan"), "hours")
+    assert Limit(2, "work_hours").describe() == "2 工作时"
+    # Friday 16:30 Shanghai is 08:30 UTC; three working hours end Monday 11:00 local, 03:00 UTC.
+    zone = ZoneInfo("Asia/Shanghai")
+    assert CAL.deadline(at("2026-11-27T08:30"), Limit(3, "work_hours"), zone) == at(
+        "2026-11-30T03:00"
+    )
