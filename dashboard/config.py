@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from dashboard.repeats import DEFAULT_DISTANCE_M, MAX_DISTANCE_M
+from dashboard.workcalendar import DEFAULT_HOURS, WorkCalendar, parse_hours
 
 
 def parse_boolean(value: str | None, default: bool) -> bool:
@@ -50,6 +54,8 @@ class Settings:
     session_hours: float = 12.0  # a person's session ends after this long; displays never
     pii_key: str = ""  # PII_KEY: encrypts reporter name/phone at rest when set
     proxies: int = 0  # PROXIES: reverse proxies in front (their X-Forwarded-For is trusted)
+    work_hours: str = DEFAULT_HOURS  # WORK_HOURS: the working day of 工作时/工作日 time limits
+    repeat_distance_m: float = DEFAULT_DISTANCE_M  # REPEAT_DISTANCE_M: 重复诉求 "same place"
     # Not environment settings: limits of the ingest contract (docs/api.md).
     max_body_bytes: int = 4 * 1024 * 1024
     max_batch: int = 1000
@@ -59,6 +65,10 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return _calendar(self.work_hours)
 
     @property
     def sqlite_path(self) -> Path:
@@ -94,6 +104,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     lang = "en" if lang.startswith("en") else "zh"
     tz = env.get("TZ") or "Asia/Shanghai"
     ZoneInfo(tz)  # fail early on an unknown zone
+    work_hours = env.get("WORK_HOURS") or DEFAULT_HOURS
+    parse_hours(work_hours)  # fail early on working hours that do not parse
+    distance = parse_number(env.get("REPEAT_DISTANCE_M"), DEFAULT_DISTANCE_M)
+    if not 0 <= distance <= MAX_DISTANCE_M:
+        raise ValueError(f"REPEAT_DISTANCE_M must be between 0 and {MAX_DISTANCE_M:g}")
     rate = parse_number(env.get("SIMULATOR_RATE"), 3.0)
     if rate < 0:
         raise ValueError("SIMULATOR_RATE must be >= 0")
@@ -114,4 +129,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_hours=parse_number(env.get("SESSION_HOURS"), 12.0),
         pii_key=env.get("PII_KEY") or "",
         proxies=int(parse_number(env.get("PROXIES"), 0, int)),
+        work_hours=work_hours,
+        repeat_distance_m=distance,
     )
+
+
+@functools.cache
+def _calendar(work_hours: str) -> WorkCalendar:
+    return WorkCalendar.load(work_hours)

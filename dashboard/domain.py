@@ -99,3 +99,13 @@ def allowed_next(status: str) -> frozenset[str]:
 def next_level(level: str) -> str:
     i = LEVELS.index(level)
     return LEVELS[min(i + 1, len(LEVELS) - 1)]
+
+
+# Each timed step (DESIGN §5): the fact that meets it, its deadline, and when it falls due (the
+# earlier of the two; the KPIs count the step in the period that holds that moment).
+STEP_FACTS = {
+    "accept": ("decided_at", "accept_deadline", "accept_due_at"),
+    "dispatch": ("dispatched_at", "dispatch_deadline", "dispatch_due_at"),
+    "handle": ("resolved_at", "handle_deadline", "handle_due_at"),
+    "close": ("closed_at", "close_deadline", "close_due_at"),
+}

@@ -7,11 +7,10 @@ same rules (dashboard.lifecycle).
 
 from __future__ import annotations
 
-import bisect
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,11 +18,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard import lifecycle
+from dashboard import lifecycle, repeats
 from dashboard import live as live_mod
 from dashboard.clock import to_utc_naive, utcnow
 from dashboard.db import chunks
-from dashboard.domain import SOURCES
+from dashboard.domain import SOURCES, STEP_FACTS
 from dashboard.lifecycle import FUTURE_TOLERANCE
 from dashboard.models import Event, Transition
 from dashboard.privacy import mask_name, mask_text, seal
@@ -36,10 +35,11 @@ from dashboard.schemas import (
     TransitionIn,
     pydantic_errors,
 )
+from dashboard.workcalendar import WorkCalendar
 
 log = logging.getLogger(__name__)
 
-REPEAT_WINDOW = timedelta(days=30)
+DEADLINE_COLUMNS = tuple(deadline for _met, deadline, _due in STEP_FACTS.values())
 EARLIEST = datetime(2000, 1, 1)
 
 
@@ -55,10 +55,24 @@ class _Prepared:
 class Ingestor:
     """Writes events and transitions. One per process is enough; it holds no per-request state."""
 
-    def __init__(self, sessions: sessionmaker[Session], live: live_mod.LiveState | None, zone):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        live: live_mod.LiveState | None,
+        zone,
+        calendar: WorkCalendar | None = None,
+        secret: str = "",
+        repeat_distance_m: float = repeats.DEFAULT_DISTANCE_M,
+    ):
         self.sessions = sessions
         self.live = live
         self.zone = zone
+        self.calendar = calendar or WorkCalendar()
+        self.secret = secret  # keys the reporter hash of 重复诉求
+        self.repeat_distance_m = repeat_distance_m
+
+    def reference(self, session: Session) -> Reference:
+        return Reference(session, self.calendar, self.zone)
 
     # ..... events .....
     def ingest_events(
@@ -72,7 +86,7 @@ class Ingestor:
         results: list[ItemResult] = []
         prepared: list[_Prepared] = []
         with self.sessions() as session, session.begin():
-            ref = Reference(session)
+            ref = self.reference(session)
             parsed: list[tuple[int, EventIn]] = []
             for i, raw in enumerate(items):
                 if not isinstance(raw, dict):
@@ -145,7 +159,19 @@ class Ingestor:
             errors["reported_at"] = "before 2000-01-01"
         if errors:
             return None, errors
+        deadlines = dict.fromkeys(DEADLINE_COLUMNS) | ref.deadlines(
+            sub.id, d.severity, "reported", reported_at
+        )
+        point_given = d.lat is not None and d.lon is not None
         return {
+            **deadlines,
+            **{due: None for _met, _deadline, due in STEP_FACTS.values()},
+            "accept_due_at": deadlines["accept_deadline"],
+            "point_given": point_given,
+            "cell": repeats.cell_of(d.lat, d.lon) if point_given else None,
+            "address": d.address,
+            "place_key": repeats.place_key(d.address),
+            "reporter_key": repeats.reporter_key(d.reporter_phone, self.secret),
             "source": source,
             "external_id": d.external_id,
             "category_id": sub.parent_id,
@@ -257,46 +283,15 @@ class Ingestor:
         prepared[:] = [p for p in fresh if (p.row["source"], p.row["external_id"]) in ids]
         return results
 
-    @staticmethod
-    def _flag_repeats(session: Session, rows: list[dict]) -> None:
-        """重复诉求: an earlier event of the same subcategory in the same grid within 30 days.
-
-        Sets `is_repeat` on the new rows, and on stored events that a late arrival now precedes.
-        """
-        pairs = {(r["grid_id"], r["subcategory_id"]) for r in rows}
-        lo = min(r["reported_at"] for r in rows) - REPEAT_WINDOW
-        hi = max(r["reported_at"] for r in rows) + REPEAT_WINDOW
-        stored: dict[tuple[int, int], list[tuple[datetime, int]]] = defaultdict(list)
-        subcategories = sorted({sub for _g, sub in pairs})
+    def _flag_repeats(self, session: Session, rows: list[dict]) -> None:
+        """重复诉求 (dashboard/repeats.py): sets `is_repeat` on the new rows, and on stored events
+        that a late arrival now precedes."""
+        new = [repeats.Report.of(n, r) for n, r in enumerate(rows)]
         conn = session.connection()
-        # grid IN … AND subcategory IN … lets the (grid, subcategory, reported_at) index serve;
-        # a tuple IN made SQLite scan the reported_at range instead.
-        for chunk in chunks(sorted({g for g, _s in pairs}), 500):
-            found = conn.execute(
-                select(Event.grid_id, Event.subcategory_id, Event.reported_at, Event.id).where(
-                    Event.grid_id.in_(chunk),
-                    Event.subcategory_id.in_(subcategories),
-                    Event.reported_at >= lo,
-                    Event.reported_at <= hi,
-                )
-            )
-            for g, sub, at, eid in found:
-                if (g, sub) in pairs:
-                    stored[(g, sub)].append((at, eid))
-        new_by_pair: dict[tuple[int, int], list[dict]] = defaultdict(list)
-        for r in rows:
-            new_by_pair[(r["grid_id"], r["subcategory_id"])].append(r)
-        later_repeats: set[int] = set()
-        for pair, new_rows in new_by_pair.items():
-            times = sorted([t for t, _ in stored[pair]] + [r["reported_at"] for r in new_rows])
-            for r in new_rows:
-                at = r["reported_at"]
-                # An earlier time exists in [at − 30 d, at) ⇔ the one just below `at` is in it.
-                k = bisect.bisect_left(times, at)
-                r["is_repeat"] = k > 0 and times[k - 1] >= at - REPEAT_WINDOW
-            for t, eid in stored[pair]:
-                if any(r["reported_at"] < t <= r["reported_at"] + REPEAT_WINDOW for r in new_rows):
-                    later_repeats.add(eid)
+        stored = repeats.stored_reports(conn, new)
+        new_repeats, later_repeats = repeats.flag(new, stored, self.repeat_distance_m)
+        for n in new_repeats:
+            rows[n]["is_repeat"] = True
         for chunk in chunks(sorted(later_repeats), 500):
             conn.execute(
                 update(Event).where(Event.id.in_(chunk), ~Event.is_repeat).values(is_repeat=True)
@@ -324,7 +319,7 @@ class Ingestor:
             raise InputError(errors)
         changes: list[live_mod.Change] = []
         with self.sessions() as session, session.begin():
-            ref = Reference(session)
+            ref = self.reference(session)
             event = session.execute(
                 select(Event)
                 .where(Event.source == source, Event.external_id == external_id)

@@ -2,8 +2,13 @@
 
 Counting is defined here as SQL aggregate expressions over the events' lifecycle facts (so it
 runs where the data is); rates, durations, the composite score and the 五治融合指数 are pure
-functions of those counts. Period P = [start, end), cut-off T = min(now, end); the cohort is the
-events 立案 (accepted) in P.
+functions of those counts. Period P = [start, end), cut-off T = min(now, end).
+
+Counts are additive over any split of a period: each event falls due for each timed step
+(立案, 派遣, 处置, 结案) at one moment — the earlier of meeting the step and its deadline
+(`events.<step>_due_at`) — and is counted in the period that holds it, whatever period it was
+reported or accepted in. Whether it met the step is judged as of `now`, on the fact that stands
+(a resolution later returned does not count).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-from dashboard.domain import GRASSROOTS_LEVELS, RESIDENT_SOURCES, SENSOR_SOURCES
+from dashboard.domain import GRASSROOTS_LEVELS, RESIDENT_SOURCES, SENSOR_SOURCES, STEP_FACTS
 from dashboard.models import Event
 
 
@@ -24,12 +29,22 @@ class Period:
     start: datetime  # naive UTC
     end: datetime
     cutoff: datetime  # T = min(now, end)
+    now: datetime  # facts are judged as they stand at `now`
 
     @classmethod
     def of(cls, start: datetime, end: datetime, now: datetime) -> Period:
         if end <= start:
             raise ValueError("'to' must be after 'from'")
-        return cls(start, end, min(now, end))
+        return cls(start, end, min(now, end), now)
+
+
+# The counts of each timed step: (due, met, met on time), named as the API names them.
+STEP_COUNTS = {
+    "accept": ("due_acceptance", "decided", "accepted_on_time"),
+    "dispatch": ("due_dispatch", "dispatched", "dispatched_on_time"),
+    "handle": ("due_handling", "handled", "handled_on_time"),
+    "close": ("due_closing", "closed", "closed_on_time"),
+}
 
 
 def count_expressions(p: Period) -> dict[str, ColumnElement]:
@@ -40,26 +55,14 @@ def count_expressions(p: Period) -> dict[str, ColumnElement]:
     def within(col):
         return and_(col >= p.start, col < p.end, col <= T)
 
-    cohort = within(e.accepted_at)
     closed_in_p = within(e.closed_at)
     dispute_closed = and_(e.is_dispute, closed_in_p)
     reported_in_p = within(e.reported_at)
     conditions = {
         "received": reported_in_p,
-        "accepted": cohort,
-        "dispatched": and_(cohort, e.dispatched_at <= T),
-        "dispatched_on_time": and_(
-            cohort, e.dispatched_at <= T, e.dispatched_at <= e.dispatch_deadline
-        ),
-        "due_handling": and_(cohort, or_(e.handle_deadline <= T, e.first_resolved_at <= T)),
-        "handled": and_(cohort, e.first_resolved_at <= T),
-        "handled_on_time": and_(
-            cohort, e.first_resolved_at <= T, e.first_resolved_at <= e.handle_deadline
-        ),
-        "due_closing": and_(cohort, or_(e.close_deadline <= T, e.closed_at <= T)),
-        "closed": and_(cohort, e.closed_at <= T),
-        "closed_on_time": and_(cohort, e.closed_at <= T, e.closed_at <= e.close_deadline),
-        "returned": and_(cohort, e.first_returned_at <= T),
+        "accepted": within(e.accepted_at),
+        "resolutions": within(e.first_resolved_at),
+        "returned": within(e.first_returned_at),
         "rated": and_(closed_in_p, e.satisfaction.is_not(None)),
         "satisfied": and_(closed_in_p, e.satisfaction.in_(["satisfied", "basically_satisfied"])),
         "disputes_closed": dispute_closed,
@@ -70,6 +73,13 @@ def count_expressions(p: Period) -> dict[str, ColumnElement]:
         "resident_reported": and_(reported_in_p, e.source.in_(RESIDENT_SOURCES)),
         "sensor_reported": and_(reported_in_p, e.source.in_(SENSOR_SOURCES)),
     }
+    for step, (due_name, met_name, on_time_name) in STEP_COUNTS.items():
+        met_col, deadline_col, due_col = (getattr(e, c) for c in STEP_FACTS[step])
+        due = within(due_col)
+        conditions[due_name] = due
+        conditions[met_name] = and_(due, met_col <= p.now)
+        conditions[on_time_name] = and_(due, met_col <= p.now, met_col <= deadline_col)
+    conditions["extended"] = and_(within(e.close_due_at), e.extended)
     return {
         name: func.coalesce(func.sum(case((c, 1), else_=0)), 0) for name, c in conditions.items()
     }
@@ -86,11 +96,9 @@ def overdue_parts(T: datetime) -> tuple[ColumnElement, ColumnElement]:
 def relevant(p: Period) -> ColumnElement:
     """Events that can touch a count of `count_expressions` (each term has an index)."""
     e = Event
-    return or_(
-        and_(e.reported_at >= p.start, e.reported_at < p.end),
-        and_(e.accepted_at >= p.start, e.accepted_at < p.end),
-        and_(e.closed_at >= p.start, e.closed_at < p.end),
-    )
+    columns = [e.reported_at, e.accepted_at, e.closed_at, e.first_resolved_at]
+    columns += [e.first_returned_at] + [getattr(e, due) for _m, _d, due in STEP_FACTS.values()]
+    return or_(*(and_(c >= p.start, c < p.end) for c in columns))
 
 
 def handling_window(p: Period) -> ColumnElement:
@@ -126,9 +134,13 @@ def rates(c: dict[str, int], handling_hours: list[float]) -> dict[str, float | i
         "received": c["received"],
         "accepted": c["accepted"],
         "acceptance_rate": ratio(c["accepted"], c["received"]),
+        "due_acceptance": c["due_acceptance"],
+        "accepted_on_time": c["accepted_on_time"],
+        "timely_acceptance_rate": ratio(c["accepted_on_time"], c["due_acceptance"]),
+        "due_dispatch": c["due_dispatch"],
         "dispatched": c["dispatched"],
         "dispatched_on_time": c["dispatched_on_time"],
-        "timely_dispatch_rate": ratio(c["dispatched_on_time"], c["dispatched"]),
+        "timely_dispatch_rate": ratio(c["dispatched_on_time"], c["due_dispatch"]),
         "due_handling": c["due_handling"],
         "handled": c["handled"],
         "handled_on_time": c["handled_on_time"],
@@ -139,9 +151,13 @@ def rates(c: dict[str, int], handling_hours: list[float]) -> dict[str, float | i
         "closed_on_time": c["closed_on_time"],
         "closing_rate": ratio(c["closed"], c["due_closing"]),
         "on_time_closing_rate": ratio(c["closed_on_time"], c["due_closing"]),
+        "extended": c["extended"],
+        "extension_rate": ratio(c["extended"], c["due_closing"]),
+        "resolutions": c["resolutions"],
         "returned": c["returned"],
-        "rework_rate": ratio(c["returned"], c["handled"]),
+        "rework_rate": ratio(c["returned"], c["resolutions"]),
         "overdue_open": c["overdue_open"],
+        "supervised": c.get("supervised", 0),
         "handling_hours_mean": (sum(handling_hours) / len(handling_hours))
         if handling_hours
         else None,
@@ -151,7 +167,9 @@ def rates(c: dict[str, int], handling_hours: list[float]) -> dict[str, float | i
         "satisfaction_rate": ratio(c["satisfied"], c["rated"]),
         "disputes_closed": c["disputes_closed"],
         "grassroots_resolution_rate": ratio(c["disputes_grassroots"], c["disputes_closed"]),
+        "mediated": c["mediated"],
         "mediation_success_rate": ratio(c["mediated_success"], c["mediated"]),
+        "repeats": c["repeats"],
         "repeat_rate": ratio(c["repeats"], c["received"]),
     }
     return out

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import live as live_mod
 from dashboard.clock import to_utc_naive
-from dashboard.domain import TERMINAL, allowed_next, next_level
+from dashboard.domain import STEP_FACTS, TERMINAL, allowed_next, next_level
 from dashboard.models import Event, Transition
 from dashboard.refdata import Reference
 from dashboard.schemas import ConflictError, InputError, TransitionIn
@@ -111,19 +111,22 @@ def _check_stage(e: Event, t: TransitionIn) -> None:
 
 def _update_facts(e: Event, t: TransitionIn, at: datetime, department_id, ref) -> None:
     s = t.status
+    if s in {"accepted", "rejected"}:
+        e.decided_at = at
     if s == "accepted":
         e.accepted_at = at
-        dispatch_h, handle_h, close_h = ref.limits(e.subcategory_id, e.severity)
-        e.dispatch_deadline = at + timedelta(hours=dispatch_h)
-        e.handle_deadline = at + timedelta(hours=handle_h)
-        e.close_deadline = at + timedelta(hours=close_h)
+        set_deadlines(e, ref.deadlines(e.subcategory_id, e.severity, "accepted", at))
     elif s == "dispatched":
-        e.dispatched_at = e.dispatched_at or at
+        if e.dispatched_at is None:
+            e.dispatched_at = at
+            set_deadlines(e, ref.deadlines(e.subcategory_id, e.severity, "dispatched", at))
     elif s == "resolved":
         e.first_resolved_at = e.first_resolved_at or at
+        e.resolved_at = at
     elif s == "returned":
         e.return_count += 1
         e.first_returned_at = e.first_returned_at or at
+        e.resolved_at = None  # judged on the resolution that stands, when there is one again
     elif s == "closed":
         e.closed_at = at
         e.satisfaction = t.satisfaction
@@ -141,3 +144,21 @@ def _update_facts(e: Event, t: TransitionIn, at: datetime, department_id, ref) -
         e.overdue = False
     e.last_transition_at = at
     e.version += 1
+    refresh_due(e)
+
+
+def set_deadlines(e: Event, deadlines: dict[str, datetime]) -> None:
+    for name, value in deadlines.items():
+        setattr(e, name, value)
+
+
+def due_at(met: datetime | None, deadline: datetime | None) -> datetime | None:
+    """When a step falls due: the earlier of meeting it and its deadline (None: neither yet)."""
+    if met is None or deadline is None:
+        return met or deadline
+    return min(met, deadline)
+
+
+def refresh_due(e: Event) -> None:
+    for met, deadline, due in STEP_FACTS.values():
+        setattr(e, due, due_at(getattr(e, met), getattr(e, deadline)))

@@ -68,14 +68,18 @@ class Category(Base):
 
 
 class TimeLimit(Base):
-    """时限 per subcategory and severity, in hours counted from 立案."""
+    """时限 of one step (立案 accept, 派遣 dispatch, 处置 handle, 结案 close) for a subcategory or
+    a category at a severity: an amount in a unit (自然时 hours, 工作时 work_hours, 工作日
+    work_days) counted from a start event (reported, accepted or dispatched). dashboard.workcalendar
+    turns it into a deadline."""
 
     __tablename__ = "time_limits"
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), primary_key=True)
     severity: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dispatch_hours: Mapped[float] = mapped_column(Float)
-    handle_hours: Mapped[float] = mapped_column(Float)
-    close_hours: Mapped[float] = mapped_column(Float)
+    step: Mapped[str] = mapped_column(String(16), primary_key=True)
+    amount: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(16), default="hours")
+    start: Mapped[str] = mapped_column(String(16))
 
 
 class Event(Base):
@@ -90,6 +94,11 @@ class Event(Base):
         Index("ix_events_first_resolved_at", "first_resolved_at", "dispatched_at"),
         Index("ix_events_open", "is_open", "close_deadline"),
         Index("ix_events_grid_sub_reported", "grid_id", "subcategory_id", "reported_at"),
+        # 重复诉求: the same matter at the same address, near the same point, or from the same
+        # reporter (dashboard/repeats.py).
+        Index("ix_events_sub_place", "subcategory_id", "place_key", "reported_at"),
+        Index("ix_events_sub_cell", "subcategory_id", "cell", "reported_at"),
+        Index("ix_events_reporter", "reporter_key", "reported_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(16))
@@ -104,6 +113,11 @@ class Event(Base):
     district_id: Mapped[int] = mapped_column(Integer, index=True)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
+    point_given: Mapped[bool] = mapped_column(Boolean, default=False)  # lat/lon sent, not a grid's
+    cell: Mapped[int | None] = mapped_column(Integer)  # ~1 km square of a given point
+    address: Mapped[str | None] = mapped_column(String(200))
+    place_key: Mapped[str | None] = mapped_column(String(16))  # of the normalised address
+    reporter_key: Mapped[str | None] = mapped_column(String(24))  # keyed hash of the phone
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     reporter_name: Mapped[str | None] = mapped_column(String(400))  # sealed: PII_KEY
@@ -113,12 +127,24 @@ class Event(Base):
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     level: Mapped[str] = mapped_column(String(16), default="grid")
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    # Deadlines are set when their start event happens (DESIGN §5); an approved 延期 moves them.
+    accept_deadline: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)  # 立案 or 不予受理
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
     dispatch_deadline: Mapped[datetime | None] = mapped_column(DateTime)
     handle_deadline: Mapped[datetime | None] = mapped_column(DateTime)
     close_deadline: Mapped[datetime | None] = mapped_column(DateTime)
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime)
     first_resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)  # the resolution that stands
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)  # an approved 延期
+    supervised_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last 督办
+    # When the case falls due for each step: the earlier of meeting it and its deadline (KPIs
+    # count a step in the period that holds this moment; DESIGN §5). Kept by lifecycle.py.
+    accept_due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    dispatch_due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    handle_due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    close_due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     first_returned_at: Mapped[datetime | None] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     return_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -150,6 +176,54 @@ class Transition(Base):
     actor: Mapped[str | None] = mapped_column(String(100))
     department_id: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Supervision(Base):
+    """督办: the center presses a department on a case; the department replies by a deadline."""
+
+    __tablename__ = "supervisions"
+    __table_args__ = (Index("ix_supervisions_at", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    reply_due_at: Mapped[datetime] = mapped_column(DateTime)
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reply: Mapped[str | None] = mapped_column(String(2000))
+    batch: Mapped[str | None] = mapped_column(String(32))  # one 督办 sent to many cases
+
+
+class Extension(Base):
+    """延期: a department asks for a later closing deadline; the center approves or refuses."""
+
+    __tablename__ = "extensions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(500))
+    old_deadline: Mapped[datetime] = mapped_column(DateTime)
+    requested_deadline: Mapped[datetime] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(String(16), default="requested")  # approved | refused
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class KpiSetting(Base):
+    """Versioned KPI configuration (综合指标值 weights, 五治 targets and weights): a version is in
+    force from `effective_from` until the next, so that a past period recomputes as it was."""
+
+    __tablename__ = "kpi_settings"
+    __table_args__ = (Index("ix_kpi_settings_kind", "kind", "effective_from"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    effective_from: Mapped[datetime] = mapped_column(DateTime)
+    value: Mapped[str] = mapped_column(Text)  # JSON
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 
 _DIGITS = re.compile(r"[0-9]")
 # Full-width digits and signs as people type them on a Chinese keyboard (one character each, so
@@ -124,6 +125,18 @@ _LANDLINE = re.compile(
     + _SEP
     + r"(?P<last>[0-9]{4})(?![0-9])"
 )
+
+
+def canonical_phone(phone: str | None) -> str | None:
+    """One spelling of a telephone number, whatever way it was written (+86, 0086, full-width
+    digits, separators): a mobile's 11 digits, or a landline's digits with its trunk 0."""
+    digits = re.sub(r"[^0-9]", "", unicodedata.normalize("NFKC", phone or ""))
+    if not digits:
+        return None
+    m = _MOBILE_DIGITS.match(digits)
+    if m:
+        return m.group(1)
+    return re.sub(r"^(?:0086|86)", "0", digits)
 
 
 def _keep_ends(m: re.Match) -> str:

@@ -25,6 +25,7 @@ from dashboard.models import (
     Event,
     RollupHourly,
     Staff,
+    Supervision,
     TimeLimit,
     Transition,
 )
@@ -32,6 +33,7 @@ from dashboard.privacy import mask_name, mask_phone, mask_text, unseal
 from dashboard.refdata import area_by_code, area_codes
 from dashboard.schemas import InputError
 from dashboard.sqlfuncs import hours_between
+from dashboard.workcalendar import STEPS
 
 GRID_STAFF_ROLES = ("grid_fulltime", "grid_parttime")
 
@@ -115,14 +117,17 @@ def list_categories(session: Session) -> list[dict]:
     cats = session.execute(select(Category).order_by(Category.code)).scalars().all()
     deps = dict(session.execute(select(Department.id, Department.code)).all())
     limits: dict[int, list[dict]] = defaultdict(list)
-    for t in session.execute(select(TimeLimit).order_by(TimeLimit.severity)).scalars():
+    order = {step: n for n, step in enumerate(STEPS)}
+    rows = session.execute(select(TimeLimit)).scalars()
+    for t in sorted(rows, key=lambda t: (t.severity, order.get(t.step, 9))):
         limits[t.category_id].append(
             {
                 "severity": t.severity,
                 "severity_name": SEVERITY_LABELS[t.severity][0],
-                "dispatch_hours": t.dispatch_hours,
-                "handle_hours": t.handle_hours,
-                "close_hours": t.close_hours,
+                "step": t.step,
+                "amount": t.amount,
+                "unit": t.unit,
+                "start": t.start,
             }
         )
     out = []
@@ -178,6 +183,17 @@ def _counts(session: Session, p: kpi.Period, where, group_col=None) -> dict:
         for *g, n in session.execute(q):
             row = out.setdefault(g[0] if g else None, dict(zero))
             row["overdue_open"] = row.get("overdue_open", 0) + n
+    q = (
+        select(*group, func.count())
+        .select_from(Supervision)
+        .join(Event, Event.id == Supervision.event_id)
+        .where(Supervision.at >= p.start, Supervision.at < p.end, Supervision.at <= p.cutoff)
+        .where(*where)
+    )
+    if group_col is not None:
+        q = q.group_by(group_col)
+    for *g, n in session.execute(q):
+        out.setdefault(g[0] if g else None, dict(zero))["supervised"] = n
     for row in out.values():
         row.setdefault("overdue_open", 0)
     if group_col is None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import select
@@ -11,9 +14,15 @@ from sqlalchemy.orm import Session
 
 from dashboard.db import chunks
 from dashboard.models import Area, Category, Department, TimeLimit
+from dashboard.workcalendar import STEPS, Limit, WorkCalendar
 
-# Used when a subcategory has no time limit of its own (hours from 立案).
-DEFAULT_LIMITS = (2.0, 72.0, 120.0)
+# Used for a step that neither a subcategory nor its category has a limit for.
+DEFAULT_LIMITS = {
+    "accept": Limit(2, "work_hours", "reported"),
+    "dispatch": Limit(1, "work_hours", "accepted"),
+    "handle": Limit(3, "work_days", "dispatched"),
+    "close": Limit(5, "work_days", "accepted"),
+}
 
 
 def area_codes(
@@ -62,8 +71,10 @@ class GridRef:
 class Reference:
     """Categories, departments and districts of one database, loaded once per request or batch."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, calendar: WorkCalendar | None = None, zone=None):
         self.session = session
+        self.calendar = calendar or WorkCalendar()
+        self.zone = zone or ZoneInfo("Asia/Shanghai")
         cats = session.execute(select(Category)).scalars().all()
         code_of = {c.id: c.code for c in cats}
         self.categories: dict[int, CategoryRef] = {
@@ -87,7 +98,7 @@ class Reference:
         self.department_by_key = {d.code: d.id for d in deps} | {d.name: d.id for d in deps}
         self.department_code = {d.id: d.code for d in deps}
         self.district_code = area_codes(session, "district")
-        self._limits: dict[tuple[int, int], tuple[float, float, float]] | None = None
+        self._limits: dict[tuple[int, int], dict[str, Limit]] | None = None
         self._locator: GridLocator | None = None
 
     def subcategory(self, key: str) -> CategoryRef | None:
@@ -98,21 +109,30 @@ class Reference:
         c = self.category_by_key.get(key)
         return c if c is not None and c.parent_id is None else None
 
-    def limits(self, subcategory_id: int, severity: int) -> tuple[float, float, float]:
-        """(dispatch, handling, closing) hours for a subcategory at a severity."""
+    def limits(self, subcategory_id: int, severity: int) -> dict[str, Limit]:
+        """The limit of each step for a subcategory at a severity: the subcategory's own at that
+        severity, else at 一般, else its category's, else DEFAULT_LIMITS."""
         if self._limits is None:
-            rows = self.session.execute(select(TimeLimit)).scalars().all()
-            self._limits = {
-                (t.category_id, t.severity): (t.dispatch_hours, t.handle_hours, t.close_hours)
-                for t in rows
-            }
-        for key in ((subcategory_id, severity), (subcategory_id, 1)):
-            if key in self._limits:
-                return self._limits[key]
+            self._limits = defaultdict(dict)
+            for t in self.session.execute(select(TimeLimit)).scalars():
+                self._limits[(t.category_id, t.severity)][t.step] = Limit(t.amount, t.unit, t.start)
         parent = self.categories[subcategory_id].parent_id
-        return (
-            self._limits.get((parent, severity)) or self._limits.get((parent, 1)) or DEFAULT_LIMITS
-        )
+        keys = [(subcategory_id, severity), (subcategory_id, 1), (parent, severity), (parent, 1)]
+        out = {}
+        for step in STEPS:
+            found = (self._limits[k][step] for k in keys if step in self._limits.get(k, {}))
+            out[step] = next(found, DEFAULT_LIMITS[step])
+        return out
+
+    def deadlines(
+        self, subcategory_id: int, severity: int, start: str, at: datetime
+    ) -> dict[str, datetime]:
+        """The deadlines (naive UTC) of the steps whose limit runs from `start`, begun at `at`."""
+        return {
+            f"{step}_deadline": self.calendar.deadline(at, limit, self.zone)
+            for step, limit in self.limits(subcategory_id, severity).items()
+            if limit.start == start
+        }
 
     def grids(self, codes: set[str]) -> dict[str, GridRef]:
         if not codes:

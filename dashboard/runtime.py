@@ -50,7 +50,14 @@ class Runtime:
             sessions,
             client,
             live,
-            Ingestor(sessions, live, settings.zone),
+            Ingestor(
+                sessions,
+                live,
+                settings.zone,
+                settings.calendar,
+                settings.secret_key,
+                settings.repeat_distance_m,
+            ),
             owns_redis=redis_client is None,
         )
 

@@ -88,6 +88,7 @@ class EventIn(Input):
     lon: float | None = Field(default=None, ge=-180, le=180)
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
+    address: str | None = Field(default=None, max_length=200)
     reported_at: datetime | None = None
     reporter_name: str | None = Field(default=None, max_length=50)
     reporter_phone: str | None = Field(default=None, max_length=20)

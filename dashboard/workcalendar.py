@@ -89,6 +89,20 @@ class Limit:
         if self.unit == "work_days" and self.amount != int(self.amount):
             raise ValueError("a limit in working days is a whole number of days")
 
+    @classmethod
+    def parse(cls, text: str, step: str) -> Limit:
+        """'2 work_hours' → the limit of a step, from the step's usual start."""
+        amount, _, unit = text.strip().partition(" ")
+        try:
+            value = float(amount)
+        except ValueError:
+            raise ValueError(f"a time limit reads like '2 work_hours': {text!r}") from None
+        return cls(value, unit.strip(), STEPS[step][2])
+
+    def hours(self) -> float | None:
+        """The limit in calendar hours, when that is its unit."""
+        return self.amount if self.unit == "hours" else None
+
     def describe(self, lang: str = "zh") -> str:
         zh, en = UNITS[self.unit]
         amount = f"{self.amount:g}"
@@ -143,6 +157,11 @@ class WorkCalendar:
         starts = starts.astype("datetime64[us]")
         if unit == "hours":
             return starts + (amounts * 3.6e9).astype("timedelta64[us]")
+        valid = ~np.isnat(starts)
+        if not valid.all():  # no start, no deadline
+            out = np.full(starts.shape, np.datetime64("NaT"), dtype="datetime64[us]")
+            out[valid] = self.add_many(starts[valid], amounts[valid], unit)
+            return out
         if not len(starts):
             return starts
         days = starts.astype("datetime64[D]")
@@ -169,7 +188,7 @@ class WorkCalendar:
         return to_utc_naive(self.add(local, limit.amount, limit.unit), zone)
 
     def _axis(self, first_year: int, last_year: int) -> _Axis:
-        return _build_axis(self, first_year - 1, last_year + 2)
+        return _build_axis(self, first_year - 1, last_year + 1)
 
 
 @dataclass(frozen=True)

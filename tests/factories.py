@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.db import reset_sequences
 from dashboard.models import Area, Category, Department, TimeLimit
+from dashboard.workcalendar import STEPS
 
 # Local time in Asia/Shanghai is UTC+8; tests use naive UTC for storage.
 T0 = datetime(2026, 11, 2, 0, 0)  # Monday 08:00 local
@@ -120,24 +121,34 @@ def make_city(session: Session) -> City:
         ]
     )
     session.flush()
-    # 时限: dispatch 1 h, handling 24 h, closing 48 h (disputes: 2/72/120); halved at severity 2.
+    # 时限 in calendar hours: 立案 1 h from the report; dispatch 1 h from 立案, handling 24 h from
+    # dispatch, closing 48 h from 立案 (disputes 2/72/120); halved at severity 2.
     session.add_all(
         [
-            TimeLimit(category_id=2, severity=1, dispatch_hours=1, handle_hours=24, close_hours=48),
-            TimeLimit(
-                category_id=2, severity=2, dispatch_hours=0.5, handle_hours=12, close_hours=24
-            ),
-            TimeLimit(
-                category_id=4, severity=1, dispatch_hours=2, handle_hours=72, close_hours=120
-            ),
-            TimeLimit(
-                category_id=6, severity=1, dispatch_hours=0.5, handle_hours=6, close_hours=24
-            ),
+            *time_limits(2, 1, accept=1, dispatch=1, handle=24, close=48),
+            *time_limits(2, 2, accept=0.5, dispatch=0.5, handle=12, close=24),
+            *time_limits(4, 1, accept=1, dispatch=2, handle=72, close=120),
+            *time_limits(6, 1, accept=0.5, dispatch=0.5, handle=6, close=24),
         ]
     )
     session.flush()
     reset_sequences(session.connection(), ["areas", "departments", "categories"])
     return City()
+
+
+def time_limits(category_id: int, severity: int, unit: str = "hours", **amounts) -> list:
+    """TimeLimit rows, each step from its usual start (dashboard.workcalendar.STEPS)."""
+    return [
+        TimeLimit(
+            category_id=category_id,
+            severity=severity,
+            step=step,
+            amount=amount,
+            unit=unit,
+            start=STEPS[step][2],
+        )
+        for step, amount in amounts.items()
+    ]
 
 
 def event(external_id: str, at: datetime, grid: str = "G11", sub: str = "0101", **kw) -> dict:

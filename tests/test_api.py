@@ -208,7 +208,10 @@ def test_reference_lists(client, bearer):
     assert [a["code"] for a in grids] == ["G11", "G12"]
     cats = client.get("/api/v1/categories", headers=bearer).json["categories"]
     sub = next(c for c in cats if c["code"] == "01")["subcategories"][0]
-    assert sub["code"] == "0101" and sub["time_limits"][0]["close_hours"] == 48
+    assert sub["code"] == "0101"
+    close = next(t for t in sub["time_limits"] if t["severity"] == 1 and t["step"] == "close")
+    assert close == {"severity": 1, "severity_name": "一般", "step": "close", "amount": 48,
+                     "unit": "hours", "start": "accepted"}  # fmt: skip
     deps = client.get("/api/v1/departments", headers=bearer).json["departments"]
     assert {d["code"] for d in deps} == {"CG", "SF"}
     srcs = client.get("/api/v1/sources", headers=bearer).json["sources"]

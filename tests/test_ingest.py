@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from dashboard.domain import STATUSES, TERMINAL, allowed_next
 from dashboard.models import Area, Event, Transition
 from dashboard.schemas import ConflictError, InputError
-from tests.factories import T0, event, h, step
+from tests.factories import T0, event, h, step, time_limits
 
 NOW = T0 + h(24 * 10)
 
@@ -106,11 +106,60 @@ def test_lifecycle_sets_deadlines_and_facts(rt, city):
     )
     with rt.sessions() as s:
         e = s.execute(select(Event).where(Event.external_id == "L1")).scalar_one()
-    # Severity 2 halves the limits: 0.5 h / 12 h / 24 h from 立案.
+    # Severity 2 halves the limits: 立案 0.5 h from the report, dispatch 0.5 h and closing 24 h
+    # from 立案, handling 12 h from dispatch.
+    assert e.accept_deadline == T0 + h(0.5)
     assert e.dispatch_deadline == T0 + h(1.5)
-    assert e.handle_deadline == T0 + h(13)
+    assert e.handle_deadline == T0 + h(14)
     assert e.close_deadline == T0 + h(25)
     assert e.dispatched_at == T0 + h(2) and e.department_id == 1 and e.status == "dispatched"
+    # Each step falls due at the earlier of meeting it and its deadline.
+    assert e.decided_at == T0 + h(1) and e.accept_due_at == T0 + h(0.5)  # accepted late
+    assert e.dispatch_due_at == T0 + h(1.5)  # dispatched late: due at the deadline
+    assert (e.handle_due_at, e.close_due_at) == (T0 + h(14), T0 + h(25))
+
+
+def test_limits_on_the_working_clock_run_from_their_start(rt, city):
+    """Working hours 09:00–12:00 and 13:30–17:30 (Shanghai); T0 is Monday 08:00 local."""
+    from dashboard.models import TimeLimit
+
+    with rt.sessions() as s, s.begin():
+        s.query(TimeLimit).filter(TimeLimit.category_id == 2).delete()
+        s.add_all(time_limits(2, 1, "work_hours", accept=2, dispatch=1))
+        s.add_all(time_limits(2, 1, "work_days", handle=1, close=2))
+    friday_5pm = T0 + h(24 * 4 + 9)  # Friday 17:00 local
+    rt.ingestor.ingest_events([event("W1", friday_5pm)], now=NOW)
+    rt.ingestor.transition_event("grid", "W1", [step("accepted", friday_5pm + h(0.25))], now=NOW)
+    monday_10am = T0 + h(24 * 7 + 2)
+    rt.ingestor.transition_event("grid", "W1", [step("dispatched", monday_10am)], now=NOW)
+    with rt.sessions() as s:
+        e = s.execute(select(Event).where(Event.external_id == "W1")).scalar_one()
+    # 立案: half an hour on Friday, 1.5 h on Monday morning → Monday 10:30 local.
+    assert e.accept_deadline == T0 + h(24 * 7 + 2.5)
+    # Dispatch, 1 working hour from 立案 at 17:15: 15 minutes Friday, 45 Monday → 09:45.
+    assert e.dispatch_deadline == T0 + h(24 * 7 + 1.75)
+    # Handling, 1 working day from Monday's dispatch: the end of Tuesday (17:30 local).
+    assert e.handle_deadline == T0 + h(24 * 8 + 9.5)
+    # Closing, 2 working days from Friday's 立案: the end of Tuesday too.
+    assert e.close_deadline == T0 + h(24 * 8 + 9.5)
+
+
+def test_handling_is_judged_on_the_resolution_that_stands(rt, city):
+    rt.ingestor.ingest_events([event("S1", T0)], now=NOW)
+    on_time = [step("accepted", T0), step("dispatched", T0 + h(1)), step("in_progress", T0 + h(2))]
+    on_time.append(step("resolved", T0 + h(3)))
+    rt.ingestor.transition_event("grid", "S1", on_time, now=NOW)
+    rt.ingestor.transition_event("grid", "S1", [step("returned", T0 + h(4))], now=NOW)
+    with rt.sessions() as s:
+        e = s.execute(select(Event).where(Event.external_id == "S1")).scalar_one()
+        # Returned: no resolution stands, so the step falls due at its deadline (T0 + 25 h).
+        assert (e.first_resolved_at, e.resolved_at) == (T0 + h(3), None)
+        assert e.handle_due_at == T0 + h(25)
+    late = [step("in_progress", T0 + h(5)), step("resolved", T0 + h(30))]
+    rt.ingestor.transition_event("grid", "S1", late, now=NOW)
+    with rt.sessions() as s:
+        e = s.execute(select(Event).where(Event.external_id == "S1")).scalar_one()
+        assert (e.resolved_at, e.handle_due_at) == (T0 + h(30), T0 + h(25))
 
 
 def test_impossible_transition_is_refused_and_changes_nothing(rt, city):
@@ -172,12 +221,43 @@ def test_escalation_resumes_where_the_case_was(rt, city):
 
 
 def test_repeat_flag_handles_late_earlier_events(rt, city):
-    rt.ingestor.ingest_events([event("R2", T0 + h(48))], now=NOW)
-    rt.ingestor.ingest_events([event("R1", T0)], now=NOW)  # arrives late, happened first
-    rt.ingestor.ingest_events([event("R3", T0 + h(24 * 40))], now=T0 + h(24 * 50))
+    same = {"address": "幸福路 8 号"}
+    rt.ingestor.ingest_events([event("R2", T0 + h(48), **same)], now=NOW)
+    rt.ingestor.ingest_events([event("R1", T0, **same)], now=NOW)  # arrives late, happened first
+    rt.ingestor.ingest_events([event("R3", T0 + h(24 * 40), **same)], now=T0 + h(24 * 50))
     with rt.sessions() as s:
         flags = dict(s.execute(select(Event.external_id, Event.is_repeat)).all())
     assert flags == {"R1": False, "R2": True, "R3": False}
+
+
+def test_a_repeat_is_the_same_matter_not_the_same_grid(rt, city):
+    """Same subcategory, and the same address (however typed), a point within 50 m, or the same
+    phone (however written); the same grid alone is not the same matter."""
+    point = {"grid_code": None, "lat": 30.0101, "lon": 118.0101}  # in G11
+    first = [
+        event("A1", T0, address="幸福路8号"),
+        event("B1", T0, **point),
+        event("C1", T0, reporter_phone="13800138000"),
+        event("D1", T0, address="和平街1号"),
+        event("E1", T0, address="长江路5号", sub="0201"),
+    ]
+    later = [
+        event("A2", T0 + h(5), address=" 幸福路 ８号 "),  # the same address, typed otherwise
+        event("B2", T0 + h(5), grid_code=None, lat=30.0104, lon=118.0102),  # ~35 m away
+        event("B3", T0 + h(5), grid_code=None, lat=30.0121, lon=118.0101),  # ~220 m away
+        event("C2", T0 + h(5), reporter_phone="+86 138-0013-8000"),  # the same phone
+        event("D2", T0 + h(5), address="和平街2号"),  # same grid and kind, another place
+        event("E2", T0 + h(5), address="长江路5号"),  # same place, another kind of matter
+    ]
+    rt.ingestor.ingest_events(first, now=NOW)
+    rt.ingestor.ingest_events(later, now=NOW)
+    with rt.sessions() as s:
+        flags = dict(s.execute(select(Event.external_id, Event.is_repeat)).all())
+    assert {k for k, v in flags.items() if v} == {"A2", "B2", "C2"}
+    with rt.sessions() as s:
+        stored = s.execute(select(Event.reporter_key, Event.reporter_phone)).all()
+    # The key is a keyed hash, never the number.
+    assert all("138" not in (k or "") for k, _p in stored)
 
 
 # --- property: any sequence of transitions keeps the event consistent ---------------------

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dashboard import kpi
 from dashboard.queries import kpi_report
 from tests.factories import T0, event, h, step
 
-# Subcategory 0101: dispatch 1 h, handling 24 h, closing 48 h after 立案; 0201: 2 / 72 / 120 h.
+# Calendar hours (tests/factories.py). 0101: 立案 1 h after the report, dispatch 1 h after 立案,
+# handling 24 h after dispatch, closing 48 h after 立案. 0201: 1 / 2 / 72 / 120 h.
 EVENTS = [
-    event("E1", T0, "G11"),
+    event("E1", T0, "G11", address="幸福路 1 号"),
     event("E2", T0 + h(2), "G12"),
     event("E3", T0 + h(3), "G21"),
     event("E4", T0 + h(60), "G22"),
     event("E5", T0 + h(1), "G22", sub="0201"),
     event("E6", T0 - h(24), "G12", sub="0201"),
     event("E8", T0 + h(1), "G21", sub="0201"),
-    event("E9", T0 + h(40), "G11"),  # 重复诉求: E1 in the same grid and subcategory
+    event("E9", T0 + h(40), "G11", address="幸福路1号"),  # 重复诉求: E1's matter at E1's address
     event("E10", T0 + h(80), "G12", sub="1001"),  # after the cut-off
 ]
 STEPS = {
@@ -58,6 +63,12 @@ STEPS = {
     "E10": [step("accepted", T0 + h(80)), step("dispatched", T0 + h(80.5))],
 }
 LATER = T0 + h(24 * 30)
+ADDITIVE = (
+    "received", "accepted", "due_acceptance", "accepted_on_time", "due_dispatch", "dispatched",
+    "dispatched_on_time", "due_handling", "handled", "handled_on_time", "due_closing", "closed",
+    "closed_on_time", "extended", "resolutions", "returned", "rated", "disputes_closed",
+    "mediated", "repeats",
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -75,32 +86,52 @@ def report(rt, start, end, now, **kw):
 
 
 def test_week_figures(loaded):
+    """Each step counts where it falls due: the earlier of meeting it and its deadline.
+
+    Due (hours after T0)  立案          派遣            处置                  结案
+    E1                    1 on time     1.5 on time     10 on time            20 on time
+    E2                    2 on time     3 (late at 4)   28 (stood at 33)      50 (late at 60)
+    E3                    3 on time     3.5 on time     27.5 (not resolved)   51 (open)
+    E4                    60 on time    61 (not yet)    — (not dispatched)    108 (after T)
+    E5 (rejected)         2 on time     —               —                     —
+    E6 (from before)      −23           −22             5 on time             6 on time
+    E8                    1 on time     2 on time       20 on time            30 on time
+    E9                    41 (pending)  —               —                     —
+    """
     r = report(loaded, T0, T0 + h(168), now=T0 + h(72))
     assert r["cutoff"] == (T0 + h(72)).isoformat() + "Z"
     expected = {
         "received": 7,
         "accepted": 5,
+        "due_acceptance": 7,
+        "accepted_on_time": 6,
+        "due_dispatch": 5,
         "dispatched": 4,
         "dispatched_on_time": 3,
-        "due_handling": 4,
-        "handled": 3,
-        "handled_on_time": 2,
-        "due_closing": 4,
-        "closed": 3,
-        "closed_on_time": 2,
+        "due_handling": 5,
+        "handled": 4,
+        "handled_on_time": 3,
+        "due_closing": 5,
+        "closed": 4,
+        "closed_on_time": 3,
+        "extended": 0,
+        "resolutions": 4,
         "returned": 1,
         "overdue_open": 1,
         "rated": 3,
         "disputes_closed": 2,
+        "repeats": 1,
     }
     assert {k: r[k] for k in expected} == expected
     assert r["acceptance_rate"] == pytest.approx(5 / 7)
-    assert r["timely_dispatch_rate"] == pytest.approx(3 / 4)
-    assert r["handling_rate"] == pytest.approx(3 / 4)
-    assert r["on_time_handling_rate"] == pytest.approx(2 / 4)
-    assert r["closing_rate"] == pytest.approx(3 / 4)
-    assert r["on_time_closing_rate"] == pytest.approx(2 / 4)
-    assert r["rework_rate"] == pytest.approx(1 / 3)
+    assert r["timely_acceptance_rate"] == pytest.approx(6 / 7)
+    assert r["timely_dispatch_rate"] == pytest.approx(3 / 5)  # E4 is due, undispatched: late
+    assert r["handling_rate"] == pytest.approx(4 / 5)
+    assert r["on_time_handling_rate"] == pytest.approx(3 / 5)  # E2's first resolution was undone
+    assert r["closing_rate"] == pytest.approx(4 / 5)
+    assert r["on_time_closing_rate"] == pytest.approx(3 / 5)
+    assert r["extension_rate"] == 0.0
+    assert r["rework_rate"] == pytest.approx(1 / 4)
     assert r["satisfaction_rate"] == pytest.approx(2 / 3)
     assert r["grassroots_resolution_rate"] == pytest.approx(1 / 2)
     assert r["mediation_success_rate"] == pytest.approx(1 / 2)
@@ -109,31 +140,43 @@ def test_week_figures(loaded):
     assert r["handling_hours_mean"] == pytest.approx((8.5 + 26 + 18 + 27) / 4)
     assert r["handling_hours_median"] == pytest.approx(22)
     assert r["handling_hours_p90"] == pytest.approx(26.7)
-    # 40·0.5 + 20·0.75 + 20·(2/3) + 10·(1 − 1/3) + 10·0.75 = 62.5
-    assert r["composite_score"] == pytest.approx(62.5)
+    # 40·0.6 + 20·0.8 + 20·(2/3) + 10·(1 − 1/4) + 10·0.6 = 66.83
+    assert r["composite_score"] == pytest.approx(24 + 16 + 40 / 3 + 7.5 + 6)
     assert 0 <= r["wuzhi_index"]["total"] <= 100
 
 
 def test_period_that_starts_mid_week(loaded):
-    """Cohort by acceptance time; closures and durations by their own time; overdue any cohort."""
+    """Cases accepted before the period count where they fall due; overdue any cohort."""
     r = report(loaded, T0 + h(48), T0 + h(168), now=T0 + h(72))
     assert r["received"] == 1  # E4
     assert r["accepted"] == 1  # E4 (accepted T0+60h)
-    assert r["due_closing"] == 0 and r["on_time_closing_rate"] is None
+    # E2 (due T0+50h, closed late at T0+60h) and E3 (due T0+51h, open), both accepted earlier.
+    assert (r["due_closing"], r["closed"], r["closed_on_time"]) == (2, 1, 0)
+    assert r["on_time_closing_rate"] == 0.0
     assert r["rated"] == 1 and r["satisfaction_rate"] == 0.0  # E2 closed at T0+60h, dissatisfied
     assert r["handling_hours_mean"] is None  # nothing first resolved in the period
     assert r["overdue_open"] == 1  # E3, accepted before the period
 
 
-def test_past_period_is_cut_at_its_end(loaded):
-    """A closed period counts only what had happened by its end, whatever happened later."""
+def test_a_past_period_counts_what_fell_due_in_it(loaded):
+    """A closed period counts the cases that fell due in it, met or not as things stand."""
     r = report(loaded, T0, T0 + h(24), now=LATER)
     assert r["cutoff"] == (T0 + h(24)).isoformat() + "Z"
-    # Cohort E1 E2 E3 E8; by T0+24h only E1 and E8 were resolved, only E1 closed.
-    assert (r["accepted"], r["handled"], r["closed"]) == (4, 2, 1)
-    # Due handling: E1, E8 (resolved by T); E2's deadline T0+26h and E3's T0+27h lie after T.
-    assert r["due_handling"] == 2
+    assert r["accepted"] == 4  # E1 E2 E3 E8
+    # Handling due by T0+24h: E1 (10), E6 (5), E8 (20); E2 (28) and E3 (27.5) fall due later.
+    assert (r["due_handling"], r["handled"]) == (3, 3)
+    assert (r["due_closing"], r["closed"]) == (2, 2)  # E6 (6), E1 (20)
     assert r["returned"] == 0  # E2 was returned at T0+31h, after the period
+
+
+def test_counts_of_the_parts_add_up_to_the_whole(loaded):
+    """Cut a week anywhere: every count of the parts adds up to the week's (all in the past)."""
+    week = report(loaded, T0 - h(24), T0 + h(144), now=LATER)
+    cuts = [T0 - h(24), T0 + h(2), T0 + h(27.7), T0 + h(50), T0 + h(144)]
+    parts = [report(loaded, a, b, now=LATER) for a, b in pairwise(cuts)]
+    for name in ADDITIVE:
+        assert sum(p[name] for p in parts) == week[name], name
+    assert week["due_closing"] == 7  # E1 E2 E3 E4 E6 E8 and E10 (due T0+104h)
 
 
 def test_area_and_department_filters(loaded):
@@ -247,3 +290,81 @@ def test_wuzhi_activities_are_counted_by_local_day(rt, city):
     )
     # Two consultations (the Monday and the last Sunday) for 40,000 residents, per 30 days.
     assert value == pytest.approx(2 / 40_000 * 10_000 * 30 / 7)
+
+
+# --- properties of the falling-due basis ---------------------------------------------------
+def _lifecycle(at, close_after: float, dispatch_after: float = 0.5) -> list[dict]:
+    """Accepted at `at`, dispatched, resolved an hour before closing, closed `close_after`
+    hours after 立案."""
+    return [
+        step("accepted", at),
+        step("dispatched", at + h(dispatch_after)),
+        step("in_progress", at + h(dispatch_after + 0.1)),
+        step("resolved", at + h(close_after - 1)),
+        step("closed", at + h(close_after), satisfaction="satisfied"),
+    ]
+
+
+def test_on_time_closing_rate_does_not_depend_on_the_period_length(rt, city):
+    """A steady stream (the same day repeated): a day, a week and four weeks read the same rate.
+    On the old cohort basis a day read high: the slow cases of its cohort fell due after it."""
+    pattern = [10, 30, 50, 70, 20, 40, 60, 45]  # hours to close, one case every 3 hours
+    start = T0 - h(24 * 14)
+    items, steps = [], {}
+    for day in range(50):
+        for k, close_after in enumerate(pattern):
+            at = start + h(24 * day + 3 * k)
+            ext = f"S{day:02d}{k}"
+            items.append(event(ext, at))
+            steps[ext] = _lifecycle(at, close_after)
+    later = T0 + h(24 * 60)
+    rt.ingestor.ingest_events(items, now=later)
+    for ext, lifecycle in steps.items():
+        rt.ingestor.transition_event("grid", ext, lifecycle, now=later)
+    day = report(rt, T0 + h(24 * 10), T0 + h(24 * 11), now=later)
+    week = report(rt, T0 + h(24 * 7), T0 + h(24 * 14), now=later)
+    month = report(rt, T0, T0 + h(24 * 28), now=later)
+    assert day["due_closing"] == 8 and week["due_closing"] == 56 and month["due_closing"] == 224
+    # Five of the eight cases close within their 48 hours, every day.
+    for r in (day, week, month):
+        assert r["on_time_closing_rate"] == pytest.approx(5 / 8)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cases=st.lists(
+        st.tuples(
+            st.floats(0, 24 * 27, allow_nan=False),  # reported, hours into the month
+            st.floats(0.1, 120, allow_nan=False),  # hours to close after 立案
+            st.floats(0.05, 5, allow_nan=False),  # hours to dispatch
+            st.booleans(),  # closed at all
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    cuts=st.lists(st.floats(1, 24 * 30 - 1, allow_nan=False), min_size=1, max_size=5),
+)
+def test_counts_of_any_split_of_a_month_add_up(rt, city, cases, cuts):
+    """Random histories, random cuts: every additive count of the parts sums to the month's."""
+    global _batch
+    _batch += 1
+    items, steps = [], {}
+    for n, (rep, close_after, dispatch_after, closes) in enumerate(cases):
+        ext = f"H{_batch}-{n}"
+        at = T0 + h(rep)
+        items.append(event(ext, at))
+        lifecycle = _lifecycle(at + h(0.2), max(close_after, dispatch_after + 1.2), dispatch_after)
+        steps[ext] = lifecycle if closes else lifecycle[:3]
+    rt.ingestor.ingest_events(items, now=LATER)
+    for ext, lifecycle in steps.items():
+        rt.ingestor.transition_event("grid", ext, lifecycle, now=LATER)
+    edges = [T0, *sorted(T0 + h(c) for c in set(cuts)), T0 + h(24 * 30)]
+    month = report(rt, edges[0], edges[-1], now=LATER)
+    parts = [report(rt, a, b, now=LATER) for a, b in pairwise(edges) if b > a]
+    for name in ADDITIVE:
+        assert sum(p[name] for p in parts) == month[name], name
+
+
+_batch = 0

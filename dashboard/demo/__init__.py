@@ -59,10 +59,20 @@ def seed_demo(
         progress("generating the staff roster and community activities")
         staff = generate_staff(conn, city, rng)
         activities = generate_activities(conn, city, rng, now, days)
-        history = generate_history(conn, city, rng, now, rt.settings.zone, days, per_day, progress)
+        history = generate_history(conn, city, rng, now, rt.settings, days, per_day, progress)
         reset_sequences(
             conn,
-            ["areas", "departments", "categories", "events", "transitions", "staff", "activities"],
+            [
+                "areas",
+                "departments",
+                "categories",
+                "events",
+                "transitions",
+                "staff",
+                "activities",
+                "extensions",
+                "supervisions",
+            ],
         )
     progress("building the summary tables")
     rolled = jobs.rollup(rt, now=now, rebuild=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from dashboard.domain import SOURCES
+from dashboard.workcalendar import STEPS, Limit
 
 CATALOGUE_FILE = Path(__file__).with_name("catalogue.toml")
 
@@ -48,7 +49,7 @@ class CategoryDef:
     weight: float
     dispute: bool
     department: str
-    limits: tuple[float, float, float]  # dispatch, handling, closing hours from 立案
+    limits: dict[str, Limit]  # 立案, dispatch, handling and closing (一般 and 较大)
     sources: np.ndarray  # weights in dashboard.domain.SOURCES order, summing to 1
     subcategories: tuple[SubcategoryDef, ...]
 
@@ -61,7 +62,7 @@ class Catalogue:
     categories: tuple[CategoryDef, ...]
     hour_profile: np.ndarray  # 24 relative volumes, local hours
     weekday_factor: np.ndarray  # 7, Monday first
-    severity_factor: dict[int, float]  # severity → factor on the time limits
+    severity_limits: dict[int, dict[str, Limit]]  # 重大 and above, calendar hours
     street_words: str
     community_words: str
     surnames: tuple[str, ...]
@@ -73,9 +74,11 @@ def load(path: Path = CATALOGUE_FILE) -> Catalogue:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     rhythm, names = raw["rhythm"], raw["names"]
 
+    def limits(steps: dict) -> dict[str, Limit]:
+        return {step: Limit.parse(steps[step], step) for step in STEPS}
+
     def category(c: dict) -> CategoryDef:
         weights = np.array([float(c["sources"].get(s, 0)) for s in SOURCES])
-        limits = c["limits"]
         return CategoryDef(
             c["code"],
             c["name"],
@@ -83,7 +86,7 @@ def load(path: Path = CATALOGUE_FILE) -> Catalogue:
             float(c["weight"]),
             bool(c["dispute"]),
             c["department"],
-            (float(limits["dispatch"]), float(limits["handle"]), float(limits["close"])),
+            limits(c["limits"]),
             weights / weights.sum(),
             tuple(SubcategoryDef(**s) for s in c["subcategories"]),
         )
@@ -95,7 +98,7 @@ def load(path: Path = CATALOGUE_FILE) -> Catalogue:
         tuple(category(c) for c in raw["category"]),
         np.array(rhythm["hours"], dtype=float),
         np.array(rhythm["weekdays"], dtype=float),
-        {i + 1: float(f) for i, f in enumerate(rhythm["severity_limit_factor"])},
+        {int(sev): limits(steps) for sev, steps in rhythm["severity_limits"].items()},
         names["street_words"],
         names["community_words"],
         tuple(names["surnames"]),

@@ -12,8 +12,10 @@ import pandas as pd
 
 from dashboard.db import bulk_insert
 from dashboard.demo import people
-from dashboard.demo.catalogue import load
+from dashboard.demo.catalogue import Catalogue, CategoryDef, load
 from dashboard.demo.geometry import block_outline, lattice
+from dashboard.domain import SEVERITY_LABELS
+from dashboard.workcalendar import Limit
 
 
 @dataclass
@@ -220,14 +222,13 @@ def build_city(conn, rng: np.random.Generator, city_name: str) -> City:
                     "is_dispute": c.dispute,
                     "sensitive": sub.sensitive,
                     "dept_id": did,
-                    "dispatch_h": c.limits[0],
-                    "handle_h": c.limits[1],
-                    "close_h": c.limits[2],
                     "src_w": c.sources,
+                    "limits": {sev: limits_at(c, sev, cat) for sev in SEVERITY_LABELS},
                 }
             )
-            for sev, f in cat.severity_factor.items():
-                limits.append((cid, sev, *(limit * f for limit in c.limits)))
+            for sev in SEVERITY_LABELS:
+                for step, limit in limits_at(c, sev, cat).items():
+                    limits.append((cid, sev, step, limit.amount, limit.unit, limit.start))
             cid += 1
     bulk_insert(
         conn,
@@ -247,10 +248,23 @@ def build_city(conn, rng: np.random.Generator, city_name: str) -> City:
     bulk_insert(
         conn,
         "time_limits",
-        ["category_id", "severity", "dispatch_hours", "handle_hours", "close_hours"],
+        ["category_id", "severity", "step", "amount", "unit", "start"],
         limits,
     )
     return City(df, deps, pd.DataFrame(subs))
+
+
+def limits_at(c: CategoryDef, severity: int, cat: Catalogue) -> dict[str, Limit]:
+    """A category's limits at a severity: its own, or the calendar-hour limits of the severity
+    where the catalogue has them (the category's own when those are in hours and shorter)."""
+    urgent = cat.severity_limits.get(severity)
+    if urgent is None:
+        return dict(c.limits)
+    out = {}
+    for step, limit in urgent.items():
+        own = c.limits[step].hours()
+        out[step] = c.limits[step] if own is not None and own < limit.amount else limit
+    return out
 
 
 def tuples(df: pd.DataFrame):

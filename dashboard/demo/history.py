@@ -6,13 +6,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import numpy as np
-import pandas as pd
 
+from dashboard import repeats
+from dashboard.config import Settings
 from dashboard.db import bulk_insert_columns
 from dashboard.demo import people
 from dashboard.demo.catalogue import load
 from dashboard.demo.city import City
-from dashboard.domain import LEVELS, SOURCES
+from dashboard.domain import LEVELS, SOURCES, STEP_FACTS
+from dashboard.workcalendar import STEPS
 
 
 def storage_times(values: np.ndarray) -> np.ndarray:
@@ -32,12 +34,13 @@ def generate_history(
     city: City,
     rng,
     now: datetime,
-    zone,
+    settings: Settings,
     days: int,
     per_day: float,
     progress: Callable[[str], None],
 ) -> dict:
     """~per_day events a day for `days` days before `now`, each with its whole lifecycle."""
+    zone = settings.zone
     cat = load()
     grids = city.areas[city.areas.level == "grid"].reset_index(drop=True)
     district_ids = city.areas[city.areas.level == "district"].id.to_numpy()
@@ -99,6 +102,11 @@ def generate_history(
     reported, grid_idx, sub_idx = reported[order], grid_idx[order], sub_idx[order]
     n = len(reported)
     progress(f"generating the lifecycle of {n:,} events")
+    # 重复诉求: some residents come back about the same matter (same place, often the same
+    # phone) within days: the event copies an earlier one's subcategory and grid.
+    again = _earlier_same_kind(sub_idx, reported, rng, share=REPEAT_SHARE)
+    has_again = again >= 0
+    grid_idx = np.where(has_again, grid_idx[np.maximum(again, 0)], grid_idx)
 
     g = grids.iloc[grid_idx].reset_index(drop=True)
     s = subs.iloc[sub_idx].reset_index(drop=True)
@@ -117,13 +125,25 @@ def generate_history(
     # District-level effect: some districts run the loop better than others.
     dist_perf = dict(zip(district_ids, [d.performance for d in cat.districts], strict=True))
     perf = perf * np.vectorize(dist_perf.get)(g.district_id.to_numpy())
-    sev_f = np.vectorize(cat.severity_factor.get)(severity)
-    lim_d = s.dispatch_h.to_numpy() * sev_f
-    lim_h = s.handle_h.to_numpy() * sev_f
-    lim_c = s.close_h.to_numpy() * sev_f
+    limits = [lims[sv] for lims, sv in zip(s.limits.to_numpy(), severity, strict=True)]
+    clock = _Clock(settings.calendar, to_local_offset(now, zone))
 
     def hours(x):
         return (np.asarray(x) * 3600e6).astype("timedelta64[us]")
+
+    def limit_of(step: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each event's limit of a step as (amount on its own clock, clock)."""
+        amounts, clocks = np.empty(n), np.empty(n, dtype=object)
+        for k, lims in enumerate(limits):
+            amounts[k], clocks[k] = clock.length(lims[step])
+        return amounts, clocks
+
+    lim = {step: limit_of(step) for step in STEPS}
+
+    def after(start, step: str, factor) -> np.ndarray:
+        """`factor` of each event's limit of a step after `start`, on the limit's clock."""
+        amounts, clocks = lim[step]
+        return clock.after(start, amounts * factor, clocks)
 
     rnd = rng.random
     rejected = rnd(n) < 0.035
@@ -132,19 +152,19 @@ def generate_history(
     )
     escalate = (rnd(n) < 0.03) & ~rejected
     t_esc = t_acc + hours(rng.uniform(0.1, 1.0, n))
-    t_dis = np.where(escalate, t_esc, t_acc) + hours(
-        lim_d * rng.lognormal(np.log(0.45 * perf), 0.55)
+    t_dis = after(
+        np.where(escalate, t_esc, t_acc), "dispatch", rng.lognormal(np.log(0.45 * perf), 0.55)
     )
-    t_inp = t_dis + hours(np.minimum(rng.lognormal(np.log(0.4), 0.7, n), lim_h * 0.2))
-    t_res = t_dis + hours(lim_h * rng.lognormal(np.log(0.5 * perf**1.8), 0.6))
+    t_inp = t_dis + hours(np.minimum(rng.lognormal(np.log(0.4), 0.7, n), 2.0))
+    t_res = after(t_dis, "handle", rng.lognormal(np.log(0.5 * perf**1.8), 0.6))
     # Work starts before it is finished, whatever the draws say.
     t_res = np.maximum(t_res, t_inp + hours(rng.uniform(0.05, 0.5, n)))
     returned = rnd(n) < 0.05 * perf
     t_ret = t_res + hours(rng.uniform(1, 12, n))
     t_inp2 = t_ret + hours(rng.uniform(0.2, 1.0, n))
-    t_res2 = t_inp2 + hours(lim_h * rng.uniform(0.05, 0.3, n))
+    t_res2 = after(t_inp2, "handle", rng.uniform(0.05, 0.3, n))
     last_res = np.where(returned, t_res2, t_res)
-    t_clo = last_res + hours(np.minimum(rng.lognormal(np.log(4 * perf), 0.8), lim_c * 0.6))
+    t_clo = after(last_res, "close", np.minimum(rng.lognormal(np.log(0.08 * perf), 0.8), 0.6))
     t_rej = reported + hours(rng.uniform(0.2, 3, n))
     nowv = np.datetime64(now)
 
@@ -196,7 +216,23 @@ def generate_history(
     mediation = np.where(
         mediated, np.where(rnd(n) < 0.92 / np.sqrt(perf), "success", "failed"), None
     )
-    late_close = t_clo > (t_acc + hours(lim_c))
+    # Each deadline from its start event, for the events that reached it.
+    starts = {
+        "reported": (reported, np.ones(n, dtype=bool)),
+        "accepted": (t_acc, rows["accepted"]),
+        "dispatched": (t_dis, rows["dispatched"]),
+    }
+    deadline = {step: _deadlines(clock, limits, step, starts) for step in STEPS}
+    # 延期: some dispatched cases are granted more time (half their closing limit again).
+    extended = rows["dispatched"] & (rnd(n) < 0.04)
+    t_ext = t_dis + (deadline["close"] - t_dis) * 0.5
+    extended &= t_ext <= nowv
+    new_close = after(deadline["close"], "close", np.full(n, 0.5))
+    moved = new_close - deadline["close"]
+    old_close = deadline["close"].copy()
+    deadline["close"] = np.where(extended, new_close, deadline["close"])
+    deadline["handle"] = np.where(extended, deadline["handle"] + moved, deadline["handle"])
+    late_close = t_clo > deadline["close"]
     p_sat = np.clip(0.8 - 0.25 * late_close - 0.1 * (perf - 1), 0.3, 0.95)
     u = rnd(n)
     satisfaction = np.where(
@@ -206,26 +242,81 @@ def generate_history(
 
     acc = rows["accepted"]
     res_any = rows["resolved"]
-    deadline = {
-        "dispatch": np.where(acc, t_acc + hours(lim_d), np.datetime64("NaT")),
-        "handle": np.where(acc, t_acc + hours(lim_h), np.datetime64("NaT")),
-        "close": np.where(acc, t_acc + hours(lim_c), np.datetime64("NaT")),
-    }
     nat = np.datetime64("NaT")
+    met = {
+        "accept": np.where(acc, t_acc, np.where(rows["rejected"], t_rej, nat)),
+        "dispatch": np.where(rows["dispatched"], t_dis, nat),
+        # The resolution that stands: a returned case has none until it is resolved again.
+        "handle": np.where(
+            returned, np.where(rows["resolved2"], t_res2, nat), np.where(res_any, t_res, nat)
+        ),
+        "close": np.where(rows["closed"], t_clo, nat),
+    }
     # Reporters: residents leave a name and phone; patrols and sensors do not.
     has_reporter = np.isin(source, ["hotline", "citizen"]) | ((source == "grid") & (rnd(n) < 0.3))
     names = np.where(has_reporter, people.names(rng, n), None)
     phones = np.where(has_reporter, people.phones(rng, n), None)
     comm_name = city.areas.set_index("id").name
-    title = g.community_id.map(comm_name).to_numpy(dtype=object) + s.name.to_numpy(dtype=object)
+    community = g.community_id.map(comm_name).to_numpy(dtype=object)
+    title = community + s.name.to_numpy(dtype=object)
     grid_code_of = g.code.to_numpy(dtype=object)
+    # Where: an address for every event (a building of the community), a point for those found
+    # on the spot (patrols' phones, cameras and sensors locate themselves).
+    building = rng.integers(1, 600, n)
+    address = np.array(
+        [f"{c}{b}号" for c, b in zip(community, building, strict=True)], dtype=object
+    )
+    point_given = np.isin(source, ["grid", "video", "iot"])
+    lat = g.lat.to_numpy() + rng.normal(0, 0.003, n)
+    lon = g.lon.to_numpy() + rng.normal(0, 0.003, n)
+    # A repeat comes back about the earlier event's place, and from its reporter when a
+    # resident reported both.
+    k = np.maximum(again, 0)
+    same_place = has_again & (rnd(n) < 0.7)
+    address = np.where(same_place, address[k], address)
+    lat, lon = np.where(same_place, lat[k], lat), np.where(same_place, lon[k], lon)
+    same_person = has_again & ~same_place & has_reporter & has_reporter[k]
+    same_person |= has_again & ~same_place & ~has_reporter[k]  # else: the same place after all
+    phones = np.where(same_person & has_reporter[k], phones[k], phones)
+    names = np.where(same_person & has_reporter[k], names[k], names)
+    has_reporter = np.where(same_person & has_reporter[k], True, has_reporter)
+    address = np.where(has_again & ~same_place & ~has_reporter[k], address[k], address)
+    place_keys = np.array([repeats.place_key(a) for a in address], dtype=object)
+    reporter_keys = np.array(
+        [repeats.reporter_key(p, settings.secret_key) for p in phones], dtype=object
+    )
+    cells = np.array(
+        [
+            repeats.cell_of(a, b) if given else None
+            for a, b, given in zip(lat, lon, point_given, strict=True)
+        ],
+        dtype=object,
+    )
+    progress("finding repeated complaints (重复诉求)")
+    columns = zip(
+        s.id.to_numpy().tolist(),
+        reported.astype("datetime64[us]").astype(object).tolist(),
+        place_keys.tolist(),
+        reporter_keys.tolist(),
+        lat.tolist(),
+        lon.tolist(),
+        point_given.tolist(),
+        strict=True,
+    )
+    reports = [repeats.Report(i, *c) for i, c in enumerate(columns)]
+    flagged, _ = repeats.flag(reports, [], settings.repeat_distance_m)
+    is_repeat = np.zeros(n, dtype=bool)
+    is_repeat[list(flagged)] = True
 
-    # 重复诉求: an earlier event of the same subcategory in the same grid within 30 days.
-    frame = pd.DataFrame({"g": g.id.to_numpy(), "s": s.id.to_numpy(), "t": reported})
-    frame = frame.sort_values(["g", "s", "t"], kind="stable")
-    prev = frame.groupby(["g", "s"]).t.shift(1)
-    frame["rep"] = (frame.t - prev) <= pd.Timedelta(days=30)
-    is_repeat = frame.sort_index().rep.fillna(False).to_numpy(dtype=bool)
+    # 督办: the center presses on a third of the cases that ran past their closing deadline.
+    overdue_by_now = (
+        acc & (deadline["close"] < nowv) & ~(rows["closed"] & (t_clo <= deadline["close"]))
+    )
+    t_sup = deadline["close"] + hours(rng.uniform(1, 24, n))
+    supervised = (
+        overdue_by_now & (rnd(n) < 0.35) & (t_sup <= nowv) & ~(rows["closed"] & (t_clo < t_sup))
+    )
+    t_sup = np.where(supervised, t_sup, nat)
 
     ids = np.arange(1, n + 1)
     created = storage_times(reported)  # as if each row had been written when it happened
@@ -241,8 +332,13 @@ def generate_history(
         "community_id": g.community_id.to_numpy().astype(int),
         "street_id": g.street_id.to_numpy().astype(int),
         "district_id": g.district_id.to_numpy().astype(int),
-        "lat": g.lat.to_numpy() + rng.normal(0, 0.002, n),
-        "lon": g.lon.to_numpy() + rng.normal(0, 0.002, n),
+        "lat": lat,
+        "lon": lon,
+        "point_given": point_given,
+        "cell": cells,
+        "address": address,
+        "place_key": place_keys,
+        "reporter_key": reporter_keys,
         "title": title,
         "description": np.char.add(grid_code_of.astype(str), " 网格上报").astype(object),
         "reporter_name": people.sealed(names),
@@ -252,12 +348,21 @@ def generate_history(
         "is_open": is_open,
         "level": level,
         "department_id": np.where(rows["dispatched"], dept, None),
+        "accept_deadline": storage_times(deadline["accept"]),
+        "decided_at": storage_times(met["accept"]),
         "accepted_at": storage_times(np.where(acc, t_acc, nat)),
         "dispatch_deadline": storage_times(deadline["dispatch"]),
         "handle_deadline": storage_times(deadline["handle"]),
         "close_deadline": storage_times(deadline["close"]),
         "dispatched_at": storage_times(np.where(rows["dispatched"], t_dis, nat)),
         "first_resolved_at": storage_times(np.where(res_any, t_res, nat)),
+        "resolved_at": storage_times(met["handle"]),
+        "extended": extended,
+        "supervised_at": storage_times(t_sup),
+        **{
+            due: storage_times(np.fmin(met[step], deadline[step]))
+            for step, (_met, _deadline, due) in STEP_FACTS.items()
+        },
         "first_returned_at": storage_times(np.where(rows["returned"], t_ret, nat)),
         "closed_at": storage_times(np.where(rows["closed"], t_clo, nat)),
         "return_count": rows["returned"].astype(int),
@@ -273,6 +378,9 @@ def generate_history(
     }
     progress(f"writing {n:,} events")
     bulk_insert_columns(conn, "events", ev)
+    _write_extensions(conn, ids[extended], t_ext[extended], old_close[extended],
+                      deadline["close"][extended])  # fmt: skip
+    _write_supervisions(conn, ids, supervised, t_sup, dept, rows["closed"], t_clo, rng)
 
     # Transitions in lifecycle order.
     steps = [
@@ -329,3 +437,118 @@ def generate_history(
         next_id += k
         total += k
     return {"events": n, "transitions": total}
+
+
+REPEAT_SHARE = 0.05  # events that come back about an earlier event's matter
+
+
+def _earlier_same_kind(sub_idx: np.ndarray, reported: np.ndarray, rng, share: float):
+    """For a share of the events, the index of an earlier event of the same subcategory reported
+    within the last 20 days (one of the few just before it); −1 for the rest."""
+    n = len(sub_idx)
+    order = np.lexsort((reported, sub_idx))
+    back = rng.integers(1, 4, n)
+    pos = np.arange(n) - back
+    ok = pos >= 0
+    cand = order[np.maximum(pos, 0)]
+    ok &= sub_idx[cand] == sub_idx[order]
+    ok &= (reported[order] - reported[cand]) <= np.timedelta64(20, "D")
+    ok &= reported[cand] < reported[order]
+    ok &= rng.random(n) < share
+    out = np.full(n, -1)
+    out[order[ok]] = cand[ok]
+    return out
+
+
+class _Clock:
+    """Working-clock arithmetic over arrays of UTC times (the zone's offset at `now`)."""
+
+    def __init__(self, calendar, offset: timedelta):
+        self.calendar = calendar
+        self.offset = np.timedelta64(int(offset.total_seconds()), "s")
+
+    def length(self, limit) -> tuple[float, str]:
+        """A limit as an amount on the clock it runs on (working days as working hours)."""
+        if limit.unit == "work_days":
+            per_day = sum(
+                (datetime.combine(datetime.min, b) - datetime.combine(datetime.min, a)).seconds
+                for a, b in self.calendar.periods
+            )
+            return limit.amount * per_day / 3600, "work_hours"
+        return limit.amount, limit.unit
+
+    def add(self, start: np.ndarray, amount, unit: str) -> np.ndarray:
+        local = start.astype("datetime64[us]") + self.offset
+        return self.calendar.add_many(local, amount, unit) - self.offset
+
+    def after(self, start: np.ndarray, amounts: np.ndarray, clocks: np.ndarray) -> np.ndarray:
+        out = np.empty(len(start), dtype="datetime64[us]")
+        for unit in ("hours", "work_hours"):
+            m = clocks == unit
+            if m.any():
+                out[m] = self.add(start[m], amounts[m], unit)
+        return out
+
+
+def _deadlines(clock: _Clock, limits: list[dict], step: str, starts: dict) -> np.ndarray:
+    """Each event's deadline of a step, from its limit's start event (NaT before it happened)."""
+    n = len(limits)
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    groups: dict[tuple, list[int]] = {}
+    for k, lims in enumerate(limits):
+        lim = lims[step]
+        groups.setdefault((lim.amount, lim.unit, lim.start), []).append(k)
+    for (amount, unit, start), idx in groups.items():
+        at, reached = starts[start]
+        idx = np.array(idx)
+        idx = idx[reached[idx]]
+        if len(idx):
+            out[idx] = clock.add(at[idx], amount, unit)
+    return out
+
+
+def _write_extensions(conn, event_ids, requested, old, new) -> None:
+    k = len(event_ids)
+    if not k:
+        return
+    bulk_insert_columns(
+        conn,
+        "extensions",
+        {
+            "id": np.arange(1, k + 1),
+            "event_id": event_ids,
+            "requested_at": storage_times(requested),
+            "requested_by": np.full(k, "承办部门", dtype=object),
+            "reason": np.full(k, "需协调多部门联合处置", dtype=object),
+            "old_deadline": storage_times(old),
+            "requested_deadline": storage_times(new),
+            "state": np.full(k, "approved", dtype=object),
+            "decided_at": storage_times(requested + np.timedelta64(1, "h")),
+            "decided_by": np.full(k, "指挥中心", dtype=object),
+        },
+    )
+
+
+def _write_supervisions(conn, ids, supervised, at, dept, closed, t_clo, rng) -> None:
+    idx = np.nonzero(supervised)[0]
+    k = len(idx)
+    if not k:
+        return
+    due = at[idx] + np.timedelta64(24, "h")
+    replied = closed[idx] & (t_clo[idx] <= due)
+    bulk_insert_columns(
+        conn,
+        "supervisions",
+        {
+            "id": np.arange(1, k + 1),
+            "event_id": ids[idx],
+            "department_id": dept[idx],
+            "at": storage_times(at[idx]),
+            "actor": np.full(k, "指挥中心", dtype=object),
+            "note": np.full(k, "超期未办结，请于24小时内办结并回复", dtype=object),
+            "reply_due_at": storage_times(due),
+            "replied_at": storage_times(np.where(replied, t_clo[idx], np.datetime64("NaT"))),
+            "reply": np.where(replied, "已办结", None),
+            "batch": np.full(k, None, dtype=object),
+        },
+    )
