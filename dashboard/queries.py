@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from dashboard import kpi
+from dashboard import kpi, kpisettings
 from dashboard.clock import epoch, local_day
 from dashboard.domain import (
     SENSOR_SOURCES,
@@ -238,10 +238,11 @@ def kpi_report(
         raise InputError({"by": "must be department or district"})
     total_counts = _counts(session, p, where)[None]
     uptime = feed_uptime(session, p, zone)  # the sensor feeds are city-wide
+    cfg = kpisettings.in_force(session, p.cutoff)  # as configured at the period's cut-off
     figures = kpi.rates(total_counts, _handling_hours(session, p, where)[None])
-    figures["composite_score"] = kpi.composite_score(figures)
+    figures["composite_score"] = kpi.composite_score(figures, cfg.composite_weights)
     figures["wuzhi_index"] = (
-        wuzhi_for_area(session, p, scope, total_counts, figures, uptime, zone)
+        wuzhi_for_area(session, p, scope, total_counts, figures, uptime, zone, cfg)
         if dept_id is None
         else None
     )
@@ -252,16 +253,17 @@ def kpi_report(
         "area": scope.code,
         "area_name": scope.name,
         "department": department,
+        "settings_versions": cfg.versions,
         **figures,
     }
     if by:
         out["by"] = by
-        out["breakdown"] = _breakdown(session, p, where, by, dept_id, uptime, zone)
+        out["breakdown"] = _breakdown(session, p, where, by, dept_id, uptime, zone, cfg)
     return out
 
 
 def _breakdown(
-    session: Session, p: kpi.Period, where, by: str, dept_id, uptime, zone: ZoneInfo
+    session: Session, p: kpi.Period, where, by: str, dept_id, uptime, zone: ZoneInfo, cfg
 ) -> list[dict]:
     if by == "department":
         col = Event.department_id
@@ -278,11 +280,11 @@ def _breakdown(
     for key in sorted(counts, key=lambda k: (k is None, names.get(k, ("",))[0])):
         code, name = names.get(key, (None, "未派遣" if by == "department" else "—"))
         figures = kpi.rates(counts[key], hours.get(key, []))
-        figures["composite_score"] = kpi.composite_score(figures)
+        figures["composite_score"] = kpi.composite_score(figures, cfg.composite_weights)
         if by == "district" and dept_id is None and key is not None:
             scope = area_scope(session, code)
             figures["wuzhi_index"] = wuzhi_for_area(
-                session, p, scope, counts[key], figures, uptime, zone
+                session, p, scope, counts[key], figures, uptime, zone, cfg
             )
         rows.append({"code": code, "name": name, **figures})
     return kpi.rank(rows)
@@ -296,6 +298,7 @@ def wuzhi_for_area(
     figures: dict,
     uptime: float | None,
     zone: ZoneInfo,
+    cfg: kpisettings.KpiConfig,
 ) -> dict:
     """Collect the 五治 indicator values for an area and period, then score them (kpi.wuzhi_index).
     Activities are dated by local day: the period's local days are the ones counted."""
@@ -360,7 +363,7 @@ def wuzhi_for_area(
         "timely_dispatch_rate": figures.get("timely_dispatch_rate"),
         "feed_uptime": uptime,
     }
-    return kpi.wuzhi_index(kpi.WuzhiInputs(values))
+    return kpi.wuzhi_index(kpi.WuzhiInputs(values), cfg.wuzhi_targets, cfg.wuzhi_weights)
 
 
 def feed_uptime(session: Session, p: kpi.Period, zone: ZoneInfo) -> float | None:

@@ -1,0 +1,144 @@
+"""The KPI configuration that people change (DESIGN §5): the weights of 综合指标值, and the
+targets and dimension weights of the 五治融合指数.
+
+Each change is a new version in force from a moment on (never earlier than when it is saved), so
+a past period always recomputes with the configuration it had; every change is audit-logged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard import kpi
+from dashboard.auth import audit
+from dashboard.models import KpiSetting
+from dashboard.schemas import InputError
+
+DEFAULTS: dict[str, dict[str, float]] = {
+    "composite_weights": dict(kpi.DEFAULT_COMPOSITE_WEIGHTS),
+    "wuzhi_targets": {i.key: i.target for i in kpi.WUZHI_INDICATORS},
+    "wuzhi_weights": dict(kpi.DEFAULT_DIMENSION_WEIGHTS),
+}
+LABELS = {
+    "composite_weights": ("综合指标值权重", "Composite score weights"),
+    "wuzhi_targets": ("五治指标目标值", "五治 indicator targets"),
+    "wuzhi_weights": ("五治维度权重", "五治 dimension weights"),
+}
+
+
+@dataclass(frozen=True)
+class KpiConfig:
+    composite_weights: dict[str, float]
+    wuzhi_targets: dict[str, float]
+    wuzhi_weights: dict[str, float]
+    versions: dict[str, int | None]  # the version id in force per kind (None: the defaults)
+
+
+def in_force(session: Session, at: datetime) -> KpiConfig:
+    """The configuration in force at `at`."""
+    values, versions = {}, {}
+    for kind, default in DEFAULTS.items():
+        row = session.execute(
+            select(KpiSetting)
+            .where(KpiSetting.kind == kind, KpiSetting.effective_from <= at)
+            .order_by(KpiSetting.effective_from.desc(), KpiSetting.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        values[kind] = default | json.loads(row.value) if row else dict(default)
+        versions[kind] = row.id if row else None
+    return KpiConfig(**values, versions=versions)
+
+
+def validate(kind: str, raw) -> dict[str, float]:
+    """A whole set of values for a kind, or an InputError naming each bad field."""
+    if kind not in DEFAULTS:
+        raise InputError({"kind": f"must be one of {', '.join(DEFAULTS)}"})
+    if not isinstance(raw, dict):
+        raise InputError({"values": "must be an object of names and numbers"})
+    errors: dict[str, str] = {}
+    out: dict[str, float] = {}
+    for key in DEFAULTS[kind]:
+        v = raw.get(key)
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            errors[key] = "required: a number"
+        elif v < 0 or v > 10_000:
+            errors[key] = "must be between 0 and 10000"
+        elif kind == "wuzhi_targets" and v == 0:
+            errors[key] = "a target must be above 0"
+        else:
+            out[key] = float(v)
+    for key in raw:
+        if key not in DEFAULTS[kind]:
+            errors[str(key)[:64]] = "unknown name"
+    if not errors and kind != "wuzhi_targets" and sum(out.values()) <= 0:
+        errors["values"] = "at least one weight must be above 0"
+    if errors:
+        raise InputError(errors)
+    return out
+
+
+def save(
+    session: Session,
+    kind: str,
+    raw,
+    actor: str,
+    now: datetime,
+    effective_from: datetime | None = None,
+    note: str = "",
+) -> KpiSetting:
+    """A new version, in force from `effective_from` (default now; never before now)."""
+    values = validate(kind, raw)
+    start = effective_from or now
+    if start < now:
+        raise InputError({"effective_from": "cannot lie in the past (past periods keep theirs)"})
+    if len(note) > 500 or "\x00" in note:
+        raise InputError({"note": "at most 500 characters, no NUL"})
+    before = in_force(session, start)
+    row = KpiSetting(
+        kind=kind,
+        effective_from=start,
+        value=json.dumps(values, ensure_ascii=False, sort_keys=True),
+        actor=actor,
+        note=note,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    old = getattr(before, kind)
+    changed = {k: [old.get(k), v] for k, v in values.items() if old.get(k) != v}
+    audit(
+        session,
+        actor,
+        "kpi_settings.save",
+        f"{kind}#{row.id}",
+        json.dumps(
+            {"effective_from": start.isoformat() + "Z", "changed": changed}, ensure_ascii=False
+        ),
+    )
+    return row
+
+
+def versions(session: Session, kind: str) -> list[dict]:
+    """Every version of a kind, newest first."""
+    rows = session.execute(
+        select(KpiSetting)
+        .where(KpiSetting.kind == kind)
+        .order_by(KpiSetting.effective_from.desc(), KpiSetting.id.desc())
+    ).scalars()
+    return [
+        {
+            "id": r.id,
+            "effective_from": r.effective_from,
+            "values": json.loads(r.value),
+            "actor": r.actor,
+            "note": r.note,
+            "created_at": r.created_at,
+        }
+        for r in rows
+    ]
