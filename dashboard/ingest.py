@@ -165,8 +165,8 @@ class Ingestor:
         point_given = d.lat is not None and d.lon is not None
         return {
             **deadlines,
-            **{due: None for _met, _deadline, due in STEP_FACTS.values()},
-            "accept_due_at": deadlines["accept_deadline"],
+            # Nothing is met yet: each step falls due at its deadline, if it has one already.
+            **{due: deadlines[deadline] for _met, deadline, due in STEP_FACTS.values()},
             "point_given": point_given,
             "cell": repeats.cell_of(d.lat, d.lon) if point_given else None,
             "address": d.address,

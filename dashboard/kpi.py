@@ -157,7 +157,7 @@ def rates(c: dict[str, int], handling_hours: list[float]) -> dict[str, float | i
         "returned": c["returned"],
         "rework_rate": ratio(c["returned"], c["resolutions"]),
         "overdue_open": c["overdue_open"],
-        "supervised": c.get("supervised", 0),
+        "supervised": c["supervised"],
         "handling_hours_mean": (sum(handling_hours) / len(handling_hours))
         if handling_hours
         else None,

@@ -196,8 +196,9 @@ def _counts(session: Session, p: kpi.Period, where, group_col=None) -> dict:
         out.setdefault(g[0] if g else None, dict(zero))["supervised"] = n
     for row in out.values():
         row.setdefault("overdue_open", 0)
+        row.setdefault("supervised", 0)
     if group_col is None:
-        out.setdefault(None, dict(zero, overdue_open=0))
+        out.setdefault(None, dict(zero, overdue_open=0, supervised=0))
     return out
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
@@ -272,15 +272,14 @@ def generate_history(
     # A repeat comes back about the earlier event's place, and from its reporter when a
     # resident reported both.
     k = np.maximum(again, 0)
-    same_place = has_again & (rnd(n) < 0.7)
+    # Residents who reported both times mostly call again from the same phone; the rest come
+    # back about the same place.
+    by_phone = has_again & has_reporter & has_reporter[k] & (rnd(n) < 0.3)
+    phones = np.where(by_phone, phones[k], phones)
+    names = np.where(by_phone, names[k], names)
+    same_place = has_again & ~by_phone
     address = np.where(same_place, address[k], address)
     lat, lon = np.where(same_place, lat[k], lat), np.where(same_place, lon[k], lon)
-    same_person = has_again & ~same_place & has_reporter & has_reporter[k]
-    same_person |= has_again & ~same_place & ~has_reporter[k]  # else: the same place after all
-    phones = np.where(same_person & has_reporter[k], phones[k], phones)
-    names = np.where(same_person & has_reporter[k], names[k], names)
-    has_reporter = np.where(same_person & has_reporter[k], True, has_reporter)
-    address = np.where(has_again & ~same_place & ~has_reporter[k], address[k], address)
     place_keys = np.array([repeats.place_key(a) for a in address], dtype=object)
     reporter_keys = np.array(
         [repeats.reporter_key(p, settings.secret_key) for p in phones], dtype=object
@@ -466,15 +465,18 @@ class _Clock:
     def __init__(self, calendar, offset: timedelta):
         self.calendar = calendar
         self.offset = np.timedelta64(int(offset.total_seconds()), "s")
+        self.day_hours = (
+            sum(
+                (datetime.combine(date.min, b) - datetime.combine(date.min, a)).total_seconds()
+                for a, b in calendar.periods
+            )
+            / 3600
+        )  # the working hours of one working day
 
     def length(self, limit) -> tuple[float, str]:
         """A limit as an amount on the clock it runs on (working days as working hours)."""
         if limit.unit == "work_days":
-            per_day = sum(
-                (datetime.combine(datetime.min, b) - datetime.combine(datetime.min, a)).seconds
-                for a, b in self.calendar.periods
-            )
-            return limit.amount * per_day / 3600, "work_hours"
+            return limit.amount * self.day_hours, "work_hours"
         return limit.amount, limit.unit
 
     def add(self, start: np.ndarray, amount, unit: str) -> np.ndarray:
