@@ -22,9 +22,8 @@ from dashboard.runtime import Runtime
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def fresh_runtime(database_url: str, var_dir: Path) -> Runtime:
-    from dashboard.cli import reset_database
-
+def reused_runtime(database_url: str, var_dir: Path) -> Runtime:
+    """The runtime of a database seeded by an earlier run (`--reuse`)."""
     settings = Settings(
         var_dir=var_dir,
         database_url=database_url,
@@ -34,16 +33,24 @@ def fresh_runtime(database_url: str, var_dir: Path) -> Runtime:
         simulator_rate=0,
         redis_prefix=f"bench{uuid.uuid4().hex[:6]}",
     )
-    rt = Runtime.create(settings)
+    return Runtime.create(settings)
+
+
+def fresh_runtime(database_url: str, var_dir: Path) -> Runtime:
+    from dashboard.cli import reset_database
+
+    rt = reused_runtime(database_url, var_dir)
     reset_database(rt)
     return rt
 
 
-def bench_seed(rt: Runtime) -> dict:
+def bench_seed(rt: Runtime, per_day: float = 2900.0) -> dict:
     from dashboard import demo
 
     t = time.perf_counter()
-    summary = demo.seed_demo(rt, progress=lambda m: print(f"  {time.perf_counter() - t:6.1f}s {m}"))
+    summary = demo.seed_demo(
+        rt, per_day=per_day, progress=lambda m: print(f"  {time.perf_counter() - t:6.1f}s {m}")
+    )
     return {
         "seconds": round(time.perf_counter() - t, 1),
         "events": summary["events"],
@@ -98,22 +105,56 @@ def bench_ingest(rt: Runtime, batches: int = 10, batch_size: int = 1000, naive: 
     }
 
 
+def bench_kpi(rt: Runtime, runs: int = 20) -> dict:
+    """One week's KPIs for every district and every department (the 督办考核 page's question),
+    from the summaries and from the raw events: p50/p95 in ms, and whether they agree."""
+    from dashboard.clock import local_day
+    from dashboard.queries import kpi_report
+    from dashboard.wall import week_start
+
+    now = utcnow()
+    start = week_start(local_day(now, rt.settings.zone), rt.settings.zone) - timedelta(days=7)
+    out: dict = {}
+    for by in ("district", "department"):
+        answers = {}
+        for use in (True, False):
+            times = []
+            for _ in range(runs if use else max(3, runs // 4)):
+                t = time.perf_counter()
+                with rt.sessions() as s:
+                    answers[use] = kpi_report(
+                        s, start, start + timedelta(days=7), now, by=by,
+                        zone=rt.settings.zone, use_summaries=use,
+                    )  # fmt: skip
+                times.append((time.perf_counter() - t) * 1000)
+            key = f"{by}_{'summaries' if use else 'raw'}"
+            out[key] = {
+                "p50_ms": round(float(np.percentile(times, 50)), 1),
+                "p95_ms": round(float(np.percentile(times, 95)), 1),
+            }
+        out[f"{by}_same_figures"] = answers[True] == answers[False]
+        out[f"{by}_due_closing"] = answers[True]["due_closing"]
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["seed", "ingest", "all"], nargs="?", default="all")
+    p.add_argument("what", choices=["seed", "ingest", "kpi", "all"], nargs="?", default="all")
+    p.add_argument("--per-day", type=float, default=2900.0, help="demo events per day")
+    p.add_argument("--reuse", action="store_true", help="keep the seeded database of a run")
     p.add_argument("--database", default="", help="database URL (default: a fresh SQLite file)")
     args = p.parse_args()
     var = Path("var/bench")
     var.mkdir(parents=True, exist_ok=True)
     url = args.database or f"sqlite:///{(var / 'bench.sqlite3').resolve()}"
-    rt = fresh_runtime(url, var)
+    rt = reused_runtime(url, var) if args.reuse else fresh_runtime(url, var)
     out = {"database": rt.engine.dialect.name, "at": utcnow().isoformat()}
     try:
-        if args.what in ("seed", "all"):
-            out["seed"] = bench_seed(rt)
+        if not args.reuse and args.what in ("seed", "ingest", "kpi", "all"):
+            out["seed"] = bench_seed(rt, args.per_day)
+        if args.what in ("kpi", "all"):
+            out["kpi"] = bench_kpi(rt)
         if args.what in ("ingest", "all"):
-            if "seed" not in out:
-                out["seed"] = bench_seed(rt)
             out["ingest"] = bench_ingest(rt)
     finally:
         rt.live.delete_all()

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard import lifecycle, repeats
+from dashboard import lifecycle, repeats, summaries
 from dashboard import live as live_mod
 from dashboard.clock import to_utc_naive, utcnow
 from dashboard.db import chunks
@@ -244,7 +244,8 @@ class Ingestor:
         if not fresh:
             prepared.clear()
             return results
-        self._flag_repeats(session, [p.row for p in fresh])
+        kept = summaries.deltas(session, self.zone)
+        self._flag_repeats(session, [p.row for p in fresh], kept)
         # Rows come back matched by (source, external_id), so their order does not matter,
         # and Core executemany sends the batch as multi-row INSERTs.
         table = Event.__table__
@@ -263,6 +264,7 @@ class Ingestor:
                 results.append(ItemResult(p.index, p.row["external_id"], "duplicate"))
                 continue
             results.append(ItemResult(p.index, p.row["external_id"], "created", id=rid))
+            kept.change(None, summaries.facts_of(p.row))
             p.ticker = replace(p.ticker, event_id=rid)
             p.change = replace(p.change, event_id=rid)
             transitions.append(
@@ -280,22 +282,29 @@ class Ingestor:
         if transitions:
             # Core executemany: the ORM's bulk path would send one INSERT per row here.
             session.connection().execute(Transition.__table__.insert(), transitions)
+        kept.write(session)
         prepared[:] = [p for p in fresh if (p.row["source"], p.row["external_id"]) in ids]
         return results
 
-    def _flag_repeats(self, session: Session, rows: list[dict]) -> None:
+    def _flag_repeats(self, session: Session, rows: list[dict], kept: summaries.Deltas) -> None:
         """重复诉求 (dashboard/repeats.py): sets `is_repeat` on the new rows, and on stored events
-        that a late arrival now precedes."""
+        that a late arrival now precedes (their summaries change with them)."""
         new = [repeats.Report.of(n, r) for n, r in enumerate(rows)]
         conn = session.connection()
         stored = repeats.stored_reports(conn, new)
         new_repeats, later_repeats = repeats.flag(new, stored, self.repeat_distance_m)
         for n in new_repeats:
             rows[n]["is_repeat"] = True
+        facts = [getattr(Event, name) for name in summaries.FACTS]
         for chunk in chunks(sorted(later_repeats), 500):
-            conn.execute(
-                update(Event).where(Event.id.in_(chunk), ~Event.is_repeat).values(is_repeat=True)
-            )
+            flagged = conn.execute(
+                update(Event)
+                .where(Event.id.in_(chunk), ~Event.is_repeat)
+                .values(is_repeat=True)
+                .returning(*facts)
+            ).mappings()
+            for after in flagged:
+                kept.change({**after, "is_repeat": False}, after)
 
     # ..... transitions .....
     def transition_event(
@@ -328,6 +337,7 @@ class Ingestor:
             if event is None:
                 raise ConflictError(f"no event {source}/{external_id}", status=404)
             results = []
+            before = summaries.facts_of(event)
             for i, t in enumerate(parsed):
                 try:
                     change = lifecycle.apply(session, ref, event, t, now, self.zone)
@@ -348,6 +358,10 @@ class Ingestor:
                 )
                 if change is not None:
                     changes.append(change)
+            if changes:
+                kept = summaries.deltas(session, self.zone)
+                kept.change(before, summaries.facts_of(event))
+                kept.write(session)
         self.publish(changes, [], "ingest")
         return results
 

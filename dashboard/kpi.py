@@ -13,15 +13,16 @@ reported or accepted in. Whether it met the step is judged as of `now`, on the f
 
 from __future__ import annotations
 
-import math
+import bisect
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, case, func, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard.domain import GRASSROOTS_LEVELS, RESIDENT_SOURCES, SENSOR_SOURCES, STEP_FACTS
 from dashboard.models import Event
+from dashboard.sqlfuncs import seconds_between
 
 
 @dataclass(frozen=True)
@@ -47,42 +48,86 @@ STEP_COUNTS = {
 }
 
 
-def count_expressions(p: Period) -> dict[str, ColumnElement]:
-    """SUM(CASE …) expressions over `events`, one per count. The WHERE clause is `relevant(p)`."""
+# Handling durations (dispatch → first resolution) are counted in steps of these many hours:
+# the mean is exact (a sum of seconds), the median and P90 are read from the steps, with linear
+# interpolation inside one — the same from the raw events and from the summaries.
+HANDLING_STEPS_H = (
+    0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 18, 20, 22, 24,
+    28, 32, 36, 40, 44, 48, 56, 64, 72, 80, 88, 96, 120, 144, 168, 192, 216, 240, 288, 336,
+    504, 720,
+)  # fmt: skip
+HANDLING_EDGES = tuple(int(h * 3600) for h in HANDLING_STEPS_H)  # seconds
+HISTOGRAM = tuple(f"handling_h{i:02d}" for i in range(len(HANDLING_EDGES) + 1))
+
+
+def handling_bucket(seconds: int) -> int:
+    """The step of a handling duration: i such that EDGES[i-1] <= seconds < EDGES[i]."""
+    return bisect.bisect_right(HANDLING_EDGES, seconds)
+
+
+def count_conditions(now: datetime | None) -> dict[str, tuple[ColumnElement, ColumnElement]]:
+    """Every additive count as (the column that dates it, the condition on the event). A count
+    for P is the events whose dating column lies in P and that meet the condition; a step is met
+    when its fact exists by `now` (None: as things stand). dashboard.summaries keeps the same
+    counts per local day; its Python form of these conditions is held to this one by tests."""
     e = Event
-    T = p.cutoff
 
-    def within(col):
-        return and_(col >= p.start, col < p.end, col <= T)
+    def met(col):
+        return col.is_not(None) if now is None else col <= now
 
-    closed_in_p = within(e.closed_at)
-    dispute_closed = and_(e.is_dispute, closed_in_p)
-    reported_in_p = within(e.reported_at)
-    conditions = {
-        "received": reported_in_p,
-        "accepted": within(e.accepted_at),
-        "resolutions": within(e.first_resolved_at),
-        "returned": within(e.first_returned_at),
-        "rated": and_(closed_in_p, e.satisfaction.is_not(None)),
-        "satisfied": and_(closed_in_p, e.satisfaction.in_(["satisfied", "basically_satisfied"])),
-        "disputes_closed": dispute_closed,
-        "disputes_grassroots": and_(dispute_closed, e.resolved_level.in_(GRASSROOTS_LEVELS)),
-        "mediated": and_(dispute_closed, e.mediation_result.is_not(None)),
-        "mediated_success": and_(dispute_closed, e.mediation_result == "success"),
-        "repeats": and_(reported_in_p, e.is_repeat),
-        "resident_reported": and_(reported_in_p, e.source.in_(RESIDENT_SOURCES)),
-        "sensor_reported": and_(reported_in_p, e.source.in_(SENSOR_SOURCES)),
+    closed = e.closed_at
+    out = {
+        "received": (e.reported_at, true()),
+        "accepted": (e.accepted_at, true()),
+        "resolutions": (e.first_resolved_at, true()),
+        "returned": (e.first_returned_at, true()),
+        "rated": (closed, e.satisfaction.is_not(None)),
+        "satisfied": (closed, e.satisfaction.in_(["satisfied", "basically_satisfied"])),
+        "disputes_closed": (closed, e.is_dispute),
+        "disputes_grassroots": (
+            closed,
+            and_(e.is_dispute, e.resolved_level.in_(GRASSROOTS_LEVELS)),
+        ),
+        "mediated": (closed, and_(e.is_dispute, e.mediation_result.is_not(None))),
+        "mediated_success": (closed, and_(e.is_dispute, e.mediation_result == "success")),
+        "repeats": (e.reported_at, e.is_repeat),
+        "resident_reported": (e.reported_at, e.source.in_(RESIDENT_SOURCES)),
+        "sensor_reported": (e.reported_at, e.source.in_(SENSOR_SOURCES)),
     }
     for step, (due_name, met_name, on_time_name) in STEP_COUNTS.items():
         met_col, deadline_col, due_col = (getattr(e, c) for c in STEP_FACTS[step])
-        due = within(due_col)
-        conditions[due_name] = due
-        conditions[met_name] = and_(due, met_col <= p.now)
-        conditions[on_time_name] = and_(due, met_col <= p.now, met_col <= deadline_col)
-    conditions["extended"] = and_(within(e.close_due_at), e.extended)
-    return {
-        name: func.coalesce(func.sum(case((c, 1), else_=0)), 0) for name, c in conditions.items()
+        out[due_name] = (due_col, true())
+        out[met_name] = (due_col, met(met_col))
+        out[on_time_name] = (due_col, and_(met(met_col), met_col <= deadline_col))
+    out["extended"] = (e.close_due_at, e.extended)
+    handled = e.dispatched_at.is_not(None)
+    seconds = seconds_between(e.dispatched_at, e.first_resolved_at)
+    out["handling_n"] = (e.first_resolved_at, handled)
+    for i, name in enumerate(HISTOGRAM):
+        lower = seconds >= HANDLING_EDGES[i - 1] if i else true()
+        upper = seconds < HANDLING_EDGES[i] if i < len(HANDLING_EDGES) else true()
+        out[name] = (e.first_resolved_at, and_(handled, lower, upper))
+    return out
+
+
+# Sums rather than counts: the handling seconds, for an exact mean.
+SUMS = {"handling_secs": (Event.first_resolved_at, Event.dispatched_at.is_not(None))}
+
+
+def count_expressions(p: Period) -> dict[str, ColumnElement]:
+    """SUM(CASE …) expressions over `events`, one per count. The WHERE clause is `relevant(p)`."""
+
+    def within(col):
+        return and_(col >= p.start, col < p.end, col <= p.cutoff)
+
+    out = {
+        name: func.coalesce(func.sum(case((and_(within(col), cond), 1), else_=0)), 0)
+        for name, (col, cond) in count_conditions(p.now).items()
     }
+    seconds = seconds_between(Event.dispatched_at, Event.first_resolved_at)
+    for name, (col, cond) in SUMS.items():
+        out[name] = func.coalesce(func.sum(case((and_(within(col), cond), seconds), else_=0)), 0)
+    return out
 
 
 def overdue_parts(T: datetime) -> tuple[ColumnElement, ColumnElement]:
@@ -101,40 +146,41 @@ def relevant(p: Period) -> ColumnElement:
     return or_(*(and_(c >= p.start, c < p.end) for c in columns))
 
 
-def handling_window(p: Period) -> ColumnElement:
-    """Events whose first resolution falls in P: the population of the handling durations."""
-    e = Event
-    return and_(
-        e.first_resolved_at >= p.start,
-        e.first_resolved_at < p.end,
-        e.first_resolved_at <= p.cutoff,
-        e.dispatched_at.is_not(None),
-    )
-
-
 # --- pure functions of the counts ---------------------------------------------------------
 def ratio(numerator: float, denominator: float) -> float | None:
     """A rate, or None when the denominator is zero (shown as "—", never 0 % or 100 %)."""
     return None if not denominator else numerator / denominator
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear-interpolated percentile (q in 0..1), as numpy's default."""
-    if not values:
+def histogram_quantile(counts: list[int], q: float) -> float | None:
+    """The q-quantile (0..1) in hours of handling durations counted in HANDLING_EDGES steps:
+    the rank q·n found in its step and placed linearly inside it (the open last step answers
+    with its lower edge)."""
+    n = sum(counts)
+    if not n:
         return None
-    data = sorted(values)
-    pos = (len(data) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+    rank = q * n
+    below = 0
+    for i, k in enumerate(counts):
+        if k and below + k >= rank:
+            lo = HANDLING_EDGES[i - 1] if i else 0
+            if i == len(HANDLING_EDGES):
+                return lo / 3600
+            hi = HANDLING_EDGES[i]
+            return (lo + (hi - lo) * max(rank - below, 0) / k) / 3600
+        below += k
+    return None  # not reached: the ranks of q ≤ 1 lie within n
 
 
-def rates(c: dict[str, int], handling_hours: list[float]) -> dict[str, float | int | None]:
-    """The API figures from the counts and the handling durations (hours)."""
+def rates(c: dict[str, int]) -> dict[str, float | int | None]:
+    """The API figures from the counts (count_expressions, plus 超期未办结 and 督办)."""
+    histogram = [c[name] for name in HISTOGRAM]
     out: dict[str, float | int | None] = {
         "received": c["received"],
         "accepted": c["accepted"],
         "acceptance_rate": ratio(c["accepted"], c["received"]),
         "due_acceptance": c["due_acceptance"],
+        "decided": c["decided"],
         "accepted_on_time": c["accepted_on_time"],
         "timely_acceptance_rate": ratio(c["accepted_on_time"], c["due_acceptance"]),
         "due_dispatch": c["due_dispatch"],
@@ -158,11 +204,10 @@ def rates(c: dict[str, int], handling_hours: list[float]) -> dict[str, float | i
         "rework_rate": ratio(c["returned"], c["resolutions"]),
         "overdue_open": c["overdue_open"],
         "supervised": c["supervised"],
-        "handling_hours_mean": (sum(handling_hours) / len(handling_hours))
-        if handling_hours
-        else None,
-        "handling_hours_median": percentile(handling_hours, 0.5),
-        "handling_hours_p90": percentile(handling_hours, 0.9),
+        "handling_samples": c["handling_n"],
+        "handling_hours_mean": ratio(c["handling_secs"] / 3600, c["handling_n"]),
+        "handling_hours_median": histogram_quantile(histogram, 0.5),
+        "handling_hours_p90": histogram_quantile(histogram, 0.9),
         "rated": c["rated"],
         "satisfaction_rate": ratio(c["satisfied"], c["rated"]),
         "disputes_closed": c["disputes_closed"],

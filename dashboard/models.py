@@ -90,7 +90,16 @@ class Event(Base):
         UniqueConstraint("source", "external_id", name="uq_events_source_external_id"),
         Index("ix_events_accepted_at", "accepted_at"),
         Index("ix_events_reported_at", "reported_at"),
-        Index("ix_events_closed_at", "closed_at"),
+        # Covers 超期未办结 at a past moment (closed after it, late) and its groups.
+        Index(
+            "ix_events_closed_late",
+            "closed_at",
+            "close_deadline",
+            "accepted_at",
+            "district_id",
+            "department_id",
+            "category_id",
+        ),
         Index("ix_events_first_resolved_at", "first_resolved_at", "dispatched_at"),
         Index("ix_events_open", "is_open", "close_deadline"),
         Index("ix_events_grid_sub_reported", "grid_id", "subcategory_id", "reported_at"),

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
-from dashboard import kpi, kpisettings
+from dashboard import kpi, kpisettings, summaries
 from dashboard.clock import epoch, local_day
 from dashboard.domain import (
     SENSOR_SOURCES,
@@ -32,7 +32,6 @@ from dashboard.models import (
 from dashboard.privacy import mask_name, mask_phone, mask_text, unseal
 from dashboard.refdata import area_by_code, area_codes
 from dashboard.schemas import InputError
-from dashboard.sqlfuncs import hours_between
 from dashboard.workcalendar import STEPS
 
 GRID_STAFF_ROLES = ("grid_fulltime", "grid_parttime")
@@ -165,26 +164,85 @@ def list_sources() -> list[dict]:
 
 
 # --- KPIs ---------------------------------------------------------------------------------
-def _counts(session: Session, p: kpi.Period, where, group_col=None) -> dict:
-    """The counts of kpi.count_expressions (plus 超期未办结), in total or per group."""
+GROUPS = {"department": "department_id", "district": "district_id", "category": "category_id"}
+
+
+def _raw_counts(session: Session, p: kpi.Period, where, group: str | None) -> dict:
+    """The counts of kpi.count_expressions from the events, in total or per group."""
     exprs = kpi.count_expressions(p)
-    group = [group_col.label("g")] if group_col is not None else []
-    q = select(*group, *(e.label(n) for n, e in exprs.items())).where(kpi.relevant(p), *where)
+    group_col = getattr(Event, GROUPS[group]) if group else None
+    cols = [group_col.label("g")] if group_col is not None else []
+    q = select(*cols, *(e.label(n) for n, e in exprs.items())).where(kpi.relevant(p), *where)
     if group_col is not None:
         q = q.group_by(group_col)
-    out: dict = {}
-    for r in session.execute(q).mappings():
-        out[r["g"] if group_col is not None else None] = {n: int(r[n] or 0) for n in exprs}
-    zero = dict.fromkeys(exprs, 0)
+    return {
+        (r["g"] if group_col is not None else None): {n: int(r[n] or 0) for n in exprs}
+        for r in session.execute(q).mappings()
+    }
+
+
+def _summary_plan(session: Session, p: kpi.Period, scope: AreaScope, dept_id, zone: ZoneInfo):
+    """The whole local days of P that the summaries answer — (first day, end day, their filters,
+    and the parts of P before and after them, read raw) — or None."""
+    if scope.level not in ("city", "district"):
+        return None
+    offset = summaries.kept_offset(session, zone)
+    if offset is None:
+        return None
+    shift = timedelta(seconds=offset)
+    first = (p.start + shift - timedelta(microseconds=1)).date() + timedelta(days=1)
+    end = (p.cutoff + shift).date()
+    if first >= end:
+        return None
+    lo = datetime.combine(first, datetime.min.time()) - shift
+    hi = datetime.combine(end, datetime.min.time()) - shift
+    filters = {f"{scope.level}_id": scope.id} if scope.id is not None else {}
+    if dept_id is not None:
+        filters["department_id"] = dept_id
+    head = kpi.Period(p.start, lo, lo, p.now) if p.start < lo else None
+    tail = kpi.Period(hi, p.end, p.cutoff, p.now) if hi < p.cutoff else None
+    return first, end, filters, [q for q in (head, tail) if q is not None]
+
+
+def _counts(
+    session: Session,
+    p: kpi.Period,
+    scope: AreaScope,
+    dept_id,
+    group: str | None,
+    zone: ZoneInfo,
+    use_summaries: bool = True,
+) -> dict:
+    """The counts of kpi.count_expressions plus 超期未办结 and 督办, in total or per group:
+    whole days from the summaries (dashboard.summaries), the rest of P from the events."""
+    where = [scope.event_filter()]
+    if dept_id is not None:
+        where.append(Event.department_id == dept_id)
+    parts, raw = [], [p]
+    plan = _summary_plan(session, p, scope, dept_id, zone) if use_summaries else None
+    if plan is not None:
+        first, end, filters, rest = plan
+        counted, latest = summaries.read(session, first, end, filters, GROUPS.get(group))
+        if latest is None or latest <= p.now:  # facts later than "now" are not in the question
+            parts, raw = [counted], rest
+    parts += [_raw_counts(session, q, where, group) for q in raw]
+    out = summaries.add_counts(parts)
+    group_col = getattr(Event, GROUPS[group]) if group else None
+    cols = [group_col.label("g")] if group_col is not None else []
+    zero = dict.fromkeys(summaries.COUNTS, 0)
     for part in kpi.overdue_parts(p.cutoff):
-        q = select(*group, func.count()).where(part, *where)
-        if group_col is not None:
-            q = q.group_by(group_col)
-        for *g, n in session.execute(q):
-            row = out.setdefault(g[0] if g else None, dict(zero))
+        # Counted here, not by GROUP BY: SQLite would then walk the group's index over every
+        # event instead of the few rows the condition's own index finds.
+        overdue = Counter(
+            session.execute(
+                select(group_col if group_col is not None else literal(None)).where(part, *where)
+            ).scalars()
+        )
+        for g, n in overdue.items():
+            row = out.setdefault(g, dict(zero))
             row["overdue_open"] = row.get("overdue_open", 0) + n
     q = (
-        select(*group, func.count())
+        select(*cols, func.count())
         .select_from(Supervision)
         .join(Event, Event.id == Supervision.event_id)
         .where(Supervision.at >= p.start, Supervision.at < p.end, Supervision.at <= p.cutoff)
@@ -202,17 +260,6 @@ def _counts(session: Session, p: kpi.Period, where, group_col=None) -> dict:
     return out
 
 
-def _handling_hours(session: Session, p: kpi.Period, where, group_col=None) -> dict:
-    """Handling durations in hours (dispatched → first resolved), in total or per group."""
-    group = [group_col.label("g")] if group_col is not None else []
-    duration = hours_between(Event.dispatched_at, Event.first_resolved_at)
-    q = select(*group, duration).where(kpi.handling_window(p), *where)
-    out: dict = defaultdict(list)
-    for row in session.execute(q):
-        out[row[0] if group_col is not None else None].append(float(row[-1]))
-    return out
-
-
 def kpi_report(
     session: Session,
     start: datetime,
@@ -222,11 +269,13 @@ def kpi_report(
     department: str | None = None,
     by: str | None = None,
     zone: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+    use_summaries: bool = True,
 ) -> dict:
-    """All DESIGN §5 figures for a period, area and department; optionally broken down."""
+    """All DESIGN §5 figures for a period, area and department; optionally broken down by
+    department, district or category (ranked by 综合指标值). `use_summaries=False` reads every
+    count from the events (the summaries answer the same; tests and benchmarks compare)."""
     p = kpi.Period.of(start, end, now)
     scope = area_scope(session, area)
-    where = [scope.event_filter()]
     dept_id = None
     if department:
         dept_id = session.execute(
@@ -234,13 +283,19 @@ def kpi_report(
         ).scalar()
         if dept_id is None:
             raise InputError({"department": f"unknown department code {department!r}"})
-        where.append(Event.department_id == dept_id)
-    if by not in (None, "", "department", "district"):
-        raise InputError({"by": "must be department or district"})
-    total_counts = _counts(session, p, where)[None]
+    if by not in (None, "", *GROUPS):
+        raise InputError({"by": f"must be one of {', '.join(GROUPS)}"})
+    if by:  # every event is in one group (department None: not yet dispatched)
+        groups = _counts(session, p, scope, dept_id, by, zone, use_summaries)
+        total_counts = (
+            summaries.add_counts([{None: row} for row in groups.values()]).get(None)
+            or _counts(session, p, scope, dept_id, None, zone, use_summaries)[None]
+        )
+    else:
+        total_counts = _counts(session, p, scope, dept_id, None, zone, use_summaries)[None]
     uptime = feed_uptime(session, p, zone)  # the sensor feeds are city-wide
     cfg = kpisettings.in_force(session, p.cutoff)  # as configured at the period's cut-off
-    figures = kpi.rates(total_counts, _handling_hours(session, p, where)[None])
+    figures = kpi.rates(total_counts)
     figures["composite_score"] = kpi.composite_score(figures, cfg.composite_weights)
     figures["wuzhi_index"] = (
         wuzhi_for_area(session, p, scope, total_counts, figures, uptime, zone, cfg)
@@ -259,33 +314,35 @@ def kpi_report(
     }
     if by:
         out["by"] = by
-        out["breakdown"] = _breakdown(session, p, where, by, dept_id, uptime, zone, cfg)
+        out["breakdown"] = _breakdown(
+            session, p, by, groups, uptime, zone, cfg, wuzhi=dept_id is None
+        )
     return out
 
 
-def _breakdown(
-    session: Session, p: kpi.Period, where, by: str, dept_id, uptime, zone: ZoneInfo, cfg
-) -> list[dict]:
+def _names(session: Session, by: str) -> dict[int, tuple[str, str]]:
     if by == "department":
-        col = Event.department_id
-        names = {d.id: (d.code, d.name) for d in session.execute(select(Department)).scalars()}
-    else:
-        col = Event.district_id
-        names = {
-            a.id: (a.code, a.name)
-            for a in session.execute(select(Area).where(Area.level == "district")).scalars()
-        }
-    counts = _counts(session, p, where, col)
-    hours = _handling_hours(session, p, where, col)
+        return {d.id: (d.code, d.name) for d in session.execute(select(Department)).scalars()}
+    if by == "category":
+        rows = session.execute(select(Category).where(Category.parent_id.is_(None))).scalars()
+        return {c.id: (c.code, c.name) for c in rows}
+    rows = session.execute(select(Area).where(Area.level == "district")).scalars()
+    return {a.id: (a.code, a.name) for a in rows}
+
+
+def _breakdown(
+    session: Session, p: kpi.Period, by: str, counts: dict, uptime, zone, cfg, wuzhi: bool
+) -> list[dict]:
+    names = _names(session, by)
     rows = []
     for key in sorted(counts, key=lambda k: (k is None, names.get(k, ("",))[0])):
         code, name = names.get(key, (None, "未派遣" if by == "department" else "—"))
-        figures = kpi.rates(counts[key], hours.get(key, []))
+        figures = kpi.rates(counts[key])
         figures["composite_score"] = kpi.composite_score(figures, cfg.composite_weights)
-        if by == "district" and dept_id is None and key is not None:
-            scope = area_scope(session, code)
+        if by == "district" and wuzhi and key is not None:
+            district = area_scope(session, code)
             figures["wuzhi_index"] = wuzhi_for_area(
-                session, p, scope, counts[key], figures, uptime, zone, cfg
+                session, p, district, counts[key], figures, uptime, zone, cfg
             )
         rows.append({"code": code, "name": name, **figures})
     return kpi.rank(rows)

@@ -9,7 +9,8 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard import privacy
+from dashboard import privacy, summaries
+from dashboard.clock import utcnow
 from dashboard.config import Settings
 from dashboard.db import make_engine, make_sessionmaker, migrate
 from dashboard.ingest import Ingestor
@@ -42,6 +43,10 @@ class Runtime:
         if run_migrations:
             migrate(engine)
         sessions = make_sessionmaker(engine)
+        with sessions() as session, session.begin():
+            built = summaries.ensure(session, settings.zone, utcnow())
+        if built:
+            log.info("KPI summaries built from the events: %d rows", built)
         client = redis_client if redis_client is not None else make_redis(settings)
         live = LiveState(client, settings.redis_prefix, settings.zone)
         return cls(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+
 from sqlalchemy import Float, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -52,3 +54,31 @@ def _hours_between_sqlite(element, compiler, **kw):
 def _hours_between_pg(element, compiler, **kw):
     start, end = (compiler.process(c, **kw) for c in element.clauses)
     return f"(extract(epoch from ({end} - {start})) / 3600.0)"
+
+
+class seconds_between(FunctionElement):
+    """(end − start) in whole seconds, each time first cut to its second — the same integer as
+    `py_seconds_between` gives in Python, so sums and buckets agree exactly."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_between_sqlite(element, compiler, **kw):
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(CAST(strftime('%s', {end}) AS INTEGER) - CAST(strftime('%s', {start}) AS INTEGER))"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_between_pg(element, compiler, **kw):
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"(CAST(extract(epoch from date_trunc('second', {end})) AS BIGINT)"
+        f" - CAST(extract(epoch from date_trunc('second', {start})) AS BIGINT))"
+    )
+
+
+def py_seconds_between(start, end) -> int:
+    """seconds_between for naive-UTC datetimes in Python."""
+    return calendar.timegm(end.timetuple()) - calendar.timegm(start.timetuple())

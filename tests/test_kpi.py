@@ -138,8 +138,12 @@ def test_week_figures(loaded):
     assert r["repeat_rate"] == pytest.approx(1 / 7)
     # dispatched → first resolved, for events resolved in P: E1 8.5, E2 26, E8 18, E6 27 hours.
     assert r["handling_hours_mean"] == pytest.approx((8.5 + 26 + 18 + 27) / 4)
-    assert r["handling_hours_median"] == pytest.approx(22)
-    assert r["handling_hours_p90"] == pytest.approx(26.7)
+    # Read from the steps of kpi.HANDLING_STEPS_H: 8.5 in [8, 9), 18 in [18, 20), 26 and 27 in
+    # [24, 28). Median: rank 2 of 4 ends the step [18, 20) → 20. P90: rank 3.6 is 1.6 of the 2
+    # in [24, 28) → 24 + 4 × 0.8 = 27.2.
+    assert r["handling_samples"] == 4
+    assert r["handling_hours_median"] == pytest.approx(20)
+    assert r["handling_hours_p90"] == pytest.approx(27.2)
     # 40·0.6 + 20·0.8 + 20·(2/3) + 10·(1 − 1/4) + 10·0.6 = 66.83
     assert r["composite_score"] == pytest.approx(24 + 16 + 40 / 3 + 7.5 + 6)
     assert 0 <= r["wuzhi_index"]["total"] <= 100
@@ -230,11 +234,19 @@ def test_unknown_filters_are_input_errors(rt, city):
 
 
 # --- pure functions -----------------------------------------------------------------------
-def test_ratio_and_percentile():
+def test_ratio_and_histogram_quantile():
     assert kpi.ratio(1, 0) is None and kpi.ratio(0, 4) == 0.0
-    assert kpi.percentile([], 0.5) is None
-    assert kpi.percentile([5.0], 0.9) == 5.0
-    assert kpi.percentile([1, 2, 3, 4], 0.5) == 2.5
+    steps = len(kpi.HISTOGRAM)
+    assert kpi.histogram_quantile([0] * steps, 0.5) is None
+    one = [0] * steps
+    one[kpi.handling_bucket(5 * 3600)] = 1  # 5 h lies in the step [5, 6)
+    assert kpi.handling_bucket(5 * 3600) == kpi.handling_bucket(6 * 3600 - 1)
+    assert kpi.handling_bucket(6 * 3600) == kpi.handling_bucket(5 * 3600) + 1
+    assert kpi.histogram_quantile(one, 0.5) == pytest.approx(5.5)
+    assert kpi.histogram_quantile(one, 1.0) == pytest.approx(6)
+    beyond = [0] * steps
+    beyond[-1] = 3  # past the last edge: its lower edge, not an invented upper one
+    assert kpi.histogram_quantile(beyond, 0.9) == kpi.HANDLING_STEPS_H[-1]
 
 
 def test_composite_leaves_out_missing_components():

@@ -22,7 +22,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import func, select
 
-from dashboard import jobs, reconcile
+from dashboard import jobs, reconcile, summaries
 from dashboard.clock import utcnow
 from dashboard.db import bulk_load, reset_sequences, without_indexes
 from dashboard.demo.city import build_city, generate_activities, generate_staff
@@ -76,6 +76,8 @@ def seed_demo(
         )
     progress("building the summary tables")
     rolled = jobs.rollup(rt, now=now, rebuild=True)
+    with rt.sessions() as session, session.begin():
+        summaries.rebuild(session, rt.settings.zone, now)
     jobs.sla_sweep(rt, now=now)
     progress("building the live state")
     rt.live.delete_all(scheduler_keys=False)  # the bootstrap lock may be held

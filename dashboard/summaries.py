@@ -1,0 +1,326 @@
+"""KPI summaries (DESIGN §5): the additive counts of dashboard.kpi kept per local day × district
+× department × category, so that a week's or a quarter's figures read a few thousand small rows
+instead of every event (a street, community or grid is read from the events).
+
+The counts are additive (each is dated by one column of the event, kpi.count_conditions), so a
+day's row is exact and any whole-day span is the sum of its days. Every change to an event is
+applied here in the same transaction as a delta — what the event contributed before the change
+taken away, what it contributes after added — so the rows are in step with the events at every
+commit. `rebuild` recomputes them all from the events (the demo load, a changed time zone).
+
+A row also keeps `facts_until`, the latest fact time that ever touched it: a question asked "as
+of" an earlier moment than that cannot be answered from it, and dashboard.queries reads the raw
+events instead.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    Table,
+    case,
+    delete,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from dashboard import kpi
+from dashboard.db import bulk_insert, storage_text
+from dashboard.domain import GRASSROOTS_LEVELS, RESIDENT_SOURCES, SENSOR_SOURCES, STEP_FACTS
+from dashboard.models import Base, Event, JobState
+from dashboard.sqlfuncs import epoch_bucket, py_seconds_between, seconds_between
+
+DIMENSIONS = ("district_id", "department_id", "category_id")
+KEY = ("day", *DIMENSIONS)
+COUNTS = (*kpi.count_conditions(None), *kpi.SUMS)
+STATE = "kpi_daily.offset"  # job_state: the UTC offset (seconds) the days were cut with
+
+kpi_daily = Table(
+    "kpi_daily",
+    Base.metadata,
+    Column("day", Date, primary_key=True),
+    Column("district_id", Integer, primary_key=True),
+    Column("department_id", Integer, primary_key=True),  # 0: not yet assigned
+    Column("category_id", Integer, primary_key=True),
+    Column("facts_until", DateTime, nullable=False),
+    *(Column(name, BigInteger, nullable=False, server_default="0") for name in COUNTS),
+)
+
+# The facts of an event the counts read.
+FACTS = (
+    *DIMENSIONS,
+    "reported_at", "accepted_at", "first_resolved_at", "first_returned_at", "closed_at",
+    "dispatched_at", "satisfaction", "is_dispute", "resolved_level", "mediation_result",
+    "is_repeat", "source", "extended", "last_transition_at",
+    *(c for columns in STEP_FACTS.values() for c in columns),
+)  # fmt: skip
+SATISFIED = frozenset({"satisfied", "basically_satisfied"})
+
+
+def fixed_offset(zone: ZoneInfo) -> int | None:
+    """The zone's UTC offset in seconds when it has one all year (days are cut at local
+    midnight with it); None for a zone with daylight saving (summaries are not kept then)."""
+    year = datetime.now(UTC).year
+    offsets = {
+        zone.utcoffset(datetime(y, m, 1)) for y in (year - 1, year, year + 1) for m in (1, 7)
+    }
+    return int(offsets.pop().total_seconds()) if len(offsets) == 1 else None
+
+
+def day_of(at: datetime, offset: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=(calendar.timegm(at.timetuple()) + offset) // 86400)
+
+
+def facts_of(event) -> dict:
+    """The facts of an ORM event (or of a row mapping) the counts read."""
+    if isinstance(event, Mapping):
+        return {name: event.get(name) for name in FACTS}
+    return {name: getattr(event, name) for name in FACTS}
+
+
+# --- one event's contribution (kpi.count_conditions in Python) ------------------------------
+def contribution(f: Mapping, offset: int) -> dict[tuple, Counter]:
+    """What one event adds to each summary row: {key: Counter(count name → amount)}."""
+    dims = (f["district_id"], f["department_id"] or 0, f["category_id"])
+    out: dict[tuple, Counter] = defaultdict(Counter)
+
+    def add(at: datetime | None, name: str, amount: int = 1) -> None:
+        if at is not None:
+            out[(day_of(at, offset), *dims)][name] += amount
+
+    reported, closed = f["reported_at"], f["closed_at"]
+    add(reported, "received")
+    if f["is_repeat"]:
+        add(reported, "repeats")
+    if f["source"] in RESIDENT_SOURCES:
+        add(reported, "resident_reported")
+    if f["source"] in SENSOR_SOURCES:
+        add(reported, "sensor_reported")
+    add(f["accepted_at"], "accepted")
+    add(f["first_resolved_at"], "resolutions")
+    add(f["first_returned_at"], "returned")
+    if f["satisfaction"] is not None:
+        add(closed, "rated")
+        if f["satisfaction"] in SATISFIED:
+            add(closed, "satisfied")
+    if f["is_dispute"]:
+        add(closed, "disputes_closed")
+        if f["resolved_level"] in GRASSROOTS_LEVELS:
+            add(closed, "disputes_grassroots")
+        if f["mediation_result"] is not None:
+            add(closed, "mediated")
+            if f["mediation_result"] == "success":
+                add(closed, "mediated_success")
+    for step, (due_name, met_name, on_time_name) in kpi.STEP_COUNTS.items():
+        met, deadline, due = (f[c] for c in STEP_FACTS[step])
+        add(due, due_name)
+        if met is not None:
+            add(due, met_name)
+            if deadline is not None and met <= deadline:
+                add(due, on_time_name)
+    if f["extended"]:
+        add(f["close_due_at"], "extended")
+    resolved, dispatched = f["first_resolved_at"], f["dispatched_at"]
+    if resolved is not None and dispatched is not None:
+        seconds = py_seconds_between(dispatched, resolved)
+        add(resolved, "handling_n")
+        add(resolved, kpi.HISTOGRAM[kpi.handling_bucket(seconds)])
+        add(resolved, "handling_secs", seconds)
+    return out
+
+
+def _latest(f: Mapping) -> datetime:
+    times = [v for v in f.values() if isinstance(v, datetime)]
+    return max(times)
+
+
+# --- keeping the rows in step ---------------------------------------------------------------
+class Deltas:
+    """The changes of one transaction, added up per row and written at once (`write`)."""
+
+    def __init__(self, offset: int | None):
+        self.offset = offset
+        self.rows: dict[tuple, Counter] = defaultdict(Counter)
+        self.latest: dict[tuple, datetime] = {}
+
+    def change(self, before: Mapping | None, after: Mapping | None) -> None:
+        """An event went from the facts `before` (None: it is new) to `after`."""
+        if self.offset is None:
+            return
+        latest = _latest(after if after is not None else before)
+        for sign, facts in ((-1, before), (1, after)):
+            if facts is None:
+                continue
+            for key, counts in contribution(facts, self.offset).items():
+                row = self.rows[key]
+                for name, n in counts.items():
+                    row[name] += sign * n
+                self.latest[key] = max(self.latest.get(key, latest), latest)
+
+    def write(self, session: Session) -> int:
+        """Add the changes to the summary rows (in key order: concurrent writers lock rows in
+        the same order). Returns the rows touched."""
+        changed = sorted((key, counts) for key, counts in self.rows.items() if any(counts.values()))
+        self.rows.clear()
+        if not changed:
+            return 0
+        values = [
+            {
+                **dict(zip(KEY, key, strict=True)),
+                "facts_until": self.latest[key],
+                **{name: counts.get(name, 0) for name in COUNTS},
+            }
+            for key, counts in changed
+        ]
+        session.connection().execute(_upsert(session), values)
+        return len(values)
+
+
+def _upsert(session: Session):
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(kpi_daily)
+    table, new = kpi_daily.c, stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=list(KEY),
+        set_={
+            "facts_until": case(
+                (new.facts_until > table.facts_until, new.facts_until), else_=table.facts_until
+            ),
+            **{name: table[name] + new[name] for name in COUNTS},
+        },
+    )
+
+
+def deltas(session: Session, zone: ZoneInfo) -> Deltas:
+    """A Deltas for a transaction; it does nothing when the summaries are not kept (no rebuild
+    yet, or a zone with daylight saving)."""
+    return Deltas(kept_offset(session, zone))
+
+
+def kept_offset(session: Session, zone: ZoneInfo) -> int | None:
+    """The offset the summaries are kept with, when they are kept and it is the zone's."""
+    offset = fixed_offset(zone)
+    state = session.get(JobState, STATE)
+    if offset is None or state is None or state.value != str(offset):
+        return None
+    return offset
+
+
+# --- rebuilding from the events -------------------------------------------------------------
+def rebuild(session: Session, zone: ZoneInfo, now: datetime) -> int:
+    """Recompute every row from the events, inside the caller's transaction. Writers wait
+    meanwhile (on PostgreSQL a table lock; SQLite has one writer), so no change is lost or
+    counted twice. Returns the rows written."""
+    offset = fixed_offset(zone)
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE kpi_daily IN EXCLUSIVE MODE"))
+    session.execute(delete(kpi_daily))
+    state = session.get(JobState, STATE)
+    if offset is None:
+        if state is not None:
+            session.delete(state)
+        return 0
+    if state is None:
+        state = JobState(name=STATE, value="", updated_at=now)
+        session.add(state)
+    state.value, state.updated_at = str(offset), now
+    session.flush()
+    latest = session.execute(select(func.max(Event.last_transition_at))).scalar()
+    if latest is None:
+        return 0
+    rows: dict[tuple, Counter] = defaultdict(Counter)
+    dims = [func.coalesce(getattr(Event, d), 0) for d in DIMENSIONS]
+    by_column: dict[str, list[tuple[str, object]]] = defaultdict(list)
+    for name, (col, cond) in kpi.count_conditions(None).items():
+        by_column[col.key].append((name, case((cond, 1), else_=0)))
+    seconds = seconds_between(Event.dispatched_at, Event.first_resolved_at)
+    for name, (col, cond) in kpi.SUMS.items():
+        by_column[col.key].append((name, case((cond, seconds), else_=0)))
+    for column, sums in by_column.items():
+        col = getattr(Event, column)
+        day = epoch_bucket(col, 86400, offset)
+        q = (
+            select(day, *dims, *(func.sum(expr) for _n, expr in sums))
+            .where(col.is_not(None))
+            .group_by(day, *dims)
+        )
+        for d, *rest in session.execute(q):
+            key = (date(1970, 1, 1) + timedelta(days=int(d) // 86400), *rest[: len(DIMENSIONS)])
+            counts = rows[key]
+            for (name, _e), n in zip(sums, rest[len(DIMENSIONS) :], strict=True):
+                counts[name] += int(n or 0)
+    stamp = storage_text(latest)
+    return bulk_insert(
+        conn,
+        "kpi_daily",
+        [*KEY, "facts_until", *COUNTS],
+        (
+            (key[0].isoformat(), *key[1:], stamp, *(counts.get(n, 0) for n in COUNTS))
+            for key, counts in sorted(rows.items())
+        ),
+    )
+
+
+def ensure(session: Session, zone: ZoneInfo, now: datetime) -> int | None:
+    """Build the summaries when they are not kept for this zone yet (a new installation, an
+    upgraded one, a changed TIMEZONE). Returns the rows written, or None when nothing was due."""
+    if kept_offset(session, zone) is not None or fixed_offset(zone) is None:
+        return None
+    return rebuild(session, zone, now)
+
+
+# --- reading --------------------------------------------------------------------------------
+def read(
+    session: Session,
+    first: date,
+    end: date,
+    filters: Mapping[str, int],
+    group: str | None,
+) -> tuple[dict, datetime | None]:
+    """The counts of the days [first, end) per group (a DIMENSIONS column, department 0 read as
+    None) or in total (key None), and the latest fact time among the rows read."""
+    t = kpi_daily.c
+    group_cols = [t[group]] if group else []
+    q = select(*group_cols, func.max(t.facts_until), *(func.sum(t[n]) for n in COUNTS)).where(
+        t.day >= first, t.day < end, *(t[c] == v for c, v in filters.items())
+    )
+    if group:
+        q = q.group_by(t[group])
+    out: dict = {}
+    latest = None
+    for row in session.execute(q):
+        key = row[0] if group else None
+        if group == "department_id" and key == 0:
+            key = None
+        until = row[len(group_cols)]
+        if until is None:  # no rows at all
+            continue
+        latest = until if latest is None else max(latest, until)
+        values = row[len(group_cols) + 1 :]
+        out[key] = {n: int(v or 0) for n, v in zip(COUNTS, values, strict=True)}
+    return out, latest
+
+
+def add_counts(parts: Iterable[dict]) -> dict:
+    """Counts per group added up over parts of a period."""
+    out: dict = {}
+    for part in parts:
+        for key, counts in part.items():
+            row = out.setdefault(key, dict.fromkeys(counts, 0))
+            for name, n in counts.items():
+                row[name] = row.get(name, 0) + n
+    return out
