@@ -69,6 +69,12 @@ SATISFACTION_LABELS: dict[str, tuple[str, str]] = {
     "dissatisfied": ("不满意", "Dissatisfied"),
 }
 MEDIATION_RESULTS = ("success", "failed")
+# 三调联动: the three kinds of mediation that work together on a dispute.
+MEDIATION_TYPES: dict[str, tuple[str, str]] = {
+    "people": ("人民调解", "People's mediation"),
+    "administrative": ("行政调解", "Administrative mediation"),
+    "judicial": ("司法调解", "Judicial mediation"),
+}
 
 STAFF_ROLE_LABELS: dict[str, tuple[str, str]] = {
     "grid_fulltime": ("专职网格员", "Full-time grid worker"),

@@ -231,6 +231,36 @@ DEFAULT_COMPOSITE_WEIGHTS = {
 _INVERTED = frozenset({"rework_rate"})
 
 
+# Targets the pages colour against (configurable, dashboard.kpisettings): rates as fractions,
+# 综合指标值 in points. For the rates in LOWER_IS_BETTER the target is a ceiling.
+DEFAULT_TARGETS = {
+    "composite_score": 90.0,
+    "on_time_closing_rate": 0.9,
+    "closing_rate": 0.95,
+    "satisfaction_rate": 0.9,
+    "timely_acceptance_rate": 0.95,
+    "timely_dispatch_rate": 0.95,
+    "on_time_handling_rate": 0.9,
+    "grassroots_resolution_rate": 0.8,
+    "mediation_success_rate": 0.9,
+    "rework_rate": 0.05,
+    "extension_rate": 0.05,
+    "repeat_rate": 0.1,
+}
+LOWER_IS_BETTER = frozenset({"rework_rate", "extension_rate", "repeat_rate", "overdue_open"})
+NEAR = {"composite_score": 5.0}  # within this of the target reads "near" (rates: 0.05)
+
+
+def standing(key: str, value: float | None, target: float | None) -> str | None:
+    """ "good" (meets the target), "near" (within NEAR of it) or "poor"; None without either."""
+    if value is None or target is None:
+        return None
+    gap = (target - value) if key in LOWER_IS_BETTER else (value - target)
+    if gap >= 0:
+        return "good"
+    return "near" if -gap <= NEAR.get(key, 0.05) else "poor"
+
+
 def composite_score(figures: dict, weights: dict[str, float] | None = None) -> float | None:
     """Weighted score 0–100. Components without a value (zero denominator) are left out and the
     remaining weights renormalised; None when no component has a value."""
@@ -245,13 +275,29 @@ def composite_score(figures: dict, weights: dict[str, float] | None = None) -> f
     return None if total == 0 else 100.0 * weighted / total
 
 
-def rank(rows: list[dict], key: str = "composite_score") -> list[dict]:
-    """Rank rows by a score, best first; rows without a score come last, unranked (红黑榜)."""
-    scored = sorted((r for r in rows if r.get(key) is not None), key=lambda r: -r[key])
+MIN_SAMPLE = 20  # cases due for closing: fewer are shown with their n, not ranked
+
+
+def rank(
+    rows: list[dict], key: str = "composite_score", min_sample: int = MIN_SAMPLE
+) -> list[dict]:
+    """Rank rows by a score, best first (红黑榜). Rows without a score, and rows with fewer than
+    `min_sample` cases due for closing (`small_sample`), come last, unranked: one case must not
+    put a department at the top or the bottom."""
+
+    def rankable(r: dict) -> bool:
+        return r.get(key) is not None and r.get("due_closing", 0) >= min_sample
+
+    scored = sorted((r for r in rows if rankable(r)), key=lambda r: -r[key])
     for i, r in enumerate(scored, 1):
         r["rank"] = i
-    rest = [r | {"rank": None} for r in rows if r.get(key) is None]
-    return scored + rest
+        r["small_sample"] = False
+    rest = [
+        r | {"rank": None, "small_sample": r.get("due_closing", 0) < min_sample}
+        for r in rows
+        if not rankable(r)
+    ]
+    return scored + sorted(rest, key=lambda r: -(r.get(key) or 0))
 
 
 # --- 五治融合指数 ---------------------------------------------------------------------------

@@ -24,11 +24,13 @@ DEFAULTS: dict[str, dict[str, float]] = {
     "composite_weights": dict(kpi.DEFAULT_COMPOSITE_WEIGHTS),
     "wuzhi_targets": {i.key: i.target for i in kpi.WUZHI_INDICATORS},
     "wuzhi_weights": dict(kpi.DEFAULT_DIMENSION_WEIGHTS),
+    "kpi_targets": dict(kpi.DEFAULT_TARGETS),
 }
 LABELS = {
     "composite_weights": ("综合指标值权重", "Composite score weights"),
     "wuzhi_targets": ("五治指标目标值", "五治 indicator targets"),
     "wuzhi_weights": ("五治维度权重", "五治 dimension weights"),
+    "kpi_targets": ("考核目标值", "KPI targets"),
 }
 
 
@@ -37,6 +39,7 @@ class KpiConfig:
     composite_weights: dict[str, float]
     wuzhi_targets: dict[str, float]
     wuzhi_weights: dict[str, float]
+    kpi_targets: dict[str, float]
     versions: dict[str, int | None]  # the version id in force per kind (None: the defaults)
 
 
@@ -71,12 +74,16 @@ def validate(kind: str, raw) -> dict[str, float]:
             errors[key] = "must be between 0 and 10000"
         elif kind == "wuzhi_targets" and v == 0:
             errors[key] = "a target must be above 0"
+        elif kind == "kpi_targets" and key != "composite_score" and v > 1:
+            errors[key] = "a rate: between 0 and 1"
+        elif kind == "kpi_targets" and v > 100:
+            errors[key] = "points: between 0 and 100"
         else:
             out[key] = float(v)
     for key in raw:
         if key not in DEFAULTS[kind]:
             errors[str(key)[:64]] = "unknown name"
-    if not errors and kind != "wuzhi_targets" and sum(out.values()) <= 0:
+    if not errors and kind.endswith("_weights") and sum(out.values()) <= 0:
         errors["values"] = "at least one weight must be above 0"
     if errors:
         raise InputError(errors)

@@ -54,6 +54,8 @@ def apply(
         errors["resolved_level"] = "only with status resolved or closed"
     if t.mediation_result and t.status not in {"resolved", "closed"}:
         errors["mediation_result"] = "only with status resolved or closed"
+    if t.mediation_type and t.status not in {"resolved", "closed"}:
+        errors["mediation_type"] = "only with status resolved or closed"
     department_id = None
     if t.department:
         department_id = ref.department_by_key.get(t.department)
@@ -138,6 +140,7 @@ def _update_facts(e: Event, t: TransitionIn, at: datetime, department_id, ref) -
     if s in {"resolved", "closed"}:
         e.resolved_level = t.resolved_level or e.resolved_level or e.level
         e.mediation_result = t.mediation_result or e.mediation_result
+        e.mediation_type = t.mediation_type or e.mediation_type
     e.status = s
     e.is_open = s not in TERMINAL
     if not e.is_open:

@@ -161,6 +161,7 @@ class Event(Base):
     satisfaction: Mapped[str | None] = mapped_column(String(24))
     resolved_level: Mapped[str | None] = mapped_column(String(16))
     mediation_result: Mapped[str | None] = mapped_column(String(16))
+    mediation_type: Mapped[str | None] = mapped_column(String(16))  # 人民/行政/司法调解
     is_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     last_transition_at: Mapped[datetime] = mapped_column(DateTime)

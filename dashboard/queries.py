@@ -270,6 +270,7 @@ def kpi_report(
     by: str | None = None,
     zone: ZoneInfo = ZoneInfo("Asia/Shanghai"),
     use_summaries: bool = True,
+    wuzhi: bool = True,
 ) -> dict:
     """All DESIGN §5 figures for a period, area and department; optionally broken down by
     department, district or category (ranked by 综合指标值). `use_summaries=False` reads every
@@ -293,13 +294,14 @@ def kpi_report(
         )
     else:
         total_counts = _counts(session, p, scope, dept_id, None, zone, use_summaries)[None]
-    uptime = feed_uptime(session, p, zone)  # the sensor feeds are city-wide
+    wuzhi = wuzhi and dept_id is None  # the 五治 index is an area's, not a department's
+    uptime = feed_uptime(session, p, zone) if wuzhi else None  # the feeds are city-wide
     cfg = kpisettings.in_force(session, p.cutoff)  # as configured at the period's cut-off
     figures = kpi.rates(total_counts)
     figures["composite_score"] = kpi.composite_score(figures, cfg.composite_weights)
     figures["wuzhi_index"] = (
         wuzhi_for_area(session, p, scope, total_counts, figures, uptime, zone, cfg)
-        if dept_id is None
+        if wuzhi
         else None
     )
     out = {
@@ -310,13 +312,12 @@ def kpi_report(
         "area_name": scope.name,
         "department": department,
         "settings_versions": cfg.versions,
+        "targets": cfg.kpi_targets,
         **figures,
     }
     if by:
         out["by"] = by
-        out["breakdown"] = _breakdown(
-            session, p, by, groups, uptime, zone, cfg, wuzhi=dept_id is None
-        )
+        out["breakdown"] = _breakdown(session, p, by, groups, uptime, zone, cfg, wuzhi=wuzhi)
     return out
 
 

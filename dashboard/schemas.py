@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from dashboard.domain import (
     LEVELS,
     MEDIATION_RESULTS,
+    MEDIATION_TYPES,
     SATISFACTION_LABELS,
     SEVERITY_LABELS,
     STATUSES,
@@ -122,6 +123,7 @@ class TransitionIn(Input):
     satisfaction: str | None = None
     resolved_level: str | None = None
     mediation_result: str | None = None
+    mediation_type: str | None = None
 
     @field_validator("status")
     @classmethod
@@ -142,6 +144,11 @@ class TransitionIn(Input):
     @classmethod
     def _mediation(cls, v: str | None) -> str | None:
         return one_of(v, MEDIATION_RESULTS)
+
+    @field_validator("mediation_type")
+    @classmethod
+    def _mediation_type(cls, v: str | None) -> str | None:
+        return one_of(v, MEDIATION_TYPES)
 
 
 class InputError(Exception):

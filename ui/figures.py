@@ -383,3 +383,92 @@ def radar(axes: list[str], values: list[float | None]) -> dict:
             },
         ),
     }
+
+
+def lines(
+    x: list[str],
+    series: dict[str, list[float | None]],
+    percent: bool = True,
+    right: frozenset[str] = frozenset(),
+) -> dict:
+    """One line per series over the same x (weeks); rates in percent. Series named in `right`
+    use an axis of their own on the right (small rates beside large ones)."""
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": name,
+            "x": x,
+            "y": [None if v is None else (v * 100 if percent else v) for v in values],
+            "line": {"color": SERIES[i % len(SERIES)], "width": 3},
+            "yaxis": "y2" if name in right else "y",
+            "hovertemplate": "%{x}: %{y:.1f}"
+            + ("%" if percent else "")
+            + "<extra>%{fullData.name}</extra>",
+        }
+        for i, (name, values) in enumerate(series.items())
+    ]
+    return {
+        "data": traces,
+        "layout": layout(
+            showlegend=True,
+            legend={"orientation": "h", "y": -0.15, "font": {"color": TEXT}},
+            yaxis={"gridcolor": GRID, "color": MUTED, "ticksuffix": "%" if percent else ""},
+            yaxis2={
+                "overlaying": "y",
+                "side": "right",
+                "color": MUTED,
+                "showgrid": False,
+                "ticksuffix": "%" if percent else "",
+                "tickformat": ".1f",
+                "rangemode": "tozero",
+            },
+            xaxis={"color": MUTED, "gridcolor": GRID},
+            margin={"l": 50, "r": 50, "t": 8, "b": 60},
+        ),
+    }
+
+
+def grouped_bars(labels: list[str], series: dict[str, list[float | None]], unit: str = "") -> dict:
+    """Bars side by side per label, one colour per series (mean, median, P90 …)."""
+    traces = [
+        {
+            "type": "bar",
+            "name": name,
+            "x": labels,
+            "y": values,
+            "marker": {"color": SERIES[i % len(SERIES)]},
+            "hovertemplate": "%{x}: %{y:.1f}" + unit + "<extra>%{fullData.name}</extra>",
+        }
+        for i, (name, values) in enumerate(series.items())
+    ]
+    return {
+        "data": traces,
+        "layout": layout(
+            barmode="group",
+            showlegend=True,
+            legend={"orientation": "h", "y": -0.25, "font": {"color": TEXT}},
+            yaxis={"gridcolor": GRID, "color": MUTED},
+            xaxis={"color": TEXT},
+            margin={"l": 50, "r": 16, "t": 8, "b": 80},
+        ),
+    }
+
+
+def radars(axes: list[str], traces: list[tuple[str, list[float | None]]]) -> dict:
+    """Several areas on one radar (0–100), one outline each."""
+    fig = radar(axes, [None] * len(axes))
+    fig["data"] = [
+        {
+            "type": "scatterpolar",
+            "name": name,
+            "r": [v or 0 for v in values + values[:1]],
+            "theta": axes + axes[:1],
+            "line": {"color": SERIES[i % len(SERIES)], "width": 2},
+            "hovertemplate": "%{theta}: %{r:.1f}<extra>%{fullData.name}</extra>",
+        }
+        for i, (name, values) in enumerate(traces)
+    ]
+    fig["layout"]["showlegend"] = True
+    fig["layout"]["legend"] = {"font": {"color": TEXT}}
+    return fig

@@ -216,6 +216,16 @@ def generate_history(
     mediation = np.where(
         mediated, np.where(rnd(n) < 0.92 / np.sqrt(perf), "success", "failed"), None
     )
+    # 三调联动: people's mediation where disputes are settled near home, administrative and
+    # judicial mediation for those that went up.
+    near_home = np.isin(resolved_level, ["grid", "community"])
+    u = rnd(n)
+    mediation_type = np.where(
+        near_home,
+        np.where(u < 0.85, "people", "administrative"),
+        np.where(u < 0.35, "people", np.where(u < 0.75, "administrative", "judicial")),
+    )
+    mediation_type = np.where(mediated, mediation_type, None)
     # Each deadline from its start event, for the events that reached it.
     starts = {
         "reported": (reported, np.ones(n, dtype=bool)),
@@ -369,6 +379,7 @@ def generate_history(
         "satisfaction": np.where(rows["closed"], satisfaction, None),
         "resolved_level": np.where(res_any, resolved_level, None),
         "mediation_result": np.where(res_any, mediation, None),
+        "mediation_type": np.where(res_any, mediation_type, None),
         "is_repeat": is_repeat,
         "overdue": np.zeros(n, dtype=bool),  # flagged by the SLA sweep after loading
         "last_transition_at": storage_times(last_at),

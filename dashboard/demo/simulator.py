@@ -108,6 +108,9 @@ def _next_step(rng, status: str, dispute: bool) -> dict | None:
         step = {"status": "resolved", "actor": "承办部门"}
         if dispute:
             step["mediation_result"] = "success" if u < 0.9 else "failed"
+            step["mediation_type"] = rng.choice(
+                ["people", "administrative", "judicial"], p=[0.7, 0.2, 0.1]
+            )
         return step
     if status == "resolved":
         if u < 0.06:

@@ -1,6 +1,6 @@
 """KPI summaries: the additive counts per local day × district × department × category
 (dashboard/summaries.py), built from the events at the next start; 超期未办结 at a past
-moment from one covering index
+moment from one covering index; the kind of a mediation (人民, 行政, 司法调解)
 
 Revision ID: 0006
 Revises: 0005
@@ -42,6 +42,7 @@ def upgrade() -> None:
     )
 
 
+    op.add_column("events", sa.Column("mediation_type", sa.String(16)))  # 三调联动
     # 超期未办结 at a past moment (closed after it, late) answered from the index alone.
     op.drop_index("ix_events_closed_at", "events")
     op.create_index("ix_events_closed_late", "events", LATE_INDEX)
@@ -51,4 +52,5 @@ def downgrade() -> None:
     op.drop_index("ix_events_closed_late", "events")
     op.create_index("ix_events_closed_at", "events", ["closed_at"])
     op.drop_table("kpi_daily")
+    op.drop_column("events", "mediation_type")
     op.execute("DELETE FROM job_state WHERE name = 'kpi_daily.offset'")
