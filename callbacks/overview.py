@@ -185,7 +185,7 @@ def overview_figures(live, lang: str, district: str | None = None) -> list:
             [name for name, _n in view["categories"]], [n for _c, n in view["categories"]]
         ),
         figures.donut([name for name, _n in view["sources"]], [n for _s, n in view["sources"]]),
-        _board(view["board"]),
+        _board(view["board"], lang),
         figures.radar(
             [pick(v, lang) for v in WUZHI_DIMENSIONS.values()], list(view["wuzhi"].values())
         ),
@@ -196,15 +196,33 @@ def overview_figures(live, lang: str, district: str | None = None) -> list:
     ]
 
 
-def _board(rows: list[dict]) -> dict:
-    """The department board: best in green, worst in red."""
+BOARD_COLOURS = {
+    "good": figures.GOOD,
+    "near": figures.ALERT_COLOURS[3],
+    "poor": figures.ALERT_COLOURS[1],
+    None: figures.MUTED,
+}
+
+
+def _board(rows: list[dict], lang: str) -> dict:
+    """Every department by 综合指标值, coloured by its target (never by half of the list);
+    too few cases: grey, with the number of cases instead of a rank."""
     if not rows:
         return figures.empty()
     fig = figures.bars(
-        [r["name"] for r in rows], [round(r["rate"] * 100, 1) for r in rows], fmt="{:.1f}%"
+        [r["name"] for r in rows],
+        [round(r["score"], 1) for r in rows],
+        fmt="{:.1f}",
     )
-    colours = {"top": figures.GOOD, "bottom": figures.ALERT_COLOURS[1]}
-    fig["data"][0]["marker"] = {"color": [colours[r["end"]] for r in rows]}
+    fig["data"][0]["text"] = [
+        f"{r['score']:.1f}"
+        + (f" ({t('sv_small_sample', lang)} n={r['n']})" if r["small_sample"] else "")
+        for r in rows
+    ]
+    fig["data"][0]["marker"] = {
+        "color": [BOARD_COLOURS[None if r["small_sample"] else r["standing"]] for r in rows]
+    }
+    fig["data"][0]["hovertemplate"] = "%{y}: %{x:.1f}<extra></extra>"
     return fig
 
 

@@ -120,7 +120,7 @@ def board_columns(lang: str) -> list[dict]:
         {
             "field": "rank",
             "headerName": t("col_rank", lang),
-            "maxWidth": 110,
+            "flex": 0.5,
             "valueFormatter": {
                 "function": f"params.value == null ? (params.data.small_sample ? '{small}' : '—') : params.value"
             },
@@ -141,11 +141,11 @@ def board_columns(lang: str) -> list[dict]:
             }
             for k in rate_keys
         ),
-        {"field": "due_closing", "headerName": t("col_n", lang), "maxWidth": 120},
+        {"field": "due_closing", "headerName": t("col_n", lang), "flex": 0.6},
         {
             "field": "overdue_open",
             "headerName": pick(KPI_NAMES["overdue_open"], lang),
-            "maxWidth": 140,
+            "flex": 0.7,
         },
     ]
 
@@ -153,11 +153,11 @@ def board_columns(lang: str) -> list[dict]:
 def wuzhi_columns(lang: str) -> list[dict]:
     number = {"function": "params.value == null ? '—' : d3.format('.3~f')(params.value)"}
     return [
-        {"field": "dimension_name", "headerName": t("col_dimension", lang), "maxWidth": 130},
+        {"field": "dimension_name", "headerName": t("col_dimension", lang), "flex": 0.8},
         {"field": "name", "headerName": t("col_indicator", lang), "minWidth": 200, "flex": 2},
         {"field": "value", "headerName": t("col_value", lang), "valueFormatter": number},
         {"field": "target", "headerName": t("target", lang), "valueFormatter": number},
-        {"field": "weight", "headerName": t("col_weight", lang), "maxWidth": 100},
+        {"field": "weight", "headerName": t("col_weight", lang), "flex": 0.5},
         {"field": "score", "headerName": t("col_points", lang), "valueFormatter": POINTS},
     ]
 
@@ -170,7 +170,7 @@ def overdue_columns(lang: str) -> list[dict]:
         {"field": "district", "headerName": t("col_district", lang)},
         {"field": "department", "headerName": t("col_department", lang)},
         {"field": "overdue_days", "headerName": t("col_overdue_days", lang), "sort": "desc"},
-        {"field": "supervisions", "headerName": t("col_supervisions", lang), "maxWidth": 120},
+        {"field": "supervisions", "headerName": t("col_supervisions", lang), "flex": 0.6},
     ]
 
 

@@ -115,6 +115,7 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
             {"code": d.code, "name": d.name, "population": d.population} for d in districts
         ],
         "departments_week": _department_rows(week_departments),
+        "targets": week_departments["targets"],
         "departments_week_by_district": departments_by_district,
         "districts_week": [
             {
@@ -157,6 +158,7 @@ def _department_rows(report: dict) -> list[dict]:
             "due_closing": r["due_closing"],
             "composite_score": r["composite_score"],
             "rank": r["rank"],
+            "small_sample": r.get("small_sample", False),
         }
         for r in report["breakdown"]
         if r["code"]

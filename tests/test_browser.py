@@ -212,3 +212,47 @@ def test_a_revoked_wall_falls_back_to_the_sign_in_page(server, browser, rt, disp
     page.wait_for_selector("#login-submit", timeout=20000)  # the next poll (10 s) notices
     assert "/login" in page.url
     page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_supervision_page(server, browser, rt, display):
+    """督办考核 in a browser: the cards, the 红黑榜 with its rows, the charts; nothing fetched
+    from elsewhere; screenshots at 1920×1080 and 3840×2160."""
+    now = utcnow()
+    items = [event(f"S{i}", now - timedelta(hours=3 + i), "G11" if i % 2 else "G21") for i in range(6)]  # fmt: skip
+    rt.ingestor.ingest_events(items, now=now)
+    for i in range(6):
+        steps = [
+            {"status": "accepted", "at": (now - timedelta(hours=2 + i)).isoformat() + "Z"},
+            {"status": "dispatched", "at": (now - timedelta(hours=1.5 + i)).isoformat() + "Z"},
+        ]
+        rt.ingestor.transition_event("grid", f"S{i}", steps, now=now)
+    SHOTS.mkdir(exist_ok=True)
+    requests, errors = [], []
+    for width, height in ((1920, 1080), (3840, 2160)):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(signed(server + "/supervision", display), wait_until="networkidle")
+        page.wait_for_selector(
+            "#supervision-card-received .sv-card-value:text-is('6')", timeout=20000
+        )
+        page.wait_for_selector("#supervision-board-departments .ag-row", timeout=15000)
+        page.wait_for_selector("#supervision-graph-trends .main-svg", timeout=15000)
+        assert page.locator("#supervision-cards .sv-card").count() == 18
+        names = page.locator(
+            "#supervision-board-departments .ag-row [col-id=name]"
+        ).all_inner_texts()
+        assert "城管局" in names
+        # A wall display may look, not act: the 督办 button is off.
+        assert page.locator("#supervision-send").is_disabled()
+        value_px = page.evaluate(
+            "parseFloat(getComputedStyle(document.querySelector('#supervision-card-received .sv-card-value')).fontSize)"
+        )
+        assert value_px >= 0.03 * height
+        page.screenshot(path=str(SHOTS / f"supervision-{width}x{height}.png"))
+        page.close()
+    hosts = {urlparse(u).hostname for u in requests if not u.startswith("data:")}
+    assert hosts == {"127.0.0.1"}, hosts
+    assert errors == []

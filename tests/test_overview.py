@@ -96,3 +96,28 @@ def test_crafted_overview_requests_get_nothing_or_a_normal_answer(client, rt, ci
             )
             r = c.post("/_dash-update-component", json=crafted)
             assert r.status_code in (200, 204), (body["output"][:40], junk, r.status_code)
+
+
+def test_department_board_shows_everyone_coloured_by_target():
+    """The wall's board: the 红黑榜's order and every department; colours come from the
+    target, so 99 % is good in any view and a department is never red for being in the
+    lower half."""
+    from dashboard import kpi
+    from dashboard.views import overview
+
+    rows = kpi.rank(
+        [
+            {"code": f"D{i}", "name": f"部门{i}", "composite_score": s, "due_closing": n}
+            for i, (s, n) in enumerate(
+                [(99.4, 50), (99.0, 40), (98.7, 60), (88.0, 30), (70.0, 25), (100.0, 1)]
+                + [(95.0 + i / 10, 30) for i in range(8)]
+            )
+        ]
+    )
+    board = overview.board(rows, {"composite_score": 90.0})
+    assert len(board) == 14  # all of them, not the best and worst five
+    assert [r["rank"] for r in board[:-1]] == list(range(1, 14))
+    assert board[-1]["small_sample"] and board[-1]["n"] == 1  # one case: last, unranked
+    standing = {r["name"]: r["standing"] for r in board}
+    assert standing["部门0"] == standing["部门2"] == "good"  # 99.4 and 98.7: above the target
+    assert standing["部门3"] == "near" and standing["部门4"] == "poor"

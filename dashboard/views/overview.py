@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from dashboard import fmt
+from dashboard import fmt, kpi
 from dashboard.domain import SOURCE_LABELS
 from dashboard.kpi import WUZHI_DIMENSIONS
 from dashboard.live import LiveState
@@ -15,7 +15,6 @@ TICKER_ITEMS = 12
 TICKER_SCAN = 300  # newest items searched for one district's ticker
 CATEGORIES_SHOWN = 8
 ALERTS_SHOWN = 8
-BOARD_ENDS = 5  # a long department board shows its best and worst five
 
 # The loop as the wall shows it: 发现 → 立案 → 派遣 → 处置 → 结案.
 LOOP = [
@@ -133,22 +132,22 @@ def _streets_of(geo: dict | None, district: str) -> list[dict]:
     return [f for f in features if f["properties"].get("parent") == district]
 
 
-def board(rows: list[dict]) -> list[dict]:
-    """Departments by this week's 按期结案率, best first (rows without a rate left out); a long
-    board shows its best and worst BOARD_ENDS, each row marked "top" or "bottom"."""
-    rated = sorted(
-        (r for r in rows if r["on_time_closing_rate"] is not None),
-        key=lambda r: -r["on_time_closing_rate"],
-    )
-    if len(rated) > 2 * BOARD_ENDS:
-        rated = rated[:BOARD_ENDS] + rated[-BOARD_ENDS:]
+def board(rows: list[dict], targets: dict) -> list[dict]:
+    """Every department by this week's 综合指标值, in the 红黑榜's order (kpi.rank: the same as
+    督办考核 and the API), each with its standing against the target; departments with too few
+    cases come last, marked, unranked."""
+    target = targets.get("composite_score", kpi.DEFAULT_TARGETS["composite_score"])
     return [
         {
             "name": r["name"],
-            "rate": r["on_time_closing_rate"],
-            "end": "top" if i < BOARD_ENDS else "bottom",
+            "score": r["composite_score"],
+            "rank": r.get("rank"),
+            "n": r.get("due_closing", 0),
+            "small_sample": r.get("small_sample", False),
+            "standing": kpi.standing("composite_score", r["composite_score"], target),
         }
-        for i, r in enumerate(rated)
+        for r in rows
+        if r["composite_score"] is not None
     ]
 
 
@@ -197,7 +196,7 @@ def charts(
         "map": {"shapes": shapes, "load": load if shapes.get("features") else []},
         "categories": [(names.get(c, c), n) for c, n in categories[:CATEGORIES_SHOWN]],
         "sources": [(SOURCE_LABELS.get(s, (s,))[0], n) for s, n in sources.items()],
-        "board": board(departments),
+        "board": board(departments, snap.get("targets") or {}),
         "wuzhi": {k: dims.get(k) for k in WUZHI_DIMENSIONS},
         "alerts": alerts[:ALERTS_SHOWN],
         "ticker": [
