@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 
-from sqlalchemy import Float, Integer
+from sqlalchemy import Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -35,25 +35,6 @@ def _epoch_bucket_pg(element, compiler, **kw):
     s, o = element.seconds, element.offset
     sec = f"(extract(epoch from {compiler.process(col, **kw)}) + {o})"
     return f"(CAST(floor({sec} / {s}) AS BIGINT) * {s})"
-
-
-class hours_between(FunctionElement):
-    """(end − start) in hours, as a float computed by the database (no datetime parsing)."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(hours_between, "sqlite")
-def _hours_between_sqlite(element, compiler, **kw):
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
-    return f"((julianday({end}) - julianday({start})) * 24.0)"
-
-
-@compiles(hours_between, "postgresql")
-def _hours_between_pg(element, compiler, **kw):
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(extract(epoch from ({end} - {start})) / 3600.0)"
 
 
 class seconds_between(FunctionElement):

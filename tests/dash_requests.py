@@ -56,3 +56,15 @@ def scoped(body: dict, district: str | None) -> dict:
     """The callback request with the overview's district (the page's scope store) set."""
     state = [dict(x, value=district) if x["id"] == "overview-scope" else x for x in body["state"]]
     return dict(body, state=state)
+
+
+def call(client, output_part: str, trigger: str, values: dict):
+    """Post the callback whose outputs name `output_part`, as the browser would after
+    `trigger` changed, with inputs and states set from `values` ({"id.property": value})."""
+    body = next(b for b in callbacks(client) if output_part in b["output"])
+    for item in body["inputs"] + body["state"]:
+        key = f"{item['id']}.{item['property']}"
+        if key in values:
+            item["value"] = values[key]
+    body["changedPropIds"] = [trigger]
+    return client.post("/_dash-update-component", json=body)

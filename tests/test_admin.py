@@ -10,7 +10,7 @@ import pytest
 from dashboard import auth
 from dashboard.models import AuditLog
 from tests.conftest import as_role, post_login, rt_client
-from tests.dash_requests import callbacks
+from tests.dash_requests import call
 
 
 def _find_secret(node):
@@ -28,13 +28,7 @@ def _find_secret(node):
 
 
 def _admin_call(c, output_part: str, trigger: str, values: dict) -> dict:
-    body = next(b for b in callbacks(c) if output_part in b["output"])
-    for item in body["inputs"] + body["state"]:
-        key = f"{item['id']}.{item['property']}"
-        if key in values:
-            item["value"] = values[key]
-    body["changedPropIds"] = [trigger]
-    r = c.post("/_dash-update-component", json=body)
+    r = call(c, output_part, trigger, values)
     assert r.status_code == 200, r.data[:300]
     return r.json["response"]
 

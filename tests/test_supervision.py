@@ -14,7 +14,7 @@ from dashboard.queries import area_scope, kpi_report
 from dashboard.schemas import InputError
 from dashboard.views import supervision as view
 from tests.conftest import as_role
-from tests.dash_requests import callbacks
+from tests.dash_requests import call
 from tests.factories import T0, event, h, step
 
 ZONE_NOW = T0 + h(24 * 2 + 4)  # Wednesday 12:00 local, in the week of T0 (Monday 08:00 local)
@@ -234,21 +234,11 @@ def test_a_district_officer_supervises_only_in_its_district(rt, city):
 
 
 # --- callbacks ----------------------------------------------------------------------------
-def _call(c, output_part: str, trigger: str, values: dict):
-    body = next(b for b in callbacks(c) if output_part in b["output"])
-    for item in body["inputs"] + body["state"]:
-        key = f"{item['id']}.{item['property']}"
-        if key in values:
-            item["value"] = values[key]
-    body["changedPropIds"] = [trigger]
-    return c.post("/_dash-update-component", json=body)
-
-
 def test_callbacks_answer_and_refuse_crafted_input(client, rt, city, time_machine):
     time_machine.move_to(datetime(2026, 11, 4, 12, 0), tick=False)  # naive: UTC, after ZONE_NOW
     _load(rt)
     duty = as_role(client, rt, "duty_officer")
-    r = _call(
+    r = call(
         duty,
         "supervision-cards",
         "supervision-period.value",
@@ -260,9 +250,9 @@ def test_callbacks_answer_and_refuse_crafted_input(client, rt, city, time_machin
     rows = r.json["response"]["supervision-overdue-cases"]["rowData"]
     assert [x["case"] for x in rows] == ["grid/E2"]
     for bad in ({"a": 1}, ["last_week"], "custom"):
-        r = _call(duty, "supervision-cards", "supervision-period.value", {"supervision-period.value": bad})  # fmt: skip
+        r = call(duty, "supervision-cards", "supervision-period.value", {"supervision-period.value": bad})  # fmt: skip
         assert r.status_code in (200, 204), r.data[:300]
-    r = _call(
+    r = call(
         duty,
         "supervision-send-result",
         "supervision-send.n_clicks",
@@ -275,7 +265,7 @@ def test_callbacks_answer_and_refuse_crafted_input(client, rt, city, time_machin
     )
     assert r.status_code == 200 and "已督办 1 件" in str(r.json["response"])
     for selected in ("x", [{"id": "1; drop"}], [{"id": 2**40}], [None]):
-        r = _call(
+        r = call(
             duty,
             "supervision-send-result",
             "supervision-send.n_clicks",
@@ -295,7 +285,7 @@ def test_a_leader_sees_the_page_but_cannot_supervise(client, rt, city, time_mach
     time_machine.move_to(datetime(2026, 11, 4, 12, 0), tick=False)
     _load(rt)
     leader = as_role(client, rt, "leader")
-    r = _call(
+    r = call(
         leader,
         "supervision-send-result",
         "supervision-send.n_clicks",
