@@ -16,6 +16,7 @@ events instead.
 from __future__ import annotations
 
 import calendar
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -70,6 +71,7 @@ FACTS = (
 SATISFIED = frozenset({"satisfied", "basically_satisfied"})
 
 
+@functools.lru_cache(maxsize=8)  # asked on every write transaction
 def fixed_offset(zone: ZoneInfo) -> int | None:
     """The zone's UTC offset in seconds when it has one all year (days are cut at local
     midnight with it); None for a zone with daylight saving (summaries are not kept then)."""
