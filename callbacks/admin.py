@@ -9,10 +9,13 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from flask import current_app, request
 
-from dashboard import auth, web
+from dashboard import auth, kpisettings, web
 from dashboard.access import allowed
+from dashboard.clock import utcnow
 from dashboard.i18n import t
+from dashboard.schemas import InputError
 from dashboard.views import admin
+from pages.admin import kpi_columns
 
 
 def _admin():
@@ -141,6 +144,82 @@ def tokens(_page, _c, _r, name, kind, source, selected, lang):
         notice = _notice(str(exc), "danger")
     with rt.sessions() as session:
         return admin.tokens(session, rt.settings.zone), notice
+
+
+def _refused(error: InputError, kind: str, lang: str):
+    """The fields a save was refused for, by the names people read."""
+    names = {k: kpisettings.name(kind, k, lang) for k in kpisettings.DEFAULTS.get(kind, ())}
+    return _notice(
+        [
+            t("setting_rejected", lang),
+            html.Ul([html.Li(f"{names.get(k, k)}: {v}") for k, v in error.errors.items()]),
+        ],
+        "danger",
+    )
+
+
+@callback(
+    Output("admin-kpi-grid", "rowData"),
+    Output("admin-kpi-grid", "columnDefs"),
+    Output("admin-kpi-versions", "rowData"),
+    Output("admin-kpi-result", "children"),
+    Input("admin-kpi-page", "id"),
+    Input("admin-kpi-kind", "value"),
+    Input("admin-kpi-save", "n_clicks"),
+    State("admin-kpi-grid", "rowData"),
+    State("admin-kpi-from", "date"),
+    State("admin-kpi-note", "value"),
+    State("admin-lang", "data"),
+)
+def kpi_settings(_page, kind, _save, rows, start, note, lang):
+    """考核配置: the values of one kind in force now (editable), and its versions; Save makes the
+    edited values a new version from the chosen day (or now), audit-logged."""
+    principal = _admin()
+    lang = "en" if lang == "en" else "zh"
+    kind = _text(kind) if _text(kind) in kpisettings.DEFAULTS else "composite_weights"
+    rt, now, notice = _rt(), utcnow(), None
+    if ctx.triggered_id == "admin-kpi-save":
+        try:
+            with rt.sessions() as session, session.begin():
+                if not _text(note).strip():
+                    raise InputError({"note": "required: why the settings change"})
+                row = kpisettings.save(
+                    session,
+                    kind,
+                    admin.edited_values(rows),
+                    principal.actor,
+                    now,
+                    admin.effective_from(start, rt.settings.zone, now),
+                    _text(note),
+                )
+                saved = admin.version_rows(session, kind, now, rt.settings.zone, lang)
+                at = next(v["effective_from"] for v in saved if v["id"] == row.id)
+                text = t("setting_saved", lang).format(id=row.id, at=at)
+                notice = _notice(text)
+        except InputError as exc:
+            notice = _refused(exc, kind, lang)
+    with rt.sessions() as session:
+        editor = admin.setting_rows(session, kind, now, lang)
+        versions = admin.version_rows(session, kind, now, rt.settings.zone, lang)
+    return editor, kpi_columns(kind, lang), versions, notice
+
+
+@callback(
+    Output("admin-kpi-sum", "children"),
+    Input("admin-kpi-grid", "rowData"),
+    Input("admin-kpi-grid", "cellValueChanged"),
+    State("admin-kpi-kind", "value"),
+    State("admin-lang", "data"),
+)
+def kpi_weights_sum(rows, _changed, kind, lang):
+    """What the edited weights add up to (they count as shares of it)."""
+    _admin()
+    if not _text(kind).endswith("_weights") or not isinstance(rows, list):
+        return ""
+    values = [r.get("value") for r in rows if isinstance(r, dict)]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return ""
+    return t("weights_sum", "en" if lang == "en" else "zh").format(total=sum(values))
 
 
 @callback(

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from dashboard import kpi
 from dashboard.auth import audit
+from dashboard.i18n import KPI_NAMES, pick
 from dashboard.models import KpiSetting
+from dashboard.privacy import mask_text
 from dashboard.schemas import InputError
 
 DEFAULTS: dict[str, dict[str, float]] = {
@@ -32,6 +34,35 @@ LABELS = {
     "wuzhi_weights": ("五治维度权重", "五治 dimension weights"),
     "kpi_targets": ("考核目标值", "KPI targets"),
 }
+
+
+_INDICATORS = {i.key: i for i in kpi.WUZHI_INDICATORS}
+
+
+def unit(kind: str, key: str) -> str:
+    """What a value is: "rate" (a fraction 0–1), "points" (0–100), "weight" or "number"."""
+    if kind.endswith("_weights"):
+        return "weight"
+    if kind == "kpi_targets":
+        return "points" if key == "composite_score" else "rate"
+    return "rate" if key.endswith(("_share", "_rate", "_uptime")) else "number"
+
+
+def name(kind: str, key: str, lang: str) -> str:
+    """A value's name as people read it."""
+    if kind == "wuzhi_weights":
+        return pick(kpi.WUZHI_DIMENSIONS[key], lang)
+    if kind == "wuzhi_targets":
+        ind = _INDICATORS[key]
+        return ind.zh if lang == "zh" else ind.en
+    return pick(KPI_NAMES[key], lang)
+
+
+def group(kind: str, key: str, lang: str) -> str:
+    """The 五治 dimension an indicator belongs to ("" for the other kinds)."""
+    if kind != "wuzhi_targets":
+        return ""
+    return pick(kpi.WUZHI_DIMENSIONS[_INDICATORS[key].dimension], lang)
 
 
 @dataclass(frozen=True)
@@ -74,9 +105,9 @@ def validate(kind: str, raw) -> dict[str, float]:
             errors[key] = "must be between 0 and 10000"
         elif kind == "wuzhi_targets" and v == 0:
             errors[key] = "a target must be above 0"
-        elif kind == "kpi_targets" and key != "composite_score" and v > 1:
+        elif unit(kind, key) == "rate" and v > 1:
             errors[key] = "a rate: between 0 and 1"
-        elif kind == "kpi_targets" and v > 100:
+        elif unit(kind, key) == "points" and v > 100:
             errors[key] = "points: between 0 and 100"
         else:
             out[key] = float(v)
@@ -104,15 +135,17 @@ def save(
     start = effective_from or now
     if start < now:
         raise InputError({"effective_from": "cannot lie in the past (past periods keep theirs)"})
-    if len(note) > 500 or "\x00" in note:
+    if not isinstance(note, str) or len(note) > 500 or "\x00" in note:
         raise InputError({"note": "at most 500 characters, no NUL"})
     before = in_force(session, start)
+    if getattr(before, kind) == values:
+        raise InputError({"values": "the same as the settings in force then: nothing to save"})
     row = KpiSetting(
         kind=kind,
         effective_from=start,
         value=json.dumps(values, ensure_ascii=False, sort_keys=True),
         actor=actor,
-        note=note,
+        note=mask_text(note.strip()) or "",  # a note is no place for personal data
         created_at=now,
     )
     session.add(row)

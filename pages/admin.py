@@ -5,12 +5,14 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard import kpisettings
 from dashboard.access import PERMISSIONS
 from dashboard.domain import SOURCES
 from dashboard.i18n import t
 from ui.page import register_page
 
-ADMIN_PAGES = (("/admin/users", "admin_users"), ("/admin/tokens", "admin_tokens"), ("/admin/audit", "admin_audit"))  # fmt: skip
+ADMIN_PAGES = (("/admin/users", "admin_users"), ("/admin/tokens", "admin_tokens"),
+               ("/admin/kpi", "admin_kpi"), ("/admin/audit", "admin_audit"))  # fmt: skip
 ROLE_CHOICES = [r for r in PERMISSIONS if r != "display"]
 
 
@@ -25,15 +27,28 @@ def _subnav(lang: str, active: str) -> dbc.Nav:
     )
 
 
-def _grid(grid_id: str, columns: list[str], lang: str) -> dag.AgGrid:
+def _grid(
+    grid_id: str,
+    columns: list[str],
+    lang: str,
+    column_defs: list[dict] | None = None,
+    height: str = "58vh",
+    selectable: bool = True,
+) -> dag.AgGrid:
+    options: dict = {"animateRows": False, "localeText": {"noRowsToShow": t("no_rows", lang)}}
+    if selectable:
+        options["rowSelection"] = {"mode": "singleRow"}
+    if height == "auto":  # every row shown: the grid as tall as its rows
+        options["domLayout"] = "autoHeight"
     return dag.AgGrid(
         id=grid_id,
-        columnDefs=[{"field": c, "headerName": t(f"col_{c}", lang)} for c in columns],
+        columnDefs=column_defs
+        or [{"field": c, "headerName": t(f"col_{c}", lang)} for c in columns],
         rowData=[],
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "flex": 1},
-        dashGridOptions={"rowSelection": {"mode": "singleRow"}, "animateRows": False},
+        dashGridOptions=options,
         className="admin-grid",
-        style={"height": "58vh"},
+        style={} if height == "auto" else {"height": height},
     )
 
 
@@ -131,6 +146,88 @@ def tokens_layout(lang: str = "zh", **_kwargs):
     )
 
 
+def kpi_columns(kind: str, lang: str) -> list[dict]:
+    """The editor's columns for a kind of settings (the 五治 dimension only for indicators)."""
+    dimension = [{"field": "group", "headerName": t("col_group", lang)}]
+    return [
+        {"field": "name", "headerName": t("col_name", lang), "flex": 2},
+        *(dimension if kind == "wuzhi_targets" else []),
+        {"field": "unit", "headerName": t("col_unit", lang)},
+        {"field": "default", "headerName": t("col_default", lang)},
+        {"field": "in_force", "headerName": t("col_in_force", lang)},
+        {
+            "field": "value",
+            "headerName": t("col_new_value", lang),
+            "editable": True,
+            "cellEditor": "agNumberCellEditor",
+            "cellClass": "admin-editable",
+        },
+    ]
+
+
+def kpi_layout(lang: str = "zh", **_kwargs):
+    """考核配置: edit one kind of KPI settings in a grid and save it as a new version."""
+    lang = "en" if lang == "en" else "zh"
+    form = dbc.Row(
+        [
+            dbc.Col(
+                dcc.Dropdown(
+                    id="admin-kpi-kind",
+                    options=[
+                        {"label": kpisettings.LABELS[k][lang == "en"], "value": k}
+                        for k in kpisettings.DEFAULTS
+                    ],
+                    value="composite_weights",
+                    clearable=False,
+                ),
+                md=3,
+            ),
+            dbc.Col(
+                dcc.DatePickerSingle(
+                    id="admin-kpi-from",
+                    display_format="YYYY-MM-DD",
+                    placeholder=t("effective_now", lang),
+                    clearable=True,
+                ),
+                md=3,
+            ),
+            dbc.Col(
+                dbc.Input(
+                    id="admin-kpi-note", placeholder=t("kpi_settings_note", lang), maxLength=500
+                )
+            ),
+            dbc.Col(dbc.Button(t("save_version", lang), id="admin-kpi-save"), width="auto"),
+        ],
+        className="g-2 mb-2",
+    )
+    versions = [
+        {"field": c, "headerName": t(f"col_{c}", lang)}
+        for c in ("id", "effective_from", "status", "actor", "changes", "note", "created_at")
+    ]
+    versions[4] |= {"flex": 4, "wrapText": True, "autoHeight": True}
+    return _page(
+        "admin-kpi-page",
+        lang,
+        "/admin/kpi",
+        [
+            html.P(t("kpi_settings_help", lang), className="text-secondary mb-2"),
+            form,
+            html.Div(id="admin-kpi-result", role="status"),
+            _grid(
+                "admin-kpi-grid",
+                [],
+                lang,
+                kpi_columns("composite_weights", lang),
+                height="auto",
+                selectable=False,
+            ),
+            html.Div(id="admin-kpi-sum", className="text-secondary my-1"),
+            html.H2(t("setting_versions", lang), className="admin-heading"),
+            _grid("admin-kpi-versions", [], lang, versions, height="30vh", selectable=False),
+        ],
+    )
+
+
 def audit_layout(lang: str = "zh", **_kwargs):
     lang = "en" if lang == "en" else "zh"
     filters = dbc.Row(
@@ -151,6 +248,8 @@ def audit_layout(lang: str = "zh", **_kwargs):
                             "pii",
                             "export",
                             "audit",
+                            "kpi_settings",
+                            "supervision",
                         )
                     ],
                     placeholder=t("col_action", lang),
@@ -195,6 +294,16 @@ register_page(
     permission="admin",
     prefix="admin-token-",
     layout=tokens_layout,
+)
+register_page(
+    "admin_kpi",
+    path="/admin/kpi",
+    name="考核配置",
+    name_en="KPI settings",
+    nav=False,
+    permission="admin",
+    prefix="admin-kpi-",
+    layout=kpi_layout,
 )
 register_page(
     "admin_audit",

@@ -37,6 +37,7 @@ PAGES = {
 ADMIN_PAGES = {
     "/admin/users": "admin-user-page",
     "/admin/tokens": "admin-token-page",
+    "/admin/kpi": "admin-kpi-page",
     "/admin/audit": "admin-audit-page",
 }
 

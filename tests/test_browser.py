@@ -256,3 +256,49 @@ def test_supervision_page(server, browser, rt, display):
     hosts = {urlparse(u).hostname for u in requests if not u.startswith("data:")}
     assert hosts == {"127.0.0.1"}, hosts
     assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_kpi_settings_page(server, browser, rt):
+    """考核配置 in a browser: an administrator signs in, types a new weight into the grid, saves
+    it with a reason, and sees the new version in force; screenshots at 1920×1080 and 4K."""
+    from dashboard import auth, kpisettings
+
+    with rt.sessions() as session, session.begin():
+        _user, password = auth.create_user(session, "kpi-admin", "admin")
+    SHOTS.mkdir(exist_ok=True)
+    requests, errors = [], []
+    for n, (width, height) in enumerate(((1920, 1080), (3840, 2160))):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(server + "/login", wait_until="networkidle")
+        page.fill("input[name=username]", "kpi-admin")
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        page.goto(server + "/admin/kpi", wait_until="networkidle")
+        cell = page.locator("#admin-kpi-grid .ag-row[row-index='0'] [col-id=value]")
+        cell.wait_for(timeout=20000)
+        cell.dblclick()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(str(50 + n))
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f"#admin-kpi-sum:has-text('{110 + n:g}')", timeout=10000)
+        page.fill("#admin-kpi-note", "提高按期结案率权重")
+        page.click("#admin-kpi-save")
+        page.wait_for_selector("#admin-kpi-result .alert-success", timeout=10000)
+        page.wait_for_selector("#admin-kpi-versions .ag-row", timeout=10000)
+        shown = page.locator(
+            "#admin-kpi-grid .ag-row[row-index='0'] [col-id=in_force]"
+        ).inner_text()
+        assert shown.startswith(f"{50 + n} (")
+        page.screenshot(path=str(SHOTS / f"admin-kpi-{width}x{height}.png"))
+        page.close()
+    with rt.sessions() as session:
+        config = kpisettings.in_force(session, utcnow())
+    assert config.composite_weights["on_time_closing_rate"] == 51
+    hosts = {urlparse(u).hostname for u in requests if not u.startswith("data:")}
+    assert hosts == {"127.0.0.1"}, hosts
+    assert errors == []
