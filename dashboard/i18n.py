@@ -119,7 +119,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "setting_saved": ("已保存第 {id} 版，{at} 起生效", "Version {id} saved, in force from {at}"),
     "setting_rejected": ("未保存，请修正：", "Not saved; correct:"),
     "setting_no_change": ("与现行配置相同，未保存", "Same as the settings in force; not saved"),
-    "weights_sum": ("权重合计 {total:g}，按占比折算", "Weights add up to {total:g}; used as shares"),
+    "weights_sum": (
+        "权重合计 {total:g}，按占比折算",
+        "Weights add up to {total:g}; used as shares",
+    ),
     "unit_rate": ("比率（0–1）", "rate (0–1)"),
     "unit_points": ("分（0–100）", "points (0–100)"),
     "unit_weight": ("权重", "weight"),

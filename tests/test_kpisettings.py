@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from dashboard import kpisettings
+from dashboard.clock import utcnow
 from dashboard.models import AuditLog, KpiSetting
 from dashboard.queries import kpi_report
-from dashboard.clock import utcnow
 from dashboard.schemas import InputError
 from tests.conftest import as_role
 from tests.dash_requests import call
@@ -78,7 +78,11 @@ def test_a_change_applies_from_its_moment_and_past_periods_keep_theirs(rt, city)
             kpisettings.DEFAULTS["wuzhi_targets"] | {"feed_uptime": 1.5},
             "feed_uptime",
         ),
-        ("kpi_targets", kpisettings.DEFAULTS["kpi_targets"] | {"composite_score": 101}, "composite_score"),
+        (
+            "kpi_targets",
+            kpisettings.DEFAULTS["kpi_targets"] | {"composite_score": 101},
+            "composite_score",
+        ),
         ("composite_weights", kpisettings.DEFAULTS["composite_weights"], "values"),  # no change
         ("nonsense", {}, "kind"),
         ("wuzhi_weights", ["political"], "values"),
@@ -119,7 +123,11 @@ def test_admins_edit_the_settings_on_their_page_as_versions(client, rt, city):
     shown = _kpi_call(admin, {"admin-kpi-page.id": "admin-kpi-page"}, "admin-kpi-page.id")
     rows = shown["admin-kpi-grid"]["rowData"]
     first = rows[0]
-    assert (first["key"], first["name"], first["value"]) == ("on_time_closing_rate", "按期结案率", 40)
+    assert (first["key"], first["name"], first["value"]) == (
+        "on_time_closing_rate",
+        "按期结案率",
+        40,
+    )
     assert first["in_force"] == "40 (40%)" and shown["admin-kpi-versions"]["rowData"] == []
     # Save now, with a reason that holds a phone number: in force at once, the note masked.
     saved = _kpi_call(
@@ -179,7 +187,10 @@ def test_admins_edit_the_settings_on_their_page_as_versions(client, rt, city):
         ({"admin-kpi-note.value": ""}, "note"),
         ({"admin-kpi-grid.rowData": "rows"}, "values"),
         ({"admin-kpi-grid.rowData": [1, 2]}, "values"),
-        ({"admin-kpi-grid.rowData": [{"key": "on_time_closing_rate", "value": "abc"}]}, "按期结案率"),
+        (
+            {"admin-kpi-grid.rowData": [{"key": "on_time_closing_rate", "value": "abc"}]},
+            "按期结案率",
+        ),
         ({"admin-kpi-grid.rowData": [{"key": "x" * 100_000, "value": 1}]}, "unknown name"),
         ({"admin-kpi-grid.rowData": [{"key": "x\x00", "value": 1}]}, "NUL"),
         ({"admin-kpi-note.value": "x" * 501}, "note"),
@@ -187,7 +198,10 @@ def test_admins_edit_the_settings_on_their_page_as_versions(client, rt, city):
         ({"admin-kpi-from.date": "2020-01-01"}, "effective_from"),
         ({"admin-kpi-from.date": "2026-13-45"}, "effective_from"),
         ({"admin-kpi-from.date": {"$gt": 1}}, "effective_from"),
-        ({"admin-kpi-kind.value": ["composite_weights"], "admin-kpi-grid.rowData": []}, "按期结案率"),
+        (
+            {"admin-kpi-kind.value": ["composite_weights"], "admin-kpi-grid.rowData": []},
+            "按期结案率",
+        ),
     ],
 )
 def test_crafted_settings_are_refused_with_the_field_and_nothing_is_written(
