@@ -300,7 +300,9 @@ def kpi_report(
     figures = kpi.rates(total_counts)
     figures["composite_score"] = kpi.composite_score(figures, cfg.composite_weights)
     figures["wuzhi_index"] = (
-        wuzhi_for_area(session, p, scope, total_counts, figures, uptime, zone, cfg)
+        wuzhi_of(
+            p, wuzhi_groundwork(session, p, scope, zone)[None], total_counts, figures, uptime, cfg
+        )
         if wuzhi
         else None
     )
@@ -317,7 +319,7 @@ def kpi_report(
     }
     if by:
         out["by"] = by
-        out["breakdown"] = _breakdown(session, p, by, groups, uptime, zone, cfg, wuzhi=wuzhi)
+        out["breakdown"] = _breakdown(session, p, scope, by, groups, uptime, zone, cfg, wuzhi=wuzhi)
     return out
 
 
@@ -332,85 +334,105 @@ def _names(session: Session, by: str) -> dict[int, tuple[str, str]]:
 
 
 def _breakdown(
-    session: Session, p: kpi.Period, by: str, counts: dict, uptime, zone, cfg, wuzhi: bool
+    session: Session,
+    p: kpi.Period,
+    scope: AreaScope,
+    by: str,
+    counts: dict,
+    uptime,
+    zone,
+    cfg,
+    wuzhi: bool,
 ) -> list[dict]:
     names = _names(session, by)
+    wuzhi = wuzhi and by == "district"
+    ground = wuzhi_groundwork(session, p, scope, zone, by_district=True) if wuzhi else {}
     rows = []
     for key in sorted(counts, key=lambda k: (k is None, names.get(k, ("",))[0])):
         code, name = names.get(key, (None, "未派遣" if by == "department" else "—"))
         figures = kpi.rates(counts[key])
         figures["composite_score"] = kpi.composite_score(figures, cfg.composite_weights)
-        if by == "district" and wuzhi and key is not None:
-            district = area_scope(session, code)
-            figures["wuzhi_index"] = wuzhi_for_area(
-                session, p, district, counts[key], figures, uptime, zone, cfg
-            )
+        if wuzhi and key is not None:
+            figures["wuzhi_index"] = wuzhi_of(p, ground[key], counts[key], figures, uptime, cfg)
         rows.append({"code": code, "name": name, **figures})
     return kpi.rank(rows)
 
 
-def wuzhi_for_area(
-    session: Session,
+def wuzhi_groundwork(
+    session: Session, p: kpi.Period, scope: AreaScope, zone: ZoneInfo, by_district: bool = False
+) -> dict:
+    """The inputs of the 五治 index that are not events — grid staff and Party members among
+    them, activities by type, Party-led consultations, volunteer hours, population — for the
+    scope (key None) or per district id, in three queries. Activities are dated by local day:
+    the period's local days are the ones counted."""
+    start_day = local_day(p.start, zone)
+    end_day = local_day(p.cutoff - timedelta(microseconds=1), zone)
+    out: dict = defaultdict(
+        lambda: {"grid_staff": 0, "party": 0, "acts": Counter(), "consult_led": 0, "hours": 0.0}
+    )
+    key = [Staff.district_id] if by_district else []
+    staff = (
+        select(
+            *key, func.count(), func.coalesce(func.sum(case((Staff.party_member, 1), else_=0)), 0)
+        )
+        .where(Staff.role.in_(GRID_STAFF_ROLES), Staff.status != "off", _area_filter(scope, Staff))
+        .group_by(*key)
+    )
+    for *g, n, party in session.execute(staff):
+        out[g[0] if g else None] |= {"grid_staff": n, "party": int(party or 0)}
+    key = [Activity.district_id] if by_district else []
+    acts = (
+        select(
+            *key,
+            Activity.type,
+            func.count(),
+            func.coalesce(func.sum(case((Activity.party_led, 1), else_=0)), 0),
+            func.coalesce(func.sum(Activity.volunteer_hours), 0.0),
+        )
+        .where(Activity.date >= start_day, Activity.date <= end_day, _area_filter(scope, Activity))
+        .group_by(*key, Activity.type)
+    )
+    for *g, kind, n, led, hours in session.execute(acts):
+        row = out[g[0] if g else None]
+        row["acts"][kind] += n
+        row["hours"] += float(hours or 0)
+        if kind == "consultation":
+            row["consult_led"] += int(led or 0)
+    districts = dict(
+        session.execute(select(Area.id, Area.population).where(Area.level == "district")).all()
+    )
+    if by_district:
+        for d, population in districts.items():
+            out[d]["population"] = population or 0
+    else:
+        out[None]["population"] = scope.population or sum(v or 0 for v in districts.values())
+    return out
+
+
+def wuzhi_of(
     p: kpi.Period,
-    scope: AreaScope,
+    ground: dict,
     counts: dict,
     figures: dict,
     uptime: float | None,
-    zone: ZoneInfo,
     cfg: kpisettings.KpiConfig,
 ) -> dict:
-    """Collect the 五治 indicator values for an area and period, then score them (kpi.wuzhi_index).
-    Activities are dated by local day: the period's local days are the ones counted."""
-    staff_filter = _area_filter(scope, Staff)
-    grid_staff, party = session.execute(
-        select(
-            func.count(), func.coalesce(func.sum(case((Staff.party_member, 1), else_=0)), 0)
-        ).where(Staff.role.in_(GRID_STAFF_ROLES), Staff.status != "off", staff_filter)
-    ).one()
-    start_day = local_day(p.start, zone)
-    end_day = local_day(p.cutoff - timedelta(microseconds=1), zone)
-    acts = dict(
-        session.execute(
-            select(Activity.type, func.count())
-            .where(
-                Activity.date >= start_day, Activity.date <= end_day, _area_filter(scope, Activity)
-            )
-            .group_by(Activity.type)
-        ).all()
-    )
-    consult_led = session.execute(
-        select(func.count()).where(
-            Activity.type == "consultation",
-            Activity.party_led,
-            Activity.date >= start_day,
-            Activity.date <= end_day,
-            _area_filter(scope, Activity),
-        )
-    ).scalar()
-    hours = session.execute(
-        select(func.coalesce(func.sum(Activity.volunteer_hours), 0.0)).where(
-            Activity.date >= start_day, Activity.date <= end_day, _area_filter(scope, Activity)
-        )
-    ).scalar()
+    """The 五治 indicator values of an area and period from its groundwork (wuzhi_groundwork),
+    its event counts and figures, scored by kpi.wuzhi_index."""
+    acts, pop = ground["acts"], ground["population"]
     days = max((p.cutoff - p.start).total_seconds() / 86400.0, 1 / 24)
     per30 = 30.0 / days
-    pop = (
-        scope.population
-        or session.execute(
-            select(func.coalesce(func.sum(Area.population), 0)).where(Area.level == "district")
-        ).scalar()
-    )
 
     def per_capita(n: float, per: float) -> float | None:
         return None if not pop else n / pop * per * per30
 
     repeat = figures.get("repeat_rate")
     values = {
-        "party_member_share": kpi.ratio(party, grid_staff),
-        "party_led_share": kpi.ratio(consult_led, acts.get("consultation", 0)),
+        "party_member_share": kpi.ratio(ground["party"], ground["grid_staff"]),
+        "party_led_share": kpi.ratio(ground["consult_led"], acts.get("consultation", 0)),
         "resident_report_share": kpi.ratio(counts["resident_reported"], counts["received"]),
         "consultations_per_10k": per_capita(acts.get("consultation", 0), 10_000),
-        "volunteer_hours_per_1k": per_capita(float(hours or 0), 1_000),
+        "volunteer_hours_per_1k": per_capita(ground["hours"], 1_000),
         "mediation_success_rate": figures.get("mediation_success_rate"),
         "grassroots_resolution_rate": figures.get("grassroots_resolution_rate"),
         "legal_activities_per_10k": per_capita(acts.get("legal_education", 0), 10_000),

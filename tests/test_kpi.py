@@ -316,6 +316,38 @@ def test_wuzhi_activities_are_counted_by_local_day(rt, city):
     assert value == pytest.approx(2 / 40_000 * 10_000 * 30 / 7)
 
 
+def test_each_districts_wuzhi_is_the_same_in_the_breakdown_as_on_its_own(loaded):
+    """The breakdown by district reads the 五治 groundwork of all districts at once (staff,
+    activities, population): each district's index equals the one its own report gives."""
+    from dashboard.models import Activity, Staff
+
+    with loaded.sessions() as session, session.begin():
+        for i, (area, district, party) in enumerate(((5, 2, True), (6, 2, False), (10, 7, True))):
+            session.add(Staff(staff_no=f"W{i}", name="网格员", role="grid_fulltime", area_id=area,
+                              district_id=district, party_member=party))  # fmt: skip
+        day = (T0 + h(30)).date()
+        for kind, district, led, hours in (("consultation", 2, True, 0), ("consultation", 7, False, 0),
+                                           ("legal_education", 7, False, 3.5), ("volunteer", 2, False, 12)):  # fmt: skip
+            session.add(Activity(type=kind, area_id=district, district_id=district, date=day,
+                                 party_led=led, volunteer_hours=hours))  # fmt: skip
+    whole = report(loaded, T0, T0 + h(168), now=T0 + h(72), by="district")
+    assert {r["code"] for r in whole["breakdown"]} == {"339001", "339002"}
+    for row in whole["breakdown"]:
+        alone = report(loaded, T0, T0 + h(168), now=T0 + h(72), area=row["code"])
+        assert row["wuzhi_index"] == alone["wuzhi_index"]
+    values = {
+        r["code"]: {i["key"]: i["value"] for i in r["wuzhi_index"]["indicators"]}
+        for r in whole["breakdown"]
+    }
+    assert (
+        values["339001"]["party_member_share"] == 0.5 and values["339002"]["party_led_share"] == 0
+    )
+    assert values["339001"]["party_led_share"] == 1.0
+    city = {i["key"]: i["value"] for i in whole["wuzhi_index"]["indicators"]}
+    assert city["party_member_share"] == pytest.approx(2 / 3)
+    assert city["party_led_share"] == pytest.approx(1 / 2)
+
+
 # --- properties of the falling-due basis ---------------------------------------------------
 def _lifecycle(at, close_after: float, dispatch_after: float = 0.5) -> list[dict]:
     """Accepted at `at`, dispatched, resolved an hour before closing, closed `close_after`
