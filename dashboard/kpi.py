@@ -135,7 +135,9 @@ def overdue_parts(T: datetime) -> tuple[ColumnElement, ColumnElement]:
     disjoint conditions that each have an index: closed after T, and still open."""
     e = Event
     late = and_(e.accepted_at <= T, e.close_deadline < T)
-    return and_(e.closed_at > T, late), and_(e.is_open, late)
+    # closed_at > close_deadline follows from the rest; said, it lets the partial index of late
+    # closures (ix_events_closed_late) answer: a small part of all closures.
+    return and_(e.closed_at > T, e.closed_at > e.close_deadline, late), and_(e.is_open, late)
 
 
 def relevant(p: Period) -> ColumnElement:

@@ -76,14 +76,16 @@ class KpiConfig:
 
 def in_force(session: Session, at: datetime) -> KpiConfig:
     """The configuration in force at `at`."""
+    newest = {}  # kind → the newest version in force at `at` (one query: a few rows a year)
+    for row in session.execute(
+        select(KpiSetting.kind, KpiSetting.id, KpiSetting.value)
+        .where(KpiSetting.effective_from <= at)
+        .order_by(KpiSetting.effective_from, KpiSetting.id)
+    ):
+        newest[row.kind] = row
     values, versions = {}, {}
     for kind, default in DEFAULTS.items():
-        row = session.execute(
-            select(KpiSetting)
-            .where(KpiSetting.kind == kind, KpiSetting.effective_from <= at)
-            .order_by(KpiSetting.effective_from.desc(), KpiSetting.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
+        row = newest.get(kind)
         values[kind] = default | json.loads(row.value) if row else dict(default)
         versions[kind] = row.id if row else None
     return KpiConfig(**values, versions=versions)

@@ -228,7 +228,6 @@ def _counts(
     parts += [_raw_counts(session, q, where, group) for q in raw]
     out = summaries.add_counts(parts)
     group_col = getattr(Event, GROUPS[group]) if group else None
-    cols = [group_col.label("g")] if group_col is not None else []
     zero = dict.fromkeys(summaries.COUNTS, 0)
     for part in kpi.overdue_parts(p.cutoff):
         # Counted here, not by GROUP BY: SQLite would then walk the group's index over every
@@ -241,23 +240,35 @@ def _counts(
         for g, n in overdue.items():
             row = out.setdefault(g, dict(zero))
             row["overdue_open"] = row.get("overdue_open", 0) + n
-    q = (
-        select(*cols, func.count())
-        .select_from(Supervision)
-        .join(Event, Event.id == Supervision.event_id)
-        .where(Supervision.at >= p.start, Supervision.at < p.end, Supervision.at <= p.cutoff)
-        .where(*where)
-    )
-    if group_col is not None:
-        q = q.group_by(group_col)
-    for *g, n in session.execute(q):
-        out.setdefault(g[0] if g else None, dict(zero))["supervised"] = n
+    for g, n in _supervised(session, p, scope, dept_id, group).items():
+        out.setdefault(g, dict(zero))["supervised"] = n
     for row in out.values():
         row.setdefault("overdue_open", 0)
         row.setdefault("supervised", 0)
     if group_col is None:
         out.setdefault(None, dict(zero, overdue_open=0, supervised=0))
     return out
+
+
+def _supervised(session: Session, p: kpi.Period, scope: AreaScope, dept_id, group) -> dict:
+    """督办 sent in P, in total (key None) or per group: from the supervisions alone (each
+    keeps the department pressed and the case's district and category); a street, community
+    or grid through the cases."""
+    sv = Supervision
+    group_col = getattr(sv, GROUPS[group]) if group else None
+    q = (
+        select(*([group_col] if group_col is not None else []), func.count())
+        .select_from(sv)
+        .where(sv.at >= p.start, sv.at < p.end, sv.at <= p.cutoff)
+        .group_by(*([group_col] if group_col is not None else []))
+    )
+    if dept_id is not None:
+        q = q.where(sv.department_id == dept_id)
+    if scope.level == "district" and scope.id is not None:
+        q = q.where(sv.district_id == scope.id)
+    elif scope.level not in ("city", "district"):
+        q = q.join(Event, Event.id == sv.event_id).where(scope.event_filter())
+    return {(g[0] if g else None): n for *g, n in session.execute(q) if n}
 
 
 def kpi_report(
@@ -296,15 +307,12 @@ def kpi_report(
         total_counts = _counts(session, p, scope, dept_id, None, zone, use_summaries)[None]
     wuzhi = wuzhi and dept_id is None  # the 五治 index is an area's, not a department's
     uptime = feed_uptime(session, p, zone) if wuzhi else None  # the feeds are city-wide
+    ground = wuzhi_groundwork(session, p, scope, zone) if wuzhi else {}
     cfg = kpisettings.in_force(session, p.cutoff)  # as configured at the period's cut-off
     figures = kpi.rates(total_counts)
     figures["composite_score"] = kpi.composite_score(figures, cfg.composite_weights)
     figures["wuzhi_index"] = (
-        wuzhi_of(
-            p, wuzhi_groundwork(session, p, scope, zone)[None], total_counts, figures, uptime, cfg
-        )
-        if wuzhi
-        else None
+        wuzhi_of(p, ground[None], total_counts, figures, uptime, cfg) if wuzhi else None
     )
     out = {
         "from": start.isoformat() + "Z",
@@ -319,7 +327,7 @@ def kpi_report(
     }
     if by:
         out["by"] = by
-        out["breakdown"] = _breakdown(session, p, scope, by, groups, uptime, zone, cfg, wuzhi=wuzhi)
+        out["breakdown"] = _breakdown(session, by, groups, p, uptime, ground, cfg)
     return out
 
 
@@ -334,19 +342,12 @@ def _names(session: Session, by: str) -> dict[int, tuple[str, str]]:
 
 
 def _breakdown(
-    session: Session,
-    p: kpi.Period,
-    scope: AreaScope,
-    by: str,
-    counts: dict,
-    uptime,
-    zone,
-    cfg,
-    wuzhi: bool,
+    session: Session, by: str, counts: dict, p: kpi.Period, uptime, ground: dict, cfg
 ) -> list[dict]:
+    """The figures per group, ranked; per district with its 五治 index (when `ground` holds
+    the groundwork)."""
     names = _names(session, by)
-    wuzhi = wuzhi and by == "district"
-    ground = wuzhi_groundwork(session, p, scope, zone, by_district=True) if wuzhi else {}
+    wuzhi = bool(ground) and by == "district"
     rows = []
     for key in sorted(counts, key=lambda k: (k is None, names.get(k, ("",))[0])):
         code, name = names.get(key, (None, "未派遣" if by == "department" else "—"))
@@ -358,54 +359,60 @@ def _breakdown(
     return kpi.rank(rows)
 
 
-def wuzhi_groundwork(
-    session: Session, p: kpi.Period, scope: AreaScope, zone: ZoneInfo, by_district: bool = False
-) -> dict:
+def _groundwork() -> dict:
+    return {"grid_staff": 0, "party": 0, "acts": Counter(), "consult_led": 0, "hours": 0.0}
+
+
+def wuzhi_groundwork(session: Session, p: kpi.Period, scope: AreaScope, zone: ZoneInfo) -> dict:
     """The inputs of the 五治 index that are not events — grid staff and Party members among
-    them, activities by type, Party-led consultations, volunteer hours, population — for the
-    scope (key None) or per district id, in three queries. Activities are dated by local day:
-    the period's local days are the ones counted."""
+    them, activities by type, Party-led consultations, volunteer hours, population — per
+    district id and for the whole scope (key None), in three queries. Activities are dated by
+    local day: the period's local days are the ones counted."""
     start_day = local_day(p.start, zone)
     end_day = local_day(p.cutoff - timedelta(microseconds=1), zone)
-    out: dict = defaultdict(
-        lambda: {"grid_staff": 0, "party": 0, "acts": Counter(), "consult_led": 0, "hours": 0.0}
-    )
-    key = [Staff.district_id] if by_district else []
+    out: dict = defaultdict(_groundwork)
     staff = (
         select(
-            *key, func.count(), func.coalesce(func.sum(case((Staff.party_member, 1), else_=0)), 0)
+            Staff.district_id,
+            func.count(),
+            func.coalesce(func.sum(case((Staff.party_member, 1), else_=0)), 0),
         )
         .where(Staff.role.in_(GRID_STAFF_ROLES), Staff.status != "off", _area_filter(scope, Staff))
-        .group_by(*key)
+        .group_by(Staff.district_id)
     )
-    for *g, n, party in session.execute(staff):
-        out[g[0] if g else None] |= {"grid_staff": n, "party": int(party or 0)}
-    key = [Activity.district_id] if by_district else []
+    for d, n, party in session.execute(staff):
+        out[d] |= {"grid_staff": n, "party": int(party or 0)}
     acts = (
         select(
-            *key,
+            Activity.district_id,
             Activity.type,
             func.count(),
             func.coalesce(func.sum(case((Activity.party_led, 1), else_=0)), 0),
             func.coalesce(func.sum(Activity.volunteer_hours), 0.0),
         )
         .where(Activity.date >= start_day, Activity.date <= end_day, _area_filter(scope, Activity))
-        .group_by(*key, Activity.type)
+        .group_by(Activity.district_id, Activity.type)
     )
-    for *g, kind, n, led, hours in session.execute(acts):
-        row = out[g[0] if g else None]
+    for d, kind, n, led, hours in session.execute(acts):
+        row = out[d]
         row["acts"][kind] += n
         row["hours"] += float(hours or 0)
         if kind == "consultation":
             row["consult_led"] += int(led or 0)
+    total = _groundwork()
+    for row in out.values():
+        total["grid_staff"] += row["grid_staff"]
+        total["party"] += row["party"]
+        total["acts"] += row["acts"]
+        total["consult_led"] += row["consult_led"]
+        total["hours"] += row["hours"]
     districts = dict(
         session.execute(select(Area.id, Area.population).where(Area.level == "district")).all()
     )
-    if by_district:
-        for d, population in districts.items():
-            out[d]["population"] = population or 0
-    else:
-        out[None]["population"] = scope.population or sum(v or 0 for v in districts.values())
+    for d, population in districts.items():
+        out[d]["population"] = population or 0
+    total["population"] = scope.population or sum(v or 0 for v in districts.values())
+    out[None] = total
     return out
 
 

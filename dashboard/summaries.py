@@ -45,20 +45,37 @@ from dashboard.models import Base, Event, JobState
 from dashboard.sqlfuncs import epoch_bucket, py_seconds_between, seconds_between
 
 DIMENSIONS = ("district_id", "department_id", "category_id")
-KEY = ("day", *DIMENSIONS)
 COUNTS = (*kpi.count_conditions(None), *kpi.SUMS)
 STATE = "kpi_daily.offset"  # job_state: the UTC offset (seconds) the days were cut with
 
-kpi_daily = Table(
-    "kpi_daily",
-    Base.metadata,
-    Column("day", Date, primary_key=True),
-    Column("district_id", Integer, primary_key=True),
-    Column("department_id", Integer, primary_key=True),  # 0: not yet assigned
-    Column("category_id", Integer, primary_key=True),
-    Column("facts_until", DateTime, nullable=False),
-    *(Column(name, BigInteger, nullable=False, server_default="0") for name in COUNTS),
-)
+AREA_DIMENSIONS = ("district_id", "department_id")
+
+
+def _table(name: str, dimensions: tuple[str, ...]) -> Table:
+    return Table(
+        name,
+        Base.metadata,
+        Column("day", Date, primary_key=True),
+        *(Column(d, Integer, primary_key=True) for d in dimensions),  # department 0: none yet
+        Column("facts_until", DateTime, nullable=False),
+        *(Column(name, BigInteger, nullable=False, server_default="0") for name in COUNTS),
+    )
+
+
+kpi_daily = _table("kpi_daily", DIMENSIONS)
+# The same counts without the category (a tenth of the rows): read whenever no category is
+# asked for. Kept by the same deltas and rebuilt with kpi_daily.
+kpi_daily_area = _table("kpi_daily_area", AREA_DIMENSIONS)
+TABLES = ((kpi_daily, DIMENSIONS), (kpi_daily_area, AREA_DIMENSIONS))
+
+
+def _coarser(rows: Mapping[tuple, Counter], width: int) -> dict[tuple, Counter]:
+    """Rows keyed (day, *DIMENSIONS) added up over the dimensions after the first `width`."""
+    out: dict[tuple, Counter] = defaultdict(Counter)
+    for key, counts in rows.items():
+        out[key[: 1 + width]].update(counts)
+    return out
+
 
 # The facts of an event the counts read.
 FACTS = (
@@ -173,30 +190,42 @@ class Deltas:
                 self.latest[key] = max(self.latest.get(key, latest), latest)
 
     def write(self, session: Session) -> int:
-        """Add the changes to the summary rows (in key order: concurrent writers lock rows in
-        the same order). Returns the rows touched."""
-        changed = sorted((key, counts) for key, counts in self.rows.items() if any(counts.values()))
-        self.rows.clear()
-        if not changed:
-            return 0
-        values = [
-            {
-                **dict(zip(KEY, key, strict=True)),
-                "facts_until": self.latest[key],
-                **{name: counts.get(name, 0) for name in COUNTS},
-            }
-            for key, counts in changed
-        ]
-        session.connection().execute(_upsert(session), values)
-        return len(values)
+        """Add the changes to the summary rows of both tables (in key order: concurrent
+        writers lock rows in the same order). Returns the rows of kpi_daily touched."""
+        rows, self.rows = self.rows, defaultdict(Counter)
+        written = 0
+        for table, dimensions in TABLES:
+            latest: dict[tuple, datetime] = {}
+            for key, at in self.latest.items():
+                short = key[: 1 + len(dimensions)]
+                latest[short] = max(latest.get(short, at), at)
+            changed = sorted(
+                (key, counts)
+                for key, counts in _coarser(rows, len(dimensions)).items()
+                if any(counts.values())
+            )
+            if not changed:
+                continue
+            values = [
+                {
+                    **dict(zip(("day", *dimensions), key, strict=True)),
+                    "facts_until": latest[key],
+                    **{name: counts.get(name, 0) for name in COUNTS},
+                }
+                for key, counts in changed
+            ]
+            session.connection().execute(_upsert(session, table, dimensions), values)
+            written = written or len(values)
+        self.latest.clear()
+        return written
 
 
-def _upsert(session: Session):
+def _upsert(session: Session, into: Table, dimensions: tuple[str, ...]):
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(kpi_daily)
-    table, new = kpi_daily.c, stmt.excluded
+    stmt = dialect.insert(into)
+    table, new = into.c, stmt.excluded
     return stmt.on_conflict_do_update(
-        index_elements=list(KEY),
+        index_elements=["day", *dimensions],
         set_={
             "facts_until": case(
                 (new.facts_until > table.facts_until, new.facts_until), else_=table.facts_until
@@ -229,8 +258,9 @@ def rebuild(session: Session, zone: ZoneInfo, now: datetime) -> int:
     offset = fixed_offset(zone)
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        conn.execute(text("LOCK TABLE kpi_daily IN EXCLUSIVE MODE"))
-    session.execute(delete(kpi_daily))
+        conn.execute(text("LOCK TABLE kpi_daily, kpi_daily_area IN EXCLUSIVE MODE"))
+    for table, _dimensions in TABLES:
+        session.execute(delete(table))
     state = session.get(JobState, STATE)
     if offset is None:
         if state is not None:
@@ -282,15 +312,17 @@ def rebuild(session: Session, zone: ZoneInfo, now: datetime) -> int:
             for (name, _e), n in zip(sums, rest, strict=True):
                 counts[name] += int(n or 0)
     stamp = storage_text(latest)
-    return bulk_insert(
-        conn,
-        "kpi_daily",
-        [*KEY, "facts_until", *COUNTS],
-        (
-            (key[0].isoformat(), *key[1:], stamp, *(counts.get(n, 0) for n in COUNTS))
-            for key, counts in sorted(rows.items())
-        ),
-    )
+    for table, dimensions in reversed(TABLES):  # kpi_daily last: its count is returned
+        written = bulk_insert(
+            conn,
+            table.name,
+            ["day", *dimensions, "facts_until", *COUNTS],
+            (
+                (key[0].isoformat(), *key[1:], stamp, *(counts.get(n, 0) for n in COUNTS))
+                for key, counts in sorted(_coarser(rows, len(dimensions)).items())
+            ),
+        )
+    return written
 
 
 def ensure(session: Session, zone: ZoneInfo, now: datetime) -> int | None:
@@ -310,8 +342,10 @@ def read(
     group: str | None,
 ) -> tuple[dict, datetime | None]:
     """The counts of the days [first, end) per group (a DIMENSIONS column, department 0 read as
-    None) or in total (key None), and the latest fact time among the rows read."""
-    t = kpi_daily.c
+    None) or in total (key None), and the latest fact time among the rows read. Without a
+    category asked for, from kpi_daily_area."""
+    wide = group == "category_id" or any(c not in AREA_DIMENSIONS for c in filters)
+    t = (kpi_daily if wide else kpi_daily_area).c
     group_cols = [t[group]] if group else []
     q = select(*group_cols, func.max(t.facts_until), *(func.sum(t[n]) for n in COUNTS)).where(
         t.day >= first, t.day < end, *(t[c] == v for c, v in filters.items())

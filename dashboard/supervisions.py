@@ -73,6 +73,8 @@ def supervise(
             Supervision(
                 event_id=e.id,
                 department_id=e.department_id,
+                district_id=e.district_id,
+                category_id=e.category_id,
                 at=now,
                 actor=actor,
                 note=note.strip(),

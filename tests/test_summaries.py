@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from dashboard import demo, summaries
+from dashboard.models import Event
 from dashboard.queries import kpi_report
 from tests.factories import T0, event, h, step
 
@@ -20,14 +21,16 @@ BY = (None, "department", "district", "category")
 
 
 def summary_rows(rt) -> dict:
-    """The summary rows with any count, without their facts_until stamps."""
-    with rt.sessions() as session:
-        rows = session.execute(select(summaries.kpi_daily)).mappings().all()
+    """The summary rows of both tables with any count, without their facts_until stamps."""
     out = {}
-    for r in rows:
-        counts = {n: r[n] for n in summaries.COUNTS if r[n]}
-        if counts:
-            out[tuple(r[k] for k in summaries.KEY)] = counts
+    for table, dimensions in summaries.TABLES:
+        with rt.sessions() as session:
+            rows = session.execute(select(table)).mappings().all()
+        for r in rows:
+            counts = {n: r[n] for n in summaries.COUNTS if r[n]}
+            if counts:
+                out[(table.name, *(r[k] for k in ("day", *dimensions)))] = counts
+    assert any(k[0] == "kpi_daily_area" for k in out) == any(k[0] == "kpi_daily" for k in out)
     return out
 
 
@@ -186,3 +189,42 @@ def test_demo_city_reads_the_same_from_summaries_and_events(rt, clock):
         fast = figures(rt, *week, later, True, by=by)
         assert fast == figures(rt, *week, later, False, by=by)
         assert fast["due_closing"] > 100
+
+
+def test_the_upgrade_fills_the_new_read_paths_from_what_is_stored(rt, city):
+    """Migration 0007 on a database with history: the summaries without the category are
+    filled from kpi_daily, each supervision gets its case's district and category; down and up
+    again gives back what the live code wrote."""
+    from alembic import command
+
+    from dashboard import supervisions
+    from dashboard.db import alembic_config
+    from dashboard.models import Supervision
+
+    rt.ingestor.ingest_events(
+        [event(f"M{i}", T0 + h(i), f"G{1 + i % 2}1") for i in range(6)], now=LATER
+    )
+    for i in range(6):
+        rt.ingestor.transition_event("grid", f"M{i}", [step("accepted", T0 + h(i + 0.2)), step("dispatched", T0 + h(i + 0.5))], now=LATER)  # fmt: skip
+    with rt.sessions() as session, session.begin():
+        ids = session.execute(select(Event.id).order_by(Event.id)).scalars().all()
+        supervisions.supervise(session, ids[:3], "duty", "请加快", 24, LATER)
+
+    def stored():
+        with rt.sessions() as session:
+            pressed = session.execute(
+                select(
+                    Supervision.event_id, Supervision.district_id, Supervision.category_id
+                ).order_by(Supervision.id)
+            ).all()
+        return summary_rows(rt), pressed
+
+    before = stored()
+    assert {k[0] for k in before[0]} == {"kpi_daily", "kpi_daily_area"} and len(before[1]) == 3
+    config = alembic_config(rt.engine)
+    try:
+        command.downgrade(config, "0006")
+        command.upgrade(config, "head")
+    finally:
+        command.upgrade(config, "head")
+    assert stored() == before

@@ -390,7 +390,8 @@ def generate_history(
     bulk_insert_columns(conn, "events", ev)
     _write_extensions(conn, ids[extended], t_ext[extended], old_close[extended],
                       deadline["close"][extended])  # fmt: skip
-    _write_supervisions(conn, ids, supervised, t_sup, dept, rows["closed"], t_clo, rng)
+    _write_supervisions(conn, ids, supervised, t_sup, dept, rows["closed"], t_clo,
+                        ev["district_id"], ev["category_id"])  # fmt: skip
 
     # Transitions in lifecycle order.
     steps = [
@@ -542,7 +543,7 @@ def _write_extensions(conn, event_ids, requested, old, new) -> None:
     )
 
 
-def _write_supervisions(conn, ids, supervised, at, dept, closed, t_clo, rng) -> None:
+def _write_supervisions(conn, ids, supervised, at, dept, closed, t_clo, district, category):
     idx = np.nonzero(supervised)[0]
     k = len(idx)
     if not k:
@@ -556,6 +557,8 @@ def _write_supervisions(conn, ids, supervised, at, dept, closed, t_clo, rng) -> 
             "id": np.arange(1, k + 1),
             "event_id": ids[idx],
             "department_id": dept[idx],
+            "district_id": np.asarray(district)[idx],
+            "category_id": np.asarray(category)[idx],
             "at": storage_times(at[idx]),
             "actor": np.full(k, "指挥中心", dtype=object),
             "note": np.full(k, "超期未办结，请于24小时内办结并回复", dtype=object),
