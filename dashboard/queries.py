@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import Float, String, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from dashboard import kpi, kpisettings, summaries
@@ -229,14 +229,15 @@ def _counts(
     out = summaries.add_counts(parts)
     group_col = getattr(Event, GROUPS[group]) if group else None
     zero = dict.fromkeys(summaries.COUNTS, 0)
+    grouped_in_sql = session.get_bind().dialect.name == "postgresql"
     for part in kpi.overdue_parts(p.cutoff):
-        # Counted here, not by GROUP BY: SQLite would then walk the group's index over every
-        # event instead of the few rows the condition's own index finds.
-        overdue = Counter(
-            session.execute(
-                select(group_col if group_col is not None else literal(None)).where(part, *where)
-            ).scalars()
-        )
+        g = group_col if group_col is not None else literal(None)
+        if grouped_in_sql:
+            q = select(g, func.count()).where(part, *where).group_by(g)
+            overdue = dict(session.execute(q).all())
+        else:  # SQLite would walk the group's index over every event for a GROUP BY instead
+            # of the few rows the condition's own index finds: counted here
+            overdue = Counter(session.execute(select(g).where(part, *where)).scalars())
         for g, n in overdue.items():
             row = out.setdefault(g, dict(zero))
             row["overdue_open"] = row.get("overdue_open", 0) + n
@@ -366,24 +367,30 @@ def _groundwork() -> dict:
 def wuzhi_groundwork(session: Session, p: kpi.Period, scope: AreaScope, zone: ZoneInfo) -> dict:
     """The inputs of the 五治 index that are not events — grid staff and Party members among
     them, activities by type, Party-led consultations, volunteer hours, population — per
-    district id and for the whole scope (key None), in three queries. Activities are dated by
-    local day: the period's local days are the ones counted."""
+    district id and for the whole scope (key None), in one statement (three parts, told apart
+    by their first column). Activities are dated by local day: the period's local days are the
+    ones counted."""
     start_day = local_day(p.start, zone)
     end_day = local_day(p.cutoff - timedelta(microseconds=1), zone)
-    out: dict = defaultdict(_groundwork)
+
+    def number(value):
+        return literal(value, Float)
+
     staff = (
         select(
+            literal("staff"),
             Staff.district_id,
+            literal(None, String),
             func.count(),
             func.coalesce(func.sum(case((Staff.party_member, 1), else_=0)), 0),
+            number(0.0),
         )
         .where(Staff.role.in_(GRID_STAFF_ROLES), Staff.status != "off", _area_filter(scope, Staff))
         .group_by(Staff.district_id)
     )
-    for d, n, party in session.execute(staff):
-        out[d] |= {"grid_staff": n, "party": int(party or 0)}
     acts = (
         select(
+            literal("activity"),
             Activity.district_id,
             Activity.type,
             func.count(),
@@ -393,25 +400,34 @@ def wuzhi_groundwork(session: Session, p: kpi.Period, scope: AreaScope, zone: Zo
         .where(Activity.date >= start_day, Activity.date <= end_day, _area_filter(scope, Activity))
         .group_by(Activity.district_id, Activity.type)
     )
-    for d, kind, n, led, hours in session.execute(acts):
+    people = select(
+        literal("population"),
+        Area.id,
+        literal(None, String),
+        func.coalesce(Area.population, 0),
+        literal(0),
+        number(0.0),
+    ).where(Area.level == "district")
+    out: dict = defaultdict(_groundwork)
+    populations = {}
+    for part, d, kind, n, led, hours in session.execute(staff.union_all(acts, people)):
         row = out[d]
-        row["acts"][kind] += n
-        row["hours"] += float(hours or 0)
-        if kind == "consultation":
-            row["consult_led"] += int(led or 0)
+        if part == "staff":
+            row["grid_staff"], row["party"] = n, int(led or 0)
+        elif part == "activity":
+            row["acts"][kind] += n
+            row["hours"] += float(hours or 0)
+            if kind == "consultation":
+                row["consult_led"] += int(led or 0)
+        else:
+            populations[d] = n
     total = _groundwork()
     for row in out.values():
-        total["grid_staff"] += row["grid_staff"]
-        total["party"] += row["party"]
-        total["acts"] += row["acts"]
-        total["consult_led"] += row["consult_led"]
-        total["hours"] += row["hours"]
-    districts = dict(
-        session.execute(select(Area.id, Area.population).where(Area.level == "district")).all()
-    )
-    for d, population in districts.items():
-        out[d]["population"] = population or 0
-    total["population"] = scope.population or sum(v or 0 for v in districts.values())
+        for key in ("grid_staff", "party", "acts", "consult_led", "hours"):
+            total[key] += row[key]
+    for d, population in populations.items():
+        out[d]["population"] = population
+    total["population"] = scope.population or sum(populations.values())
     out[None] = total
     return out
 
@@ -459,7 +475,20 @@ def feed_uptime(session: Session, p: kpi.Period, zone: ZoneInfo) -> float | None
 
     Sensor feeds are city-wide systems, so the figure is the city's for every area.
     """
-    kept_from = session.execute(select(func.min(RollupHourly.hour))).scalar()
+    r = RollupHourly
+    fed = (
+        select(r.source, r.hour)
+        .where(
+            r.source.in_(SENSOR_SOURCES),
+            r.status == "reported",
+            r.hour >= p.start,
+            r.hour < p.cutoff,
+        )
+        .distinct()
+    )
+    # One statement: the hours each feed sent data, and (source NULL) the first hour kept.
+    rows = session.execute(fed.union_all(select(literal(None), func.min(r.hour)))).all()
+    kept_from = next((h for source, h in rows if source is None), None)
     if kept_from is None:
         return None
     # Hourly rollups are kept for the recent days only: measure over what is kept.
@@ -471,18 +500,7 @@ def feed_uptime(session: Session, p: kpi.Period, zone: ZoneInfo) -> float | None
     ]
     if not hours:
         return None
-    seen = set(
-        session.execute(
-            select(RollupHourly.source, RollupHourly.hour)
-            .where(
-                RollupHourly.source.in_(SENSOR_SOURCES),
-                RollupHourly.status == "reported",
-                RollupHourly.hour >= p.start,
-                RollupHourly.hour < p.cutoff,
-            )
-            .distinct()
-        ).all()
-    )
+    seen = {(source, h) for source, h in rows if source is not None}
     wanted = set(hours)
     have = sum(1 for _s, h in seen if epoch(h) in wanted)
     return have / (len(hours) * len(SENSOR_SOURCES))

@@ -425,3 +425,32 @@ def test_counts_of_any_split_of_a_month_add_up(rt, city, cases, cuts):
 
 _batch = 0
 AFTER_THE_MONTH = T0 + h(24 * 40)  # every case of the month has finished by then
+
+
+def test_feed_uptime_counts_the_working_hours_each_sensor_feed_sent_data(rt, city):
+    """感知数据在线率: of the hours 08–20 local in P, the share in which each sensor feed
+    (video, IoT) reported; measured from the first hour kept."""
+    from datetime import datetime
+
+    from dashboard.models import RollupHourly
+    from dashboard.queries import feed_uptime
+
+    day = datetime(2026, 11, 2, 16)  # local Tuesday 00:00 (UTC+8)
+    local = lambda hour: day + h(hour)  # noqa: E731
+
+    def row(hour, source, status="reported"):
+        return RollupHourly(hour=local(hour), district_id=2, category_id=1, source=source,
+                            status=status, count=1)  # fmt: skip
+
+    with rt.sessions() as session, session.begin():
+        session.add_all([row(3, "video")])  # kept from 03:00; outside the working hours
+        session.add_all([row(hour, "video") for hour in (8, 9, 10, 13, 17, 19)])
+        session.add_all([row(hour, "iot") for hour in (8, 12, 20)])  # 20:00 is past the hours
+        session.add_all([row(11, "grid"), row(14, "video", "accepted")])  # neither counts
+    with rt.sessions() as session:
+        whole = feed_uptime(session, kpi.Period.of(day, day + h(24), day + h(48)), rt.settings.zone)
+        later = feed_uptime(session, kpi.Period.of(day - h(24), day + h(24), day + h(48)), rt.settings.zone)  # fmt: skip
+        empty = feed_uptime(session, kpi.Period.of(day + h(20.2), day + h(20.7), day + h(48)), rt.settings.zone)  # fmt: skip
+    assert whole == pytest.approx((6 + 2) / (12 * 2))
+    assert later == whole  # the day before is not kept: not counted as silent
+    assert empty is None  # no working hour in P
