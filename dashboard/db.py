@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -164,6 +164,18 @@ def reset_sequences(connection, tables: list[str]) -> None:
                 f"COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)"
             )
         )
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """After a bulk load: the planner's statistics (ANALYZE) and, on PostgreSQL, the visibility
+    map (VACUUM) that lets the covering indexes answer alone. The server's autovacuum would get
+    there later; a fresh load should be fast at once."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
 
 
 @contextmanager

@@ -114,7 +114,16 @@ class Event(Base):
             sqlite_where=text("closed_at > close_deadline"),
         ),
         Index("ix_events_first_resolved_at", "first_resolved_at", "dispatched_at"),
-        Index("ix_events_open", "is_open", "close_deadline"),
+        # Open cases by deadline; covers 超期未办结 (still open) and its groups.
+        Index(
+            "ix_events_open",
+            "is_open",
+            "close_deadline",
+            "accepted_at",
+            "district_id",
+            "department_id",
+            "category_id",
+        ),
         Index("ix_events_grid_sub_reported", "grid_id", "subcategory_id", "reported_at"),
         # 重复诉求: the same matter at the same address, near the same point, or from the same
         # reporter (dashboard/repeats.py).
@@ -206,7 +215,10 @@ class Supervision(Base):
     """督办: the center presses a department on a case; the department replies by a deadline."""
 
     __tablename__ = "supervisions"
-    __table_args__ = (Index("ix_supervisions_at", "at"),)
+    # By time, covering the counts per department, district and category.
+    __table_args__ = (
+        Index("ix_supervisions_at", "at", "department_id", "district_id", "category_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
     # The department pressed (the case's at the time) and the case's district and category:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     DateTime,
     Integer,
     Table,
+    bindparam,
     case,
     delete,
     func,
@@ -244,10 +245,10 @@ def deltas(session: Session, zone: ZoneInfo) -> Deltas:
 def kept_offset(session: Session, zone: ZoneInfo) -> int | None:
     """The offset the summaries are kept with, when they are kept and it is the zone's."""
     offset = fixed_offset(zone)
-    state = session.get(JobState, STATE)
-    if offset is None or state is None or state.value != str(offset):
+    if offset is None:
         return None
-    return offset
+    kept = session.execute(select(JobState.value).where(JobState.name == STATE)).scalar()
+    return offset if kept == str(offset) else None
 
 
 # --- rebuilding from the events -------------------------------------------------------------
@@ -334,6 +335,23 @@ def ensure(session: Session, zone: ZoneInfo, now: datetime) -> int | None:
 
 
 # --- reading --------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
+def _read_statement(wide: bool, group: str | None, filters: tuple[str, ...]):
+    """The read of `read`, built once per shape (74 columns: building it costs more than
+    running it); the days and filters are bound parameters."""
+    t = (kpi_daily if wide else kpi_daily_area).c
+    q = select(
+        *([t[group]] if group else []),
+        func.max(t.facts_until),
+        *(func.sum(t[n]) for n in COUNTS),
+    ).where(
+        t.day >= bindparam("first", type_=Date),
+        t.day < bindparam("end", type_=Date),
+        *(t[c] == bindparam(c, type_=Integer) for c in filters),
+    )
+    return q.group_by(t[group]) if group else q
+
+
 def read(
     session: Session,
     first: date,
@@ -345,16 +363,11 @@ def read(
     None) or in total (key None), and the latest fact time among the rows read. Without a
     category asked for, from kpi_daily_area."""
     wide = group == "category_id" or any(c not in AREA_DIMENSIONS for c in filters)
-    t = (kpi_daily if wide else kpi_daily_area).c
-    group_cols = [t[group]] if group else []
-    q = select(*group_cols, func.max(t.facts_until), *(func.sum(t[n]) for n in COUNTS)).where(
-        t.day >= first, t.day < end, *(t[c] == v for c, v in filters.items())
-    )
-    if group:
-        q = q.group_by(t[group])
+    q = _read_statement(wide, group, tuple(sorted(filters)))
+    group_cols = [group] if group else []
     out: dict = {}
     latest = None
-    for row in session.execute(q):
+    for row in session.execute(q, {"first": first, "end": end, **filters}):
         key = row[0] if group else None
         if group == "department_id" and key == 0:
             key = None

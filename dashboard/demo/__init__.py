@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from dashboard import jobs, reconcile, summaries
 from dashboard.clock import utcnow
-from dashboard.db import bulk_load, reset_sequences, without_indexes
+from dashboard.db import bulk_load, refresh_statistics, reset_sequences, without_indexes
 from dashboard.demo.city import build_city, generate_activities, generate_staff
 from dashboard.demo.history import generate_history
 from dashboard.demo.simulator import SIMULATOR_TICK_SECONDS, simulate_tick
@@ -79,6 +79,8 @@ def seed_demo(
     with rt.sessions() as session, session.begin():
         summaries.rebuild(session, rt.settings.zone, now)
     jobs.sla_sweep(rt, now=now)
+    progress("refreshing the planner's statistics")
+    refresh_statistics(rt.engine)
     progress("building the live state")
     rt.live.delete_all(scheduler_keys=False)  # the bootstrap lock may be held
     reconcile.reconcile(rt, now=now, quiet=True)
