@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, String, case, func, literal, select
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from dashboard import kpi, kpisettings, summaries
@@ -52,16 +64,21 @@ class AreaScope:
         return _area_filter(self, Event)
 
 
-def _area_filter(scope: AreaScope, model):
-    column = {
-        "district": "district_id",
-        "street": "street_id",
-        "community": "community_id",
-        "grid": "grid_id" if model is Event else "area_id",
-    }.get(scope.level)
-    if column is None or scope.id is None:
+def _area_filter(scope: AreaScope, model, value=None):
+    """What selects the rows of `model` inside the scope (True: the whole city). Staff and
+    activities belong to a grid or community (area_id) and know their street and district.
+    `value` stands for the area's id (a bound parameter in a statement built once)."""
+    if scope.id is None or scope.level == "city":
         return True
-    return getattr(model, column) == scope.id
+    value = scope.id if value is None else value
+    if model is Event:
+        column = {"district": "district_id", "street": "street_id",
+                  "community": "community_id", "grid": "grid_id"}[scope.level]  # fmt: skip
+    elif scope.level == "community":
+        return model.area_id.in_(select(Area.id).where(Area.community_id == value))
+    else:
+        column = {"district": "district_id", "street": "street_id", "grid": "area_id"}[scope.level]
+    return getattr(model, column) == value
 
 
 def area_scope(session: Session, code: str | None) -> AreaScope:
@@ -227,49 +244,72 @@ def _counts(
             parts, raw = [counted], rest
     parts += [_raw_counts(session, q, where, group) for q in raw]
     out = summaries.add_counts(parts)
-    group_col = getattr(Event, GROUPS[group]) if group else None
     zero = dict.fromkeys(summaries.COUNTS, 0)
     grouped_in_sql = session.get_bind().dialect.name == "postgresql"
-    for part in kpi.overdue_parts(p.cutoff):
-        g = group_col if group_col is not None else literal(None)
+    level = "city" if scope.id is None else scope.level
+    overdue, pressed = _stock_statements(group, level, dept_id is not None, grouped_in_sql)
+    params = {"start": p.start, "end": p.end, "cutoff": p.cutoff}
+    params |= {"area": scope.id} if level != "city" else {}
+    params |= {"dept": dept_id} if dept_id is not None else {}
+    for q in overdue:
         if grouped_in_sql:
-            q = select(g, func.count()).where(part, *where).group_by(g)
-            overdue = dict(session.execute(q).all())
+            counted = dict(session.execute(q, params).all())
         else:  # SQLite would walk the group's index over every event for a GROUP BY instead
             # of the few rows the condition's own index finds: counted here
-            overdue = Counter(session.execute(select(g).where(part, *where)).scalars())
-        for g, n in overdue.items():
+            counted = Counter(session.execute(q, params).scalars())
+        for g, n in counted.items():
             row = out.setdefault(g, dict(zero))
             row["overdue_open"] = row.get("overdue_open", 0) + n
-    for g, n in _supervised(session, p, scope, dept_id, group).items():
-        out.setdefault(g, dict(zero))["supervised"] = n
+    for *g, n in session.execute(pressed, params):
+        if n:
+            out.setdefault(g[0] if g else None, dict(zero))["supervised"] = n
     for row in out.values():
         row.setdefault("overdue_open", 0)
         row.setdefault("supervised", 0)
-    if group_col is None:
+    if group is None:
         out.setdefault(None, dict(zero, overdue_open=0, supervised=0))
     return out
 
 
-def _supervised(session: Session, p: kpi.Period, scope: AreaScope, dept_id, group) -> dict:
-    """督办 sent in P, in total (key None) or per group: from the supervisions alone (each
-    keeps the department pressed and the case's district and category); a street, community
-    or grid through the cases."""
+@functools.lru_cache(maxsize=64)
+def _stock_statements(group: str | None, level: str, by_department: bool, grouped: bool):
+    """The statements of 超期未办结 at the cut-off (two disjoint parts, kpi.overdue_parts) and
+    of 督办 sent in P, per group or in total, built once per shape: the moments, the area and
+    the department are bound parameters. 督办 is read from the supervisions alone (each keeps
+    the department pressed and the case's district and category); a street, community or grid
+    through the cases."""
+    scope = AreaScope(None if level == "city" else -1, None, "", level, 0)
+    area, dept = bindparam("area", type_=Integer), bindparam("dept", type_=Integer)
+    where = [_area_filter(scope, Event, area)]
+    if by_department:
+        where.append(Event.department_id == dept)
+    g = getattr(Event, GROUPS[group]) if group else literal(None)
+    cutoff = bindparam("cutoff", type_=DateTime)
+    overdue = [
+        select(g, func.count()).where(part, *where).group_by(g)
+        if grouped
+        else select(g).where(part, *where)
+        for part in kpi.overdue_parts(cutoff)
+    ]
     sv = Supervision
-    group_col = getattr(sv, GROUPS[group]) if group else None
-    q = (
-        select(*([group_col] if group_col is not None else []), func.count())
+    key = [getattr(sv, GROUPS[group])] if group else []
+    pressed = (
+        select(*key, func.count())
         .select_from(sv)
-        .where(sv.at >= p.start, sv.at < p.end, sv.at <= p.cutoff)
-        .group_by(*([group_col] if group_col is not None else []))
+        .where(
+            sv.at >= bindparam("start", type_=DateTime),
+            sv.at < bindparam("end", type_=DateTime),
+            sv.at <= cutoff,
+        )
+        .group_by(*key)
     )
-    if dept_id is not None:
-        q = q.where(sv.department_id == dept_id)
-    if scope.level == "district" and scope.id is not None:
-        q = q.where(sv.district_id == scope.id)
-    elif scope.level not in ("city", "district"):
-        q = q.join(Event, Event.id == sv.event_id).where(scope.event_filter())
-    return {(g[0] if g else None): n for *g, n in session.execute(q) if n}
+    if by_department:
+        pressed = pressed.where(sv.department_id == dept)
+    if level == "district":
+        pressed = pressed.where(sv.district_id == area)
+    elif level != "city":
+        pressed = pressed.join(Event, Event.id == sv.event_id).where(where[0])
+    return overdue, pressed
 
 
 def kpi_report(
@@ -364,14 +404,12 @@ def _groundwork() -> dict:
     return {"grid_staff": 0, "party": 0, "acts": Counter(), "consult_led": 0, "hours": 0.0}
 
 
-def wuzhi_groundwork(session: Session, p: kpi.Period, scope: AreaScope, zone: ZoneInfo) -> dict:
-    """The inputs of the 五治 index that are not events — grid staff and Party members among
-    them, activities by type, Party-led consultations, volunteer hours, population — per
-    district id and for the whole scope (key None), in one statement (three parts, told apart
-    by their first column). Activities are dated by local day: the period's local days are the
-    ones counted."""
-    start_day = local_day(p.start, zone)
-    end_day = local_day(p.cutoff - timedelta(microseconds=1), zone)
+@functools.lru_cache(maxsize=8)
+def _groundwork_statement(level: str):
+    """The statement of wuzhi_groundwork for an area level, built once: the days and the
+    area are bound parameters ("first", "last", "area")."""
+    scope = AreaScope(-1, None, "", level, 0)  # stands for any area of the level
+    area = bindparam("area", type_=Integer)
 
     def number(value):
         return literal(value, Float)
@@ -385,7 +423,11 @@ def wuzhi_groundwork(session: Session, p: kpi.Period, scope: AreaScope, zone: Zo
             func.coalesce(func.sum(case((Staff.party_member, 1), else_=0)), 0),
             number(0.0),
         )
-        .where(Staff.role.in_(GRID_STAFF_ROLES), Staff.status != "off", _area_filter(scope, Staff))
+        .where(
+            Staff.role.in_(GRID_STAFF_ROLES),
+            Staff.status != "off",
+            _area_filter(scope, Staff, area),
+        )
         .group_by(Staff.district_id)
     )
     acts = (
@@ -397,7 +439,11 @@ def wuzhi_groundwork(session: Session, p: kpi.Period, scope: AreaScope, zone: Zo
             func.coalesce(func.sum(case((Activity.party_led, 1), else_=0)), 0),
             func.coalesce(func.sum(Activity.volunteer_hours), 0.0),
         )
-        .where(Activity.date >= start_day, Activity.date <= end_day, _area_filter(scope, Activity))
+        .where(
+            Activity.date >= bindparam("first", type_=Date),
+            Activity.date <= bindparam("last", type_=Date),
+            _area_filter(scope, Activity, area),
+        )
         .group_by(Activity.district_id, Activity.type)
     )
     people = select(
@@ -408,9 +454,26 @@ def wuzhi_groundwork(session: Session, p: kpi.Period, scope: AreaScope, zone: Zo
         literal(0),
         number(0.0),
     ).where(Area.level == "district")
+    return staff.union_all(acts, people)
+
+
+def wuzhi_groundwork(session: Session, p: kpi.Period, scope: AreaScope, zone: ZoneInfo) -> dict:
+    """The inputs of the 五治 index that are not events — grid staff and Party members among
+    them, activities by type, Party-led consultations, volunteer hours, population — per
+    district id and for the whole scope (key None), in one statement (three parts, told apart
+    by their first column). Activities are dated by local day: the period's local days are the
+    ones counted."""
+    level = "city" if scope.id is None else scope.level
+    params = {
+        "first": local_day(p.start, zone),
+        "last": local_day(p.cutoff - timedelta(microseconds=1), zone),
+    }
+    if level != "city":
+        params["area"] = scope.id
+    rows = session.execute(_groundwork_statement(level), params)
     out: dict = defaultdict(_groundwork)
     populations = {}
-    for part, d, kind, n, led, hours in session.execute(staff.union_all(acts, people)):
+    for part, d, kind, n, led, hours in rows:
         row = out[d]
         if part == "staff":
             row["grid_staff"], row["party"] = n, int(led or 0)
@@ -470,39 +533,43 @@ def wuzhi_of(
     return kpi.wuzhi_index(kpi.WuzhiInputs(values), cfg.wuzhi_targets, cfg.wuzhi_weights)
 
 
+@functools.cache
+def _feed_statement():
+    """The hours each sensor feed sent data in [start, end), and (source NULL) the first hour
+    kept: one statement, built once."""
+    r = RollupHourly
+    fed = (
+        select(r.source, r.hour)
+        .where(
+            r.source.in_(sorted(SENSOR_SOURCES)),
+            r.status == "reported",
+            r.hour >= bindparam("start", type_=DateTime),
+            r.hour < bindparam("end", type_=DateTime),
+        )
+        .distinct()
+    )
+    return fed.union_all(select(literal(None), func.min(r.hour)))
+
+
 def feed_uptime(session: Session, p: kpi.Period, zone: ZoneInfo) -> float | None:
     """Share of hours (08–20 local) in P in which each sensor feed (video, IoT) sent data.
 
     Sensor feeds are city-wide systems, so the figure is the city's for every area.
     """
-    r = RollupHourly
-    fed = (
-        select(r.source, r.hour)
-        .where(
-            r.source.in_(SENSOR_SOURCES),
-            r.status == "reported",
-            r.hour >= p.start,
-            r.hour < p.cutoff,
-        )
-        .distinct()
-    )
-    # One statement: the hours each feed sent data, and (source NULL) the first hour kept.
-    rows = session.execute(fed.union_all(select(literal(None), func.min(r.hour)))).all()
+    rows = session.execute(_feed_statement(), {"start": p.start, "end": p.cutoff}).all()
     kept_from = next((h for source, h in rows if source is None), None)
     if kept_from is None:
         return None
     # Hourly rollups are kept for the recent days only: measure over what is kept.
     first = max(epoch(p.start), epoch(kept_from)) // 3600 * 3600
-    hours = [
-        h
+    hours = {
+        datetime.fromtimestamp(h, UTC).replace(tzinfo=None)
         for h in range(first, epoch(p.cutoff), 3600)
         if 8 <= datetime.fromtimestamp(h, zone).hour < 20
-    ]
+    }
     if not hours:
         return None
-    seen = {(source, h) for source, h in rows if source is not None}
-    wanted = set(hours)
-    have = sum(1 for _s, h in seen if epoch(h) in wanted)
+    have = len({(source, h) for source, h in rows if source is not None and h in hours})
     return have / (len(hours) * len(SENSOR_SOURCES))
 
 

@@ -454,3 +454,22 @@ def test_feed_uptime_counts_the_working_hours_each_sensor_feed_sent_data(rt, cit
     assert whole == pytest.approx((6 + 2) / (12 * 2))
     assert later == whole  # the day before is not kept: not counted as silent
     assert empty is None  # no working hour in P
+
+
+def test_a_community_has_its_figures_and_its_wuzhi(loaded):
+    """A community's report: its events, and its staff and activities — those of the community
+    and of its grids (they know no community column of their own; this answered 500)."""
+    from dashboard.models import Activity, Staff
+
+    with loaded.sessions() as session, session.begin():
+        for i, (area, party) in enumerate(((4, True), (5, False), (6, True), (10, True))):
+            session.add(Staff(staff_no=f"C{i}", name="网格员", role="grid_fulltime", area_id=area,
+                              district_id=2 if area < 7 else 7, party_member=party))  # fmt: skip
+        session.add(Activity(type="consultation", area_id=5, district_id=2, date=(T0 + h(30)).date(), party_led=True))  # fmt: skip
+    r = report(loaded, T0, T0 + h(168), now=T0 + h(72), area="C1")
+    grids = report(loaded, T0, T0 + h(168), now=T0 + h(72), area="G11")["received"]
+    grids += report(loaded, T0, T0 + h(168), now=T0 + h(72), area="G12")["received"]
+    assert r["area"] == "C1" and r["received"] == grids == 3
+    values = {i["key"]: i["value"] for i in r["wuzhi_index"]["indicators"]}
+    assert values["party_member_share"] == pytest.approx(2 / 3)  # area 10 is another district's
+    assert values["party_led_share"] == 1.0
