@@ -187,7 +187,8 @@ def test_the_database_away_under_an_ingest_stream(client, rt, city, bearer, db_u
     time.sleep(0.3)
     away_until = time.monotonic() + 1.5
     if db_url.startswith("sqlite"):
-        blocker = sqlite3.connect(rt.engine.url.database, timeout=0)
+        # Waits for a write under way to finish (the stream writes all the time), then holds.
+        blocker = sqlite3.connect(rt.engine.url.database, timeout=10)
         blocker.execute("BEGIN EXCLUSIVE")
         time.sleep(1.5)
         blocker.rollback()
