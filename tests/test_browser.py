@@ -47,6 +47,13 @@ def display(rt, city):
 # every page under the real CSP and fails on any violation (a console error).
 
 
+def assert_offline_and_clean(requests: list[str], errors: list[str]) -> None:
+    """Every request the pages made stayed on this machine, and the console logged no error."""
+    hosts = {urlparse(u).hostname for u in requests if not u.startswith("data:")}
+    assert hosts == {"127.0.0.1"}, hosts
+    assert errors == []
+
+
 def signed(url: str, token: str) -> str:
     return url + ("&" if "?" in url else "?") + "token=" + token
 
@@ -105,9 +112,7 @@ def test_pages_render_offline_without_errors(server, browser, rt, display):
         assert value_px >= 0.05 * height  # KPI figures readable from 8 m
         page.screenshot(path=str(SHOTS / f"overview-{width}x{height}.png"))
         page.close()
-    hosts = {urlparse(u).hostname for u in requests if not u.startswith("data:")}
-    assert hosts == {"127.0.0.1"}, hosts
-    assert errors == []
+    assert_offline_and_clean(requests, errors)
 
 
 @pytest.mark.browser
@@ -253,9 +258,7 @@ def test_supervision_page(server, browser, rt, display):
         assert value_px >= 0.03 * height
         page.screenshot(path=str(SHOTS / f"supervision-{width}x{height}.png"))
         page.close()
-    hosts = {urlparse(u).hostname for u in requests if not u.startswith("data:")}
-    assert hosts == {"127.0.0.1"}, hosts
-    assert errors == []
+    assert_offline_and_clean(requests, errors)
 
 
 @pytest.mark.browser
@@ -299,6 +302,4 @@ def test_kpi_settings_page(server, browser, rt):
     with rt.sessions() as session:
         config = kpisettings.in_force(session, utcnow())
     assert config.composite_weights["on_time_closing_rate"] == 51
-    hosts = {urlparse(u).hostname for u in requests if not u.startswith("data:")}
-    assert hosts == {"127.0.0.1"}, hosts
-    assert errors == []
+    assert_offline_and_clean(requests, errors)
