@@ -364,18 +364,15 @@ def read(
     category asked for, from kpi_daily_area."""
     wide = group == "category_id" or any(c not in AREA_DIMENSIONS for c in filters)
     q = _read_statement(wide, group, tuple(sorted(filters)))
-    group_cols = [group] if group else []
     out: dict = {}
     latest = None
     for row in session.execute(q, {"first": first, "end": end, **filters}):
-        key = row[0] if group else None
+        key, (until, *values) = (row[0], row[1:]) if group else (None, row)
         if group == "department_id" and key == 0:
             key = None
-        until = row[len(group_cols)]
         if until is None:  # no rows at all
             continue
         latest = until if latest is None else max(latest, until)
-        values = row[len(group_cols) + 1 :]
         out[key] = {n: int(v or 0) for n, v in zip(COUNTS, values, strict=True)}
     return out, latest
 
