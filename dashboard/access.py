@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from flask_login import UserMixin
 
 # What each role may do. `wall`: the dashboard pages (read-only); `read`: the read API;
-# `act`: actions on events and alerts; `reveal`: see personal data, with a reason;
+# `act`: actions on events and alerts; `approve`: decide 延期 requests; `reveal`: see personal data, with a reason;
 # `export`: download tables; `admin`: users, tokens, configuration, the audit log.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "leader": frozenset({"wall", "read"}),
-    "duty_officer": frozenset({"wall", "read", "act", "reveal"}),
+    "duty_officer": frozenset({"wall", "read", "act", "approve", "reveal"}),
     "district_officer": frozenset({"wall", "read", "act"}),
     "analyst": frozenset({"wall", "read", "export"}),
     "admin": frozenset({"wall", "read", "admin", "export"}),

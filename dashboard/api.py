@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
-from dashboard import alerts, auth, exports, privacy, queries, web
+from dashboard import actions, alerts, auth, exports, privacy, queries, web
 from dashboard.access import ScopeError, allowed
 from dashboard.clock import to_utc_naive, utcnow
 from dashboard.db import MAX_ID, is_unavailable
@@ -256,18 +256,8 @@ def reveal_reporter(source: str, external_id: str):
         raise InputError({"reason": f"give the reason for seeing the reporter: {problem}"})
     with runtime().sessions() as session, session.begin():
         e = _scoped_event(session, source, external_id)
-        auth.audit(
-            session,
-            actor(),
-            "pii.reveal",
-            f"event:{source}/{external_id}",
-            reason.strip(),
-            web.address(),
-        )
-        answer = {
-            "reporter_name": privacy.unseal(e.reporter_name),
-            "reporter_phone": privacy.unseal(e.reporter_phone),
-        }
+        answer = actions.reveal(session, e, actor(), reason.strip(), web.address())
+    answer.pop("message")
     return json_response(answer, headers={"Cache-Control": "no-store"})
 
 

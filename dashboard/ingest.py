@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -308,9 +309,17 @@ class Ingestor:
 
     # ..... transitions .....
     def transition_event(
-        self, source: str, external_id: str, items: list[Any], now: datetime | None = None
+        self,
+        source: str,
+        external_id: str,
+        items: list[Any],
+        now: datetime | None = None,
+        within: Callable[[Session, Event], None] | None = None,
     ) -> list[dict]:
-        """Apply a list of transitions to one event, all or nothing. Returns per-item results."""
+        """Apply a list of transitions to one event, all or nothing. Returns per-item results.
+
+        `within(session, event)` runs in the same transaction once the event is locked (a duty
+        action's checks and audit entry: whatever it raises undoes everything)."""
         now = now or utcnow()
         parsed: list[TransitionIn] = []
         errors: dict[str, str] = {}
@@ -336,6 +345,8 @@ class Ingestor:
             ).scalar_one_or_none()
             if event is None:
                 raise ConflictError(f"no event {source}/{external_id}", status=404)
+            if within is not None:
+                within(session, event)
             results = []
             before = summaries.facts_of(event)
             for i, t in enumerate(parsed):

@@ -154,6 +154,7 @@ class Event(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)  # the resolution that stands
     extended: Mapped[bool] = mapped_column(Boolean, default=False)  # an approved 延期
     supervised_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last 督办
+    urged_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last 催办
     # When the case falls due for each step: the earlier of meeting it and its deadline (KPIs
     # count a step in the period that holds this moment; DESIGN §5). Kept by lifecycle.py.
     accept_due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
@@ -195,16 +196,30 @@ class Transition(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+# 督办 only, not 催办: written out (not bound) so that the partial index ix_supervisions_at serves.
+SUPERVISE_ONLY = text("kind = 'supervise'")
+
+
 class Supervision(Base):
     """督办: the center presses a department on a case; the department replies by a deadline."""
 
     __tablename__ = "supervisions"
     # By time, covering the counts per department, district and category.
     __table_args__ = (
-        Index("ix_supervisions_at", "at", "department_id", "district_id", "category_id"),
+        Index(
+            "ix_supervisions_at",
+            "at",
+            "department_id",
+            "district_id",
+            "category_id",
+            postgresql_where=SUPERVISE_ONLY,
+            sqlite_where=SUPERVISE_ONLY,
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    # supervise (督办, counted in the KPIs) | urge (催办: a reminder, counted on its own)
+    kind: Mapped[str] = mapped_column(String(16), default="supervise", server_default="supervise")
     # The department pressed (the case's at the time) and the case's district and category:
     # 督办件数 by department, district or category are counted from this table alone.
     department_id: Mapped[int | None] = mapped_column(Integer)
@@ -233,6 +248,17 @@ class Extension(Base):
     state: Mapped[str] = mapped_column(String(16), default="requested")  # approved | refused
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     decided_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class EventNote(Base):
+    """A duty note on a case (值班备注): shown on its timeline, changes nothing else."""
+
+    __tablename__ = "event_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(String(1000))
 
 
 class KpiSetting(Base):

@@ -18,6 +18,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     select,
 )
 from sqlalchemy.orm import Session
@@ -300,6 +301,7 @@ def _stock_statements(group: str | None, level: str, by_department: bool, groupe
             sv.at >= bindparam("start", type_=DateTime),
             sv.at < bindparam("end", type_=DateTime),
             sv.at <= cutoff,
+            sv.kind == literal_column("'supervise'"),  # literal: the partial index's term
         )
         .group_by(*key)
     )

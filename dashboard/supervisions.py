@@ -22,6 +22,7 @@ from dashboard.schemas import InputError
 MAX_BATCH = 500
 NOTE_MAX = 500
 REPLY_HOURS = (1, 720)
+KINDS = {"supervise": "supervised_at", "urge": "urged_at"}  # → the event's "last one" time
 
 
 def supervise(
@@ -33,12 +34,16 @@ def supervise(
     now: datetime,
     address: str = "-",
     district_id: int | None = None,
+    kind: str = "supervise",
 ) -> dict:
-    """Send one 督办 to open cases, inside the caller's transaction; all or nothing.
+    """Send one 督办 (kind "supervise") or 催办 ("urge": a reminder, not counted as 督办) to
+    open cases, inside the caller's transaction; all or nothing.
 
     `district_id`: a district-bound principal's district (cases elsewhere are refused).
     Returns {"batch", "count"}; InputError names each bad field.
     """
+    if kind not in KINDS:
+        raise InputError({"kind": f"one of {', '.join(KINDS)}"})
     errors: dict[str, str] = {}
     if not isinstance(event_ids, list) or not event_ids or not all(is_id(i) for i in event_ids):
         errors["events"] = "select at least one case (a list of event ids)"
@@ -80,14 +85,15 @@ def supervise(
                 note=note.strip(),
                 reply_due_at=due,
                 batch=batch,
+                kind=kind,
             )
         )
-        e.supervised_at = now
+        setattr(e, KINDS[kind], now)
     session.flush()
     audit(
         session,
         actor,
-        "supervision.batch",
+        f"{'supervision' if kind == 'supervise' else kind}.batch",
         f"batch:{batch}",
         f"cases={len(ids)} ids={','.join(map(str, ids[:50]))} reply_hours={reply_hours:g} "
         f"note={mask_text(note.strip())[:200]}",

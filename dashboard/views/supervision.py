@@ -350,7 +350,10 @@ def overdue_by_department(session: Session, now: datetime, scope) -> dict:
     open_supervisions = dict(
         session.execute(
             select(Supervision.event_id, func.count())
-            .where(Supervision.event_id.in_([r.id for r in rows[:OVERDUE_LIST]]))
+            .where(
+                Supervision.event_id.in_([r.id for r in rows[:OVERDUE_LIST]]),
+                Supervision.kind == "supervise",
+            )
             .group_by(Supervision.event_id)
         ).all()
     )
