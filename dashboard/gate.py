@@ -110,11 +110,15 @@ class Gate:
 
     def _router_permissions(self, body: dict) -> set[str | None]:
         """The router renders the page of a path; Dash passes inputs by position, so every
-        text value in the request counts as a path, and the strictest page decides."""
+        text value in the request that is a path (starts with /; `malformed` refuses a router
+        request whose path does not) counts, and the strictest page decides. The query string
+        and the hash are not paths: "" would otherwise read as the overview's "/"."""
         values = [
             i.get("value")
             for i in _list(body.get("inputs")) + _list(body.get("state"))
-            if isinstance(i, dict) and isinstance(i.get("value"), str)
+            if isinstance(i, dict)
+            and isinstance(i.get("value"), str)
+            and i["value"].startswith("/")
         ]
         pages = [self.page_for(v) for v in values]
         return {p.permission for p in pages if p is not None} or {ANY}
@@ -130,7 +134,7 @@ class Gate:
                 i.get("value") if isinstance(i, dict) else i for i in _list(body.get("inputs"))
             ]
             path, search = [*values, None, None][:2]
-            if not (path is None or (isinstance(path, str) and path.startswith("/"))):
+            if not (isinstance(path, str) and path.startswith("/")):
                 return "the page's path must start with /"
             if not (search is None or isinstance(search, str)):
                 return "the query string must be text"

@@ -334,6 +334,14 @@ class Alert(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class AlertEvent(Base):
+    """The events an alert was raised on (its evidence), so an incident lists its alerts."""
+
+    __tablename__ = "alert_events"
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True, index=True)
+
+
 class AlertHistory(Base):
     __tablename__ = "alert_history"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,6 +12,7 @@ from dashboard.views.supervision import PERIODS
 from dashboard.web import current
 from ui.figures import CONFIG
 from ui.page import register_page
+from ui.panel import panel as _panel
 
 register_page(
     __name__,
@@ -49,16 +50,6 @@ def graph_id(name: str) -> str:
 
 def _graph(name: str, height: str = "34vh"):
     return dcc.Graph(id=graph_id(name), config=CONFIG, style={"height": height})
-
-
-def _panel(title_key: str, body, lang: str, extra=None):
-    head = [html.H2(t(title_key, lang), className="panel-title")]
-    if extra is not None:
-        head.append(extra)
-    return html.Section(
-        [html.Div(head, className="sv-panel-head"), html.Div(body, className="sv-panel-body")],
-        className="sv-panel",
-    )
 
 
 def _grid(grid_id: str, height: str | None, multi: bool = False):

@@ -217,6 +217,11 @@ def page(
     return {"rows": rows(session, events, now, zone), "last_row": last}
 
 
+def local(at: datetime | None, zone: ZoneInfo) -> str | None:
+    """A stored time (naive UTC) as local text to the minute."""
+    return at.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M") if at else None
+
+
 def rows(session: Session, events, now: datetime, zone: ZoneInfo) -> list[dict]:
     """The list's rows: names, not ids; local times; time left to the closing deadline (minutes,
     negative when overdue); the reporter masked."""
@@ -224,9 +229,6 @@ def rows(session: Session, events, now: datetime, zone: ZoneInfo) -> list[dict]:
     names = dict(session.execute(select(Area.id, Area.name).where(Area.id.in_(area_ids))).all())
     cats = dict(session.execute(select(Category.id, Category.name)).all())
     depts = dict(session.execute(select(Department.id, Department.name)).all())
-
-    def local(at: datetime | None) -> str | None:
-        return at.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M") if at else None
 
     out = []
     for e in events:
@@ -238,7 +240,7 @@ def rows(session: Session, events, now: datetime, zone: ZoneInfo) -> list[dict]:
                 "id": e.id,
                 "source": e.source,
                 "external_id": e.external_id,
-                "reported_at": local(e.reported_at),
+                "reported_at": local(e.reported_at, zone),
                 "area": " / ".join(
                     names.get(i, "")
                     for i in (e.district_id, e.street_id, e.community_id, e.grid_id)
@@ -250,7 +252,7 @@ def rows(session: Session, events, now: datetime, zone: ZoneInfo) -> list[dict]:
                 "severity": e.severity,
                 "department": depts.get(e.department_id),
                 "status": e.status,
-                "close_deadline": local(e.close_deadline),
+                "close_deadline": local(e.close_deadline, zone),
                 "minutes_left": left,
                 "supervised": e.supervised_at is not None,
                 "reporter": mask_name(unseal(e.reporter_name)),

@@ -1,6 +1,6 @@
 """The duty officer's actions on a case: 催办 kept beside 督办 in `supervisions` (a kind; the KPI
 counts and their partial index read 督办 only), the last 催办 on the event (a filter of the
-list), and duty notes.
+list), duty notes, and the link of an alert to the events it was raised on.
 
 Revision ID: 0008
 Revises: 0007
@@ -43,9 +43,17 @@ def upgrade() -> None:
         sa.Column("text", sa.String(1000), nullable=False),
     )
     op.create_index("ix_event_notes_event_id", "event_notes", ["event_id"])
+    op.create_table(
+        "alert_events",
+        sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), primary_key=True),
+        sa.Column("event_id", sa.Integer, sa.ForeignKey("events.id"), primary_key=True),
+    )
+    op.create_index("ix_alert_events_event_id", "alert_events", ["event_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alert_events_event_id", "alert_events")
+    op.drop_table("alert_events")
     op.drop_index("ix_event_notes_event_id", "event_notes")
     op.drop_table("event_notes")
     # ALTER TABLE … DROP COLUMN in place (SQLite ≥ 3.35): rebuilding `events` would trip the
