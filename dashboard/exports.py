@@ -1,4 +1,4 @@
-"""CSV for people's spreadsheets: one writer for every export."""
+"""CSV and XLSX for people's spreadsheets: one writer of each for every export."""
 
 from __future__ import annotations
 
@@ -24,3 +24,35 @@ def to_csv(rows: Iterable[dict], columns: Sequence[str], bom: bool = True) -> st
     for row in rows:
         writer.writerow({k: cell(row.get(k)) for k in columns})
     return ("\ufeff" if bom else "") + out.getvalue()
+
+
+def csv_stream(chunks: Iterable[list[dict]], columns: Sequence[str], headers: Sequence[str]):
+    """CSV text chunk by chunk (a download that starts at once and shows its progress): a BOM,
+    the header in people's words, then the rows."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(headers)
+    yield "\ufeff" + out.getvalue()
+    for chunk in chunks:
+        out.seek(0)
+        out.truncate()
+        writer.writerows([cell(row.get(k)) for k in columns] for row in chunk)
+        yield out.getvalue()
+
+
+def to_xlsx(
+    chunks: Iterable[list[dict]], columns: Sequence[str], headers: Sequence[str], title: str
+) -> bytes:
+    """An XLSX workbook of one sheet (written row by row, openpyxl's write-only mode); numbers
+    stay numbers, text that starts like a formula is kept as text."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
+    sheet.append(list(headers))
+    for chunk in chunks:
+        for row in chunk:
+            sheet.append([cell(row.get(k)) for k in columns])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,61 +1,12 @@
-"""The event list as 事件流转 and 事件详情 show it: the grid's columns and the rows of
-dashboard.views.flow.rows put into words (status, severity and source names, time left or
-overdue by, a link to the incident)."""
+"""The event list as 事件流转 and 事件详情 show it: the grid's columns; the rows come from
+dashboard.views.flow.present (names in the language, time left, the link to the incident)."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from dashboard.i18n import t
+from dashboard.views.flow import incident_href, left_text, present
 
-from dashboard.domain import SEVERITY_LABELS, SOURCE_LABELS, STATUS_LABELS
-from dashboard.i18n import pick, t
-
-
-def incident_href(row: dict, lang: str) -> str:
-    path = f"/incident/{row['source']}/{quote(row['external_id'], safe='')}"
-    return path + ("?lang=en" if lang == "en" else "")
-
-
-def left_text(minutes: int | None, lang: str) -> str:
-    """Time left to the closing deadline, or how long it is overdue."""
-    if minutes is None:
-        return ""
-    span = abs(minutes)
-    text = (
-        f"{span // 1440}d {span % 1440 // 60}h" if span >= 1440 else f"{span // 60}h {span % 60}m"
-    )
-    return (
-        f"{t('inc_overdue_by', lang)} {text}"
-        if minutes < 0
-        else f"{t('inc_time_left', lang)} {text}"
-    )
-
-
-def present(rows: list[dict], lang: str) -> list[dict]:
-    """Grid rows: the names in the language, the link, nothing the grid should not carry."""
-    out = []
-    for r in rows:
-        out.append(
-            {
-                "id": r["id"],
-                "reported_at": r["reported_at"],
-                "link": f"[{r['reported_at']}]({incident_href(r, lang)})",
-                "area": r["area"],
-                "category": " / ".join(x for x in (r["category"], r["subcategory"]) if x),
-                "title": r["title"],
-                "source": pick(SOURCE_LABELS[r["source"]], lang),
-                "severity": r["severity"],
-                "severity_name": pick(SEVERITY_LABELS[r["severity"]], lang),
-                "department": r["department"] or "",
-                "status": r["status"],
-                "status_name": pick(STATUS_LABELS[r["status"]], lang),
-                "close_deadline": r["close_deadline"] or "",
-                "minutes_left": r["minutes_left"],
-                "left": left_text(r["minutes_left"], lang),
-                "supervised": "督" if r["supervised"] else "",
-                "reporter": r["reporter"] or "",
-            }
-        )
-    return out
+__all__ = ["columns", "incident_href", "left_text", "present"]
 
 
 def columns(lang: str, sortable: bool = False) -> list[dict]:

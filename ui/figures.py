@@ -472,3 +472,109 @@ def radars(axes: list[str], traces: list[tuple[str, list[float | None]]]) -> dic
     fig["layout"]["showlegend"] = True
     fig["layout"]["legend"] = {"font": {"color": TEXT}}
     return fig
+
+
+# --- 事件流转 -------------------------------------------------------------------------------------
+def funnel_chart(names: list[str], values: list[int], keys: list[str]) -> dict:
+    """The loop as a funnel; each stage carries its status code (a click filters by it)."""
+    return {
+        "data": [
+            {
+                "type": "funnel",
+                "y": names,
+                "x": values,
+                "customdata": keys,
+                "texttemplate": "%{value:,} (%{percentInitial:.0%})",
+                "textfont": {"size": 15, "color": TEXT},
+                "marker": {"color": [ACCENT, "#2e9fd8", "#2680b8", "#1f6398", GOOD]},
+                "connector": {"fillcolor": "rgba(62,198,255,0.12)"},
+                "hovertemplate": "%{y}: %{x:,}<extra></extra>",
+            }
+        ],
+        "layout": layout(
+            margin={"l": 90, "r": 10, "t": 6, "b": 6},
+            yaxis={"color": TEXT, "tickfont": {"size": 14}, "autorange": "reversed"},
+            xaxis={"visible": False},
+        ),
+    }
+
+
+def sankey(labels: list[str], keys: list[str], links: dict[tuple[int, int], int]) -> dict:
+    """Nodes and weighted links; each node carries a filter ("source:grid") in customdata."""
+    pairs = sorted(links)
+    return {
+        "data": [
+            {
+                "type": "sankey",
+                "arrangement": "snap",
+                "node": {
+                    "label": labels,
+                    "customdata": keys,
+                    "pad": 10,
+                    "thickness": 14,
+                    "color": [SERIES[i % len(SERIES)] for i in range(len(labels))],
+                    "line": {"width": 0},
+                    "hovertemplate": "%{label}: %{value:,}<extra></extra>",
+                },
+                "link": {
+                    "source": [a for a, _b in pairs],
+                    "target": [b for _a, b in pairs],
+                    "value": [links[p] for p in pairs],
+                    "color": "rgba(143,179,221,0.25)",
+                    "hovertemplate": "%{source.label} → %{target.label}: %{value:,}<extra></extra>",
+                },
+                "textfont": {"color": TEXT, "size": 13},
+            }
+        ],
+        "layout": layout(margin={"l": 6, "r": 6, "t": 6, "b": 6}),
+    }
+
+
+def week_against_week(buckets: list[str], now: list[int], before: list[int], labels) -> dict:
+    """Counts per bucket as bars, the same buckets a week earlier as a line."""
+    return {
+        "data": [
+            {"type": "bar", "x": buckets, "y": now, "name": labels[0], "marker": {"color": ACCENT}},
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": buckets,
+                "y": before,
+                "name": labels[1],
+                "line": {"color": ALERT_COLOURS[3], "width": 2, "dash": "dot"},
+            },
+        ],
+        "layout": layout(
+            showlegend=True,
+            legend={"orientation": "h", "x": 0, "y": 1.15, "font": {"size": 13}},
+            xaxis={"color": MUTED, "type": "category", "nticks": 8, "tickangle": 0},
+            yaxis={"gridcolor": GRID, "color": MUTED, "rangemode": "tozero"},
+            bargap=0.15,
+        ),
+    }
+
+
+def stacked_bars(labels: list[str], series: list[tuple[str, list[int], str, str]]) -> dict:
+    """Stacked bars: (name, values, key carried for clicks, colour) per series."""
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": labels,
+                "y": values,
+                "name": name,
+                "customdata": [key] * len(labels),
+                "marker": {"color": colour},
+                "text": [f"{v:,}" if v else "" for v in values],
+                "textposition": "inside",
+            }
+            for name, values, key, colour in series
+        ],
+        "layout": layout(
+            barmode="stack",
+            showlegend=True,
+            legend={"orientation": "h", "x": 0, "y": 1.15, "font": {"size": 13}},
+            xaxis={"color": MUTED, "type": "category"},
+            yaxis={"gridcolor": GRID, "color": MUTED},
+        ),
+    }

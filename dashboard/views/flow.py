@@ -6,22 +6,26 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.clock import day_bounds, local_day
-from dashboard.domain import SEVERITY_LABELS, SOURCES, STATUSES
+from dashboard.domain import SEVERITY_LABELS, SOURCE_LABELS, SOURCES, STATUS_LABELS, STATUSES
+from dashboard.i18n import pick, t
 from dashboard.models import Area, Category, Department, Event
 from dashboard.privacy import mask_name, mask_phone, mask_text, unseal
 from dashboard.queries import area_scope
 from dashboard.schemas import InputError
+from dashboard.sqlfuncs import epoch_bucket
 
-RANGES = ("today", "24h", "7d", "30d", "custom")
+RANGES = ("today", "24h", "7d", "30d", "all", "custom")  # all: no time limit
 CUSTOM_MAX_DAYS = 366
 PAGE_MAX = 500  # rows in one page fetch
+FLAGS = ("overdue", "supervised", "urged")
+EPOCH = datetime(1970, 1, 1)
 # Sortable columns of the list (the grid's colId → the event's column); ties broken by id.
 SORTS = {
     "reported_at": Event.reported_at,
@@ -34,7 +38,7 @@ SORTS = {
 @dataclass(frozen=True)
 class Filters:
     """What the list and the charts of 事件流转 show; every field has a URL parameter of the
-    same name (`overdue=1`, `supervised=1` for the flags)."""
+    same name (`overdue=1`, `supervised=1`, `urged=1` for the flags)."""
 
     range: str = "24h"
     start: date | None = None  # "custom": local days, both included
@@ -47,6 +51,7 @@ class Filters:
     severity: int | None = None
     overdue: bool = False  # open and past the closing deadline
     supervised: bool = False  # 督办 sent at least once
+    urged: bool = False  # 催办 sent at least once
 
 
 def _text(value, name: str, limit: int = 32) -> str | None:
@@ -65,7 +70,7 @@ def parse(query) -> Filters:
     for f in fields(Filters):
         raw = query.get(f.name) if hasattr(query, "get") else None
         try:
-            if f.name in ("overdue", "supervised"):
+            if f.name in FLAGS:
                 values[f.name] = _text(raw, f.name, 5) in ("1", "true", "yes")
             elif f.name in ("start", "end"):
                 text = _text(raw, f.name, 10)
@@ -122,6 +127,8 @@ def span(f: Filters, now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]
         return day_bounds(local_day(now, zone), zone)[0], now
     if f.range == "custom":
         return day_bounds(f.start, zone)[0], day_bounds(f.end, zone)[1]
+    if f.range == "all":
+        return EPOCH, now
     hours = {"24h": 24, "7d": 24 * 7, "30d": 24 * 30}[f.range]
     return now - timedelta(hours=hours), now
 
@@ -131,8 +138,19 @@ def conditions(
 ) -> list:
     """The WHERE terms of the filters, codes resolved to ids (InputError for an unknown code
     or an area outside `district_id`, the only district a district officer may see)."""
+    return span_terms(f, now, zone) + other_terms(session, f, now, district_id)
+
+
+def span_terms(f: Filters, now: datetime, zone: ZoneInfo) -> list:
+    if f.range == "all":
+        return []
     start, end = span(f, now, zone)
-    terms = [Event.reported_at >= start, Event.reported_at < end]
+    return [Event.reported_at >= start, Event.reported_at < end]
+
+
+def other_terms(session: Session, f: Filters, now: datetime, district_id: int | None) -> list:
+    """The terms of every filter but the time range."""
+    terms = []
     scope = area_scope(session, f.area)  # InputError for an unknown code
     if district_id is not None:
         inside = (
@@ -169,6 +187,8 @@ def conditions(
         terms.append(and_(Event.is_open, Event.close_deadline < now))
     if f.supervised:
         terms.append(Event.supervised_at.is_not(None))
+    if f.urged:
+        terms.append(Event.urged_at.is_not(None))
     return terms
 
 
@@ -260,3 +280,247 @@ def rows(session: Session, events, now: datetime, zone: ZoneInfo) -> list[dict]:
             }
         )
     return out
+
+
+def incident_href(row: dict, lang: str) -> str:
+    path = f"/incident/{row['source']}/{quote(row['external_id'], safe='')}"
+    return path + ("?lang=en" if lang == "en" else "")
+
+
+def left_text(minutes: int | None, lang: str) -> str:
+    """Time left to the closing deadline, or how long it is overdue."""
+    if minutes is None:
+        return ""
+    span = abs(minutes)
+    text = (
+        f"{span // 1440}d {span % 1440 // 60}h" if span >= 1440 else f"{span // 60}h {span % 60}m"
+    )
+    return (
+        f"{t('inc_overdue_by', lang)} {text}"
+        if minutes < 0
+        else f"{t('inc_time_left', lang)} {text}"
+    )
+
+
+def present(rows: list[dict], lang: str) -> list[dict]:
+    """Rows as people read them (the grid, the exports): names in the language, the time left
+    or overdue by, the link to the incident; personal data as `rows` masked it."""
+    out = []
+    for r in rows:
+        out.append(
+            {
+                "id": r["id"],
+                "reported_at": r["reported_at"],
+                "link": f"[{r['reported_at']}]({incident_href(r, lang)})",
+                "area": r["area"],
+                "category": " / ".join(x for x in (r["category"], r["subcategory"]) if x),
+                "title": r["title"],
+                "source": pick(SOURCE_LABELS[r["source"]], lang),
+                "severity": r["severity"],
+                "severity_name": pick(SEVERITY_LABELS[r["severity"]], lang),
+                "department": r["department"] or "",
+                "status": r["status"],
+                "status_name": pick(STATUS_LABELS[r["status"]], lang),
+                "close_deadline": r["close_deadline"] or "",
+                "minutes_left": r["minutes_left"],
+                "left": left_text(r["minutes_left"], lang),
+                "supervised": "督" if r["supervised"] else "",
+                "reporter": r["reporter"] or "",
+                "reporter_phone": r["reporter_phone"] or "",
+                "case": f"{r['source']}/{r['external_id']}",
+            }
+        )
+    return out
+
+
+# --- the charts: aggregates of the filtered set, one statement each -----------------------------
+FUNNEL = (  # stage → the fact that says the event got that far
+    ("reported", Event.reported_at),
+    ("accepted", Event.accepted_at),
+    ("dispatched", Event.dispatched_at),
+    ("resolved", Event.first_resolved_at),
+    ("closed", Event.closed_at),
+)
+AGE_BINS = (1, 3, 7, 15, 30)  # days open: <1, 1–3, 3–7, 7–15, 15–30, ≥30
+STUCK_MAX = 15
+SANKEY_TOP = 8  # departments and categories shown by name; the rest as one "other"
+
+
+def funnel(session: Session, terms: list) -> list[dict]:
+    """受理 → 立案 → 派遣 → 处置 → 结案: how many of the filtered events got that far."""
+    counts = session.execute(
+        select(*(func.count(col) for _stage, col in FUNNEL)).where(*terms)
+    ).one()
+    return [{"stage": stage, "n": int(n)} for (stage, _c), n in zip(FUNNEL, counts, strict=True)]
+
+
+def outcome(now: datetime):
+    """closed | rejected | overdue (open, past the closing deadline) | open."""
+    return case(
+        (Event.status == "closed", "closed"),
+        (Event.status == "rejected", "rejected"),
+        (and_(Event.close_deadline.is_not(None), Event.close_deadline < now), "overdue"),
+        else_="open",
+    )
+
+
+def flows(session: Session, terms: list, now: datetime) -> list[dict]:
+    """Counts by source × category × department × outcome (the flow diagram's links)."""
+    o = outcome(now).label("outcome")
+    q = (
+        select(Event.source, Event.category_id, Event.department_id, o, func.count())
+        .where(*terms)
+        .group_by(Event.source, Event.category_id, Event.department_id, o)
+    )
+    return [
+        {"source": s, "category_id": c, "department_id": d, "outcome": out, "n": int(n)}
+        for s, c, d, out, n in session.execute(q)
+    ]
+
+
+def throughput(
+    session: Session, f: Filters, rest: list, now: datetime, zone: ZoneInfo, offset: int
+) -> dict:
+    """Events reported per hour (per day for spans over a week) in the span and in the same
+    hours one week earlier (the other filters alike), as {"buckets", "now", "before"}."""
+    start, end = span(f, now, zone)
+    if f.range == "all":
+        start = end - timedelta(days=30)
+    step = 3600 if end - start <= timedelta(days=7) else 86400
+    week = timedelta(days=7)
+    bucket = epoch_bucket(Event.reported_at, step, offset).label("b")
+
+    def counts(a: datetime, b: datetime) -> dict[int, int]:
+        q = (
+            select(bucket, func.count())
+            .where(Event.reported_at >= a, Event.reported_at < b, *rest)
+            .group_by(bucket)
+        )
+        return {int(k): int(n) for k, n in session.execute(q)}
+
+    current, earlier = counts(start, end), counts(start - week, end - week)
+    first = (int(start.replace(tzinfo=UTC).timestamp()) + offset) // step * step
+    last = (int(end.replace(tzinfo=UTC).timestamp()) + offset - 1) // step * step
+    keys = list(range(first, last + 1, step))
+    shift = int(week.total_seconds())
+    return {
+        "step": step,
+        "buckets": [
+            datetime.fromtimestamp(k - offset, UTC)
+            .astimezone(zone)
+            .strftime("%m-%d %H:%M" if step == 3600 else "%m-%d")
+            for k in keys
+        ],
+        "now": [current.get(k, 0) for k in keys],
+        "before": [earlier.get(k - shift, 0) for k in keys],
+    }
+
+
+def ageing(session: Session, rest: list, now: datetime) -> list[dict]:
+    """Open events by days open, overdue or not yet due: [{"bin", "overdue", "n"}]. `rest`:
+    the filters without the time range (other_terms) — the backlog is what is open now,
+    whenever it came in."""
+    age = case(
+        *((Event.reported_at > now - timedelta(days=d), i) for i, d in enumerate(AGE_BINS)),
+        else_=len(AGE_BINS),
+    ).label("bin")
+    late = case(
+        (and_(Event.close_deadline.is_not(None), Event.close_deadline < now), 1), else_=0
+    ).label("late")
+    q = select(age, late, func.count()).where(Event.is_open, *rest).group_by(age, late)
+    return [{"bin": int(b), "overdue": bool(x), "n": int(n)} for b, x, n in session.execute(q)]
+
+
+def stuck(session: Session, rest: list, now: datetime) -> list[dict]:
+    """Where open events wait now: status × department, worst first (overdue, then count);
+    `rest` as for ageing."""
+    late = func.sum(
+        case((and_(Event.close_deadline.is_not(None), Event.close_deadline < now), 1), else_=0)
+    )
+    q = (
+        select(Event.status, Event.department_id, func.count(), late, func.min(Event.reported_at))
+        .where(Event.is_open, *rest)
+        .group_by(Event.status, Event.department_id)
+        .order_by(late.desc(), func.count().desc())
+        .limit(STUCK_MAX)
+    )
+    return [
+        {
+            "status": s,
+            "department_id": d,
+            "n": int(n),
+            "overdue": int(x or 0),
+            "oldest_days": round((now - oldest).total_seconds() / 86400, 1),
+        }
+        for s, d, n, x, oldest in session.execute(q)
+    ]
+
+
+def charts(
+    session: Session,
+    f: Filters,
+    now: datetime,
+    zone: ZoneInfo,
+    offset: int,
+    district_id: int | None = None,
+) -> dict:
+    """Everything the page draws for the filters, with codes and names (not ids), so that a
+    click on any part can become a filter."""
+    rest = other_terms(session, f, now, district_id)
+    terms = span_terms(f, now, zone) + rest
+    cats = {
+        i: (c, n) for i, c, n in session.execute(select(Category.id, Category.code, Category.name))
+    }
+    depts = {
+        i: (c, n)
+        for i, c, n in session.execute(select(Department.id, Department.code, Department.name))
+    }
+    links = flows(session, terms, now)
+    for link in links:
+        link["category"] = cats.get(link.pop("category_id"), (None, "—"))
+        link["department"] = depts.get(link.pop("department_id"), (None, None))
+    jams = stuck(session, rest, now)
+    for row in jams:
+        row["department"] = depts.get(row.pop("department_id"), (None, None))
+    return {
+        "funnel": funnel(session, terms),
+        "flows": links,
+        "throughput": throughput(session, f, rest, now, zone, offset),
+        "ageing": ageing(session, rest, now),
+        "stuck": jams,
+    }
+
+
+# --- the export ---------------------------------------------------------------------------------
+EXPORT_LIMIT = 100_000
+EXPORT_CHUNK = 2_000
+EXPORT_COLUMNS = (  # (key of `present`, label key)
+    ("reported_at", "col_time"),
+    ("case", "col_case"),
+    ("area", "col_place"),
+    ("category", "col_category"),
+    ("title", "col_title"),
+    ("source", "col_source"),
+    ("severity_name", "col_severity"),
+    ("department", "col_department"),
+    ("status_name", "col_status"),
+    ("close_deadline", "col_deadline"),
+    ("left", "col_left"),
+    ("supervised", "col_supervised"),
+    ("reporter", "col_reporter"),
+    ("reporter_phone", "col_reporter_phone"),
+)
+
+
+def export_chunks(session: Session, terms: list, now: datetime, zone: ZoneInfo, lang: str):
+    """The filtered list, newest first, at most EXPORT_LIMIT rows, in chunks of presented rows
+    (streamed from the database a chunk at a time, never the whole list in memory)."""
+    q = (
+        select(Event)
+        .where(*terms)
+        .order_by(Event.reported_at.desc(), Event.id.desc())
+        .limit(EXPORT_LIMIT)
+        .execution_options(yield_per=EXPORT_CHUNK)
+    )
+    for part in session.execute(q).scalars().partitions():
+        yield present(rows(session, part, now, zone), lang)
