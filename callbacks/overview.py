@@ -4,7 +4,7 @@ Each refresh first compares the live version with the one on screen and does not
 has not changed.
 """
 
-from dash import Input, Output, State, callback, clientside_callback, html
+from dash import Input, Output, State, callback, clientside_callback, ctx, html
 from dash.exceptions import PreventUpdate
 from flask import current_app
 from redis.exceptions import RedisError
@@ -16,8 +16,10 @@ from dashboard.i18n import ALERT_LEVELS, pick, t
 from dashboard.kpi import WUZHI_DIMENSIONS
 from dashboard.views import overview
 from pages.overview import (
+    DESK,
     DISTRICTS,
     FAST,
+    GO,
     GRAPHS,
     SCOPE,
     SEEN_FAST,
@@ -245,13 +247,49 @@ def _alert_items(alerts: list[dict], lang: str) -> list:
 
 
 def _ticker_items(items: list[dict]) -> list:
+    """The newest events; each row opens its incident (at a desk: the wall's kiosk mode
+    makes links inert)."""
     return [
         html.Li(
-            [
-                html.Span(item["time"], className="ticker-time"),
-                html.Span(item["category"], className="ticker-cat"),
-                html.Span(item["title"], className="ticker-title"),
-            ]
+            html.A(
+                [
+                    html.Span(item["time"], className="ticker-time"),
+                    html.Span(item["category"], className="ticker-cat"),
+                    html.Span(item["title"], className="ticker-title"),
+                ],
+                href=f"/incident/id/{item['event_id']}" if item.get("event_id") else None,
+                className="ticker-link",
+            )
         )
         for item in items
     ]
+
+
+@callback(
+    Output(GO, "href"),
+    Input(tile_id("overdue", "box"), "n_clicks"),
+    Input(graph_id("map"), "clickData"),
+    State(SCOPE, "data"),
+    State(DESK, "data"),
+    State("shell-lang", "data"),
+    prevent_initial_call=True,
+)
+def go(_tile_clicks, map_click, district, desk, lang):
+    """At a desk: the 超期未办结 tile opens the overdue list (of the district shown); a map area
+    opens 事件流转 for that district (or street)."""
+    if desk is not True:
+        raise PreventUpdate
+    district = allowed_district(district)
+    suffix = "&lang=en" if lang == "en" else ""
+    if ctx.triggered_id == graph_id("map"):
+        points = (map_click or {}).get("points") if isinstance(map_click, dict) else None
+        code = (
+            points[0].get("location")
+            if isinstance(points, list) and points and isinstance(points[0], dict)
+            else None
+        )
+        if not isinstance(code, str) or not code.isalnum() or len(code) > 32:
+            raise PreventUpdate
+        return f"/flow?range=7d&area={code}{suffix}"
+    area = f"&area={district}" if district else ""
+    return f"/flow?range=all&overdue=1{area}{suffix}"

@@ -256,6 +256,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "flow_week_before": ("上周同期", "A week before"),
     "flow_not_due": ("未超期", "Not yet due"),
     "flow_other": ("其他", "Other"),
+    "open_list": ("点击查看事件列表", "Open the event list"),
     "flow_count": ("件数", "Events"),
     "no_data": ("筛选范围内没有事件", "No events for these filters"),
     "flow_outcome_closed": ("已结案", "Closed"),

@@ -48,14 +48,23 @@ def graph_id(name: str) -> str:
     return f"overview-graph-{name}"
 
 
-def _tile(key: str, lang: str):
+GO = "overview-go"  # a location the desk's clicks navigate with
+DESK = "overview-desk"  # Store: True unless kiosk (on the wall nothing navigates)
+LINKED_TILES = {"overdue"}  # tiles that open the list behind them (事件流转)
+
+
+def _tile(key: str, lang: str, desk: bool = False):
+    linked = desk and key in LINKED_TILES
     return html.Div(
         [
             html.Div(t(key, lang), className="tile-label"),
             html.Div("—", id=tile_id(key, "value"), className="tile-value"),
             html.Div("", id=tile_id(key, "delta"), className="tile-delta"),
         ],
-        className="tile",
+        className="tile tile-link" if linked else "tile",
+        id=tile_id(key, "box"),
+        role="link" if linked else None,
+        title=t("open_list", lang) if linked else None,
     )
 
 
@@ -86,7 +95,9 @@ def _seconds(value, default: float, low: float = 1, high: float = 3600) -> int:
         return int(default * 1000)
 
 
-def layout(lang: str = "zh", district: str | None = None, tiles=None, charts=None, **_kwargs):
+def layout(
+    lang: str = "zh", district: str | None = None, tiles=None, charts=None, kiosk=None, **_kwargs
+):
     """`?tiles=5&charts=30` set the refresh periods in seconds (defaults 5 and 30)."""
     lang = "en" if lang == "en" else "zh"
     principal = current()
@@ -97,13 +108,17 @@ def layout(lang: str = "zh", district: str | None = None, tiles=None, charts=Non
     return html.Div(
         [
             dcc.Store(id=SCOPE, data=district or None),
+            dcc.Store(id=DESK, data=kiosk != "1"),
+            dcc.Location(id=GO, refresh="callback-nav"),
             html.Div(id=DISTRICTS, hidden=True),
             dcc.Interval(id=FAST, interval=_seconds(tiles, 5)),
             dcc.Interval(id=SLOW, interval=_seconds(charts, 30)),
             dcc.Store(id=SEEN_FAST),
             dcc.Store(id=SEEN_SLOW),
             dcc.Store(id=VIEWPORT),
-            html.Div([_tile(k, lang) for k in TILE_KEYS], className="tiles area-tiles"),
+            html.Div(
+                [_tile(k, lang, kiosk != "1") for k in TILE_KEYS], className="tiles area-tiles"
+            ),
             _panel("loop", _graph("flow"), lang, "flow"),
             _panel("throughput", _graph("throughput"), lang, "throughput"),
             _panel(

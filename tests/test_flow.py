@@ -161,3 +161,112 @@ def test_unknown_codes_bad_pages_and_sorts_are_refused(listed, query, rows, sort
     with pytest.raises(InputError) as exc:
         ids(listed, query, rows=rows, sort=sort)
     assert field in exc.value.errors
+
+
+# --- the charts ---------------------------------------------------------------------------------
+def _charts(rt, query: dict, district_id=None) -> dict:
+    with rt.sessions() as session:
+        return flow.charts(session, flow.parse(query), NOW, rt.settings.zone, 8 * 3600, district_id)
+
+
+def test_the_charts_count_the_filtered_set(listed):
+    c = _charts(listed, {})
+    assert [(s["stage"], s["n"]) for s in c["funnel"]] == [
+        ("reported", 7), ("accepted", 1), ("dispatched", 1), ("resolved", 0), ("closed", 0)
+    ]  # fmt: skip
+    assert sum(r["n"] for r in c["flows"]) == 7
+    [f0] = [r for r in c["flows"] if r["department"][0] == "CG"]
+    assert (f0["source"], f0["outcome"], f0["n"]) == ("hotline", "overdue", 1)
+    # throughput: 24 hourly buckets (25 when the span does not start on the hour) holding the 7
+    t = c["throughput"]
+    assert t["step"] == 3600 and sum(t["now"]) == 7 and sum(t["before"]) == 0
+    assert len(t["buckets"]) == len(t["now"]) == len(t["before"]) in (24, 25)
+    # the backlog ignores the time range: F7 (reported 30 h before T0) is in it
+    assert sum(r["n"] for r in c["ageing"]) == 8
+    assert [r for r in c["ageing"] if r["overdue"]] == [{"bin": 0, "overdue": True, "n": 1}]  # 22 h open
+    top = c["stuck"][0]
+    assert (top["status"], top["department"][0], top["overdue"], top["n"]) == ("dispatched", "CG", 1, 1)  # fmt: skip
+
+
+def test_the_charts_follow_every_filter_and_the_scope(listed):
+    assert _charts(listed, {"source": "video"})["funnel"][0]["n"] == 1
+    assert _charts(listed, {"range": "all"})["funnel"][0]["n"] == 8
+    with listed.sessions() as session:
+        from sqlalchemy import select
+
+        d2 = session.execute(select(Area.id).where(Area.code == "339002")).scalar()
+    scoped = _charts(listed, {}, district_id=d2)
+    assert scoped["funnel"][0]["n"] == 3 and sum(r["n"] for r in scoped["ageing"]) == 3
+    week = _charts(listed, {"range": "30d"})["throughput"]
+    assert week["step"] == 86400 and sum(week["now"]) == 8
+
+
+def test_present_puts_rows_into_words(listed):
+    with listed.sessions() as session:
+        got = flow.page(session, flow.parse({"overdue": "1"}), NOW, listed.settings.zone, 0, 10)
+    [row] = flow.present(got["rows"], "zh")
+    assert row["status_name"] == "派遣" and row["source"] == "12345热线"
+    assert row["left"] == "已超期 2h 0m" and row["case"] == "hotline/F0"
+    assert row["link"] == "[2026-11-02 16:00](/incident/hotline/F0)"
+    assert flow.present(got["rows"], "en")[0]["left"] == "overdue by 2h 0m"
+    assert flow.left_text(3 * 1440 + 61, "zh") == "剩余 3d 1h"
+
+
+# --- the export -----------------------------------------------------------------------------
+def test_the_export_is_the_filtered_list_masked_formula_safe_and_audited(
+    client, listed, time_machine
+):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+    from sqlalchemy import select
+
+    from dashboard.models import AuditLog
+    from tests.conftest import as_role
+
+    time_machine.move_to(NOW, tick=False)
+    listed.ingestor.ingest_events([event("FX", T0 + h(21), "G11", title="=HYPERLINK(\"x\") 13912345678")], now=NOW)  # fmt: skip
+    analyst = as_role(client, listed, "analyst")
+    r = analyst.get("/api/v1/events/list.csv?range=24h")
+    assert r.status_code == 200 and r.headers["X-Export-Rows"] == "8"
+    text = r.get_data(as_text=True)
+    table = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert table[0][:3] == ["时间", "案件", "区域"] and len(table) == 9
+    assert table[1][4].startswith("'=HYPERLINK") and "13912345678" not in text
+    assert "+86 138-1234-5678" not in text and "张三" not in text
+    r = analyst.get("/api/v1/events/list.xlsx?range=24h&source=hotline&lang=en")
+    assert r.status_code == 200
+    sheet = load_workbook(io.BytesIO(r.data)).active
+    values = list(sheet.values)
+    assert values[0][0] == "Time" and len(values) == 2 and values[1][1] == "hotline/F0"
+    with listed.sessions() as session:
+        logged = session.execute(select(AuditLog.action, AuditLog.detail).where(AuditLog.action.like("export.events_list%"))).all()  # fmt: skip
+    assert sorted(a for a, _d in logged) == ["export.events_list.csv", "export.events_list.xlsx"]
+    assert any("rows=8" in d for _a, d in logged)
+
+
+@pytest.mark.parametrize(
+    ("role", "query", "status", "field"),
+    [
+        ("analyst", "range=1y", 400, "range"),
+        ("analyst", "area=NOPE", 400, "area"),
+        ("analyst", "start=" + "9" * 5000, 400, "start"),
+        ("analyst", "severity=%00", 400, None),  # the gate refuses NUL before anything reads it
+        ("duty_officer", "", 403, None),
+        ("leader", "", 403, None),
+    ],
+)
+def test_bad_exports_are_refused(client, listed, role, query, status, field):
+    from sqlalchemy import func, select
+
+    from dashboard.models import AuditLog
+    from tests.conftest import as_role
+
+    r = as_role(client, listed, role).get(f"/api/v1/events/list.csv?{query}")
+    assert r.status_code == status
+    if field:
+        assert field in r.get_json()["fields"]
+    with listed.sessions() as session:
+        exported = AuditLog.action.like("export.%")
+        assert session.execute(select(func.count()).where(exported)).scalar() == 0

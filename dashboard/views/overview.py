@@ -204,6 +204,7 @@ def charts(
                 "time": fmt.time_of_day(datetime.fromisoformat(i["at"]), live.zone)[:5],
                 "category": names.get(i["subcategory"], i["subcategory"]),
                 "title": i["title"],
+                "event_id": i["event_id"],
             }
             for i in ticker[:TICKER_ITEMS]
         ],
