@@ -183,7 +183,9 @@ def test_the_charts_count_the_filtered_set(listed):
     assert len(t["buckets"]) == len(t["now"]) == len(t["before"]) in (24, 25)
     # the backlog ignores the time range: F7 (reported 30 h before T0) is in it
     assert sum(r["n"] for r in c["ageing"]) == 8
-    assert [r for r in c["ageing"] if r["overdue"]] == [{"bin": 0, "overdue": True, "n": 1}]  # 22 h open
+    assert [r for r in c["ageing"] if r["overdue"]] == [
+        {"bin": 0, "overdue": True, "n": 1}
+    ]  # 22 h open
     top = c["stuck"][0]
     assert (top["status"], top["department"][0], top["overdue"], top["n"]) == ("dispatched", "CG", 1, 1)  # fmt: skip
 
@@ -270,3 +272,80 @@ def test_bad_exports_are_refused(client, listed, role, query, status, field):
     with listed.sessions() as session:
         exported = AuditLog.action.like("export.%")
         assert session.execute(select(func.count()).where(exported)).scalar() == 0
+
+
+# --- the page's callbacks -----------------------------------------------------------------------
+BAR = {
+    "flow-range.value": "24h",
+    "flow-area.data": None,
+    "flow-category.value": None,
+    "flow-source.value": None,
+    "flow-department.value": None,
+    "flow-status.value": None,
+    "flow-severity.value": None,
+    "flow-flags.value": [],
+    "flow-query.data": "",
+    "flow-lang.data": "zh",
+}
+
+
+def test_the_filter_bar_becomes_the_query_and_bad_values_a_message(client, listed, time_machine):
+    from tests.conftest import as_role
+    from tests.dash_requests import call
+
+    time_machine.move_to(NOW, tick=False)
+    duty = as_role(client, listed, "duty_officer")
+    r = call(duty, "flow-query", "flow-area.data", {**BAR, "flow-area.data": "339001", "flow-flags.value": ["overdue", "x"]})  # fmt: skip
+    out = r.json["response"]
+    assert out["flow-query"]["data"] == "area=339001&overdue=1"
+    assert "第1区" in str(out["flow-crumbs"]["children"])
+    assert [o["value"] for o in out["flow-area-pick"]["options"]] == ["S1"]
+    assert out["flow-exports"]["children"] == []  # a duty officer has no export
+    for bad in ({"flow-area.data": "NOPE"}, {"flow-severity.value": 9}, {"flow-range.value": "1y"}, {"flow-category.value": "x" * 100}):  # fmt: skip
+        r = call(duty, "flow-query", "flow-area.data", {**BAR, **bad})
+        assert r.status_code == 200 and r.json["response"]["flow-note"]["children"], bad
+    officer = as_role(client.application.test_client(), listed, "district_officer", "339001")
+    r = call(officer, "flow-query", "flow-area.data", {**BAR, "flow-area.data": "339002"})
+    assert "outside your district" in r.json["response"]["flow-note"]["children"]
+
+
+def test_the_list_is_fetched_a_block_at_a_time(client, listed, time_machine):
+    from tests.conftest import as_role
+    from tests.dash_requests import call
+
+    time_machine.move_to(NOW, tick=False)
+    duty = as_role(client, listed, "duty_officer")
+
+    def fetch(request, query="range=24h"):
+        return call(duty, "flow-grid.getRowsResponse", "flow-grid.getRowsRequest", {"flow-grid.getRowsRequest": request, "flow-query.data": query, "flow-lang.data": "zh"})  # fmt: skip
+
+    r = fetch({"startRow": 0, "endRow": 100, "sortModel": [{"colId": "severity", "sort": "desc"}]})
+    got = r.json["response"]["flow-grid"]["getRowsResponse"]
+    assert got["rowCount"] == 7 and got["rowData"][0]["case"] == "grid/F4"
+    assert "5678" not in str([x["reporter"] for x in got["rowData"]])
+    for bad in ({"startRow": "x", "endRow": 10}, {"startRow": 0, "endRow": 10**6}, "rows", {"startRow": 0, "endRow": 10, "sortModel": [{"colId": "title; drop", "sort": "asc"}]}):  # fmt: skip
+        assert fetch(bad).status_code == 204, bad
+    assert fetch({"startRow": 0, "endRow": 10}, "range=%ZZ&area=" + "x" * 3000).status_code == 204
+
+
+def test_clicks_drill_down_and_the_charts_answer(client, listed, time_machine):
+    from tests.conftest import as_role
+    from tests.dash_requests import call
+
+    time_machine.move_to(NOW, tick=False)
+    duty = as_role(client, listed, "duty_officer")
+    r = call(duty, "flow-category.value", "flow-stuck.cellClicked", {"flow-stuck.cellClicked": {"data": {"status": "dispatched", "department_code": "CG"}}})  # fmt: skip
+    out = r.json["response"]
+    assert out["flow-status"]["value"] == "dispatched" and out["flow-department"]["value"] == "CG"
+    r = call(duty, "flow-category.value", "flow-graph-sankey.clickData", {"flow-graph-sankey.clickData": {"points": [{"customdata": "source:video"}]}})  # fmt: skip
+    assert r.json["response"]["flow-source"]["value"] == "video"
+    r = call(duty, "flow-category.value", "flow-graph-ageing.clickData", {"flow-graph-ageing.clickData": {"points": [{"customdata": "overdue"}]}, "flow-flags.value": ["urged"]})  # fmt: skip
+    assert r.json["response"]["flow-flags"]["value"] == ["overdue", "urged"]
+    for junk in ({"points": "x"}, {"points": [None]}, "click", {"points": [{"customdata": "nope:1"}]}):  # fmt: skip
+        r = call(duty, "flow-category.value", "flow-graph-sankey.clickData", {"flow-graph-sankey.clickData": junk})  # fmt: skip
+        assert r.status_code == 204, junk
+    r = call(duty, "flow-graph-funnel", "flow-query.data", {"flow-query.data": "range=24h", "flow-lang.data": "zh"})  # fmt: skip
+    out = r.json["response"]
+    assert out["flow-graph-funnel"]["figure"]["data"][0]["x"] == [7, 1, 1, 0, 0]
+    assert out["flow-stuck"]["rowData"][0]["department_code"] == "CG"
+    assert call(duty, "flow-graph-funnel", "flow-query.data", {"flow-query.data": ["x"]}).status_code == 204  # fmt: skip
