@@ -42,6 +42,7 @@ from pages.flow import (
     SOURCE,
     STATUS,
     STUCK,
+    VIEWPORT,
     graph_id,
     grid,
 )
@@ -293,10 +294,14 @@ def _point(click) -> dict | None:
     Output(STUCK, "columnDefs"),
     Input(QUERY, "data"),
     Input(REFRESH, "n_intervals"),
+    Input(VIEWPORT, "data"),
     State("flow-lang", "data"),
 )
-def draw(query, _n, lang):
+def draw(query, _n, viewport, lang):
     lang = _lang(lang)
+    scale = figures.scale_for(
+        (viewport or {}).get("height") if isinstance(viewport, dict) else None
+    )
     _principal, district_id = _scope()
     f = _filters(query)
     rt = _rt()
@@ -307,7 +312,7 @@ def draw(query, _n, lang):
             c = flow.charts(session, f, now, rt.settings.zone, offset, district_id)
         except InputError:
             raise PreventUpdate from None
-    return (
+    graphs = (
         figures.funnel_chart(
             [pick(STATUS_LABELS[s["stage"]], lang) for s in c["funnel"]],
             [s["n"] for s in c["funnel"]],
@@ -321,6 +326,9 @@ def draw(query, _n, lang):
             (t("new_events", lang), t("flow_week_before", lang)),
         ),
         _ageing(c["ageing"], lang),
+    )
+    return (
+        *(figures.scaled(g, scale) for g in graphs),
         [
             {
                 "status": r["status"],
@@ -341,7 +349,7 @@ def draw(query, _n, lang):
                 "field": "overdue",
                 "headerName": t("flow_outcome_overdue", lang),
                 "flex": 0.8,
-                "cellClassRules": {"ev-overdue": "params.value > 0"},
+                "cellClassRules": {"ev-overdue": {"function": "params.value > 0"}},
             },
             {
                 "field": "oldest_days",
@@ -450,3 +458,10 @@ def rows(request, query, lang):
     except InputError:
         raise PreventUpdate from None
     return {"rowData": eventlist.present(got["rows"], lang), "rowCount": got["last_row"]}
+
+
+clientside_callback(
+    "function(_) { return {height: window.innerHeight, width: window.innerWidth}; }",
+    Output(VIEWPORT, "data"),
+    Input("flow-page", "id"),
+)

@@ -4,7 +4,7 @@ the server, whatever the page offered."""
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
@@ -49,6 +49,7 @@ from pages.incident import (
     TEXT,
     TIMELINE,
     VERSION,
+    VIEWPORT,
 )
 from ui import eventlist, figures
 
@@ -216,6 +217,12 @@ def location(d: dict, geo: dict | None, lang: str) -> dict:
         for f in ((geo or {}).get("street") or {}).get("features", [])
         if f["properties"].get("parent") == d["codes"]["district"]
     ]
+    if not streets:  # no street shapes stored: the district's own
+        streets = [
+            f
+            for f in ((geo or {}).get("district") or {}).get("features", [])
+            if f["properties"].get("code") == d["codes"]["district"]
+        ]
     if not streets:
         return figures.empty("没有区域边界数据" if lang == "zh" else "No area shapes stored")
     rows = [
@@ -297,10 +304,14 @@ def pending_box(d: dict, lang: str):
     Output(PENDING, "children"),
     Input(CASE, "data"),
     Input(VERSION, "data"),
+    Input(VIEWPORT, "data"),
     State("incident-lang", "data"),
 )
-def show(case, _version, lang):
+def show(case, _version, viewport, lang):
     lang = _lang(lang)
+    scale = figures.scale_for(
+        (viewport or {}).get("height") if isinstance(viewport, dict) else None
+    )
     d = _load(case)
     related = eventlist.present(d["related"], lang)
     return (
@@ -308,7 +319,7 @@ def show(case, _version, lang):
         fields(d, lang),
         stage_table(d, lang),
         timeline_items(d, lang),
-        location(d, _rt().live.document("geo"), lang),
+        figures.scaled(location(d, _rt().live.document("geo"), lang), scale),
         related,
         eventlist.columns(lang),
         alert_items(d, lang),
@@ -407,3 +418,10 @@ def hide_contact(n):
     if not n:
         raise PreventUpdate
     return None, True
+
+
+clientside_callback(
+    "function(_) { return {height: window.innerHeight, width: window.innerWidth}; }",
+    Output(VIEWPORT, "data"),
+    Input("incident-page", "id"),
+)

@@ -55,6 +55,7 @@ GRID = "flow-grid"
 EXPORTS = "flow-exports"
 REFRESH = "flow-refresh"
 CRUMB = "flow-crumb"  # pattern-matching id type of the breadcrumb's buttons
+VIEWPORT = "flow-viewport"  # the screen's size: chart text scales with it
 
 
 def graph_id(name: str) -> str:
@@ -184,6 +185,7 @@ def layout(lang: str = "zh", **query):
     return html.Div(
         [
             dcc.Store(id="flow-lang", data=lang),
+            dcc.Store(id=VIEWPORT),
             dcc.Store(id=AREA, data=f.area),
             dcc.Store(id=QUERY, data=flow.to_query(f)),
             dcc.Interval(id=REFRESH, interval=60_000),

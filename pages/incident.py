@@ -46,6 +46,7 @@ RESULT = "incident-result"
 PENDING = "incident-pending"
 CONTACT = "incident-contact"
 CONTACT_TIMER = "incident-contact-timer"
+VIEWPORT = "incident-viewport"
 FIELD_ROWS = {  # which inputs each action takes
     "supervise": (TEXT, HOURS),
     "urge": (TEXT, HOURS),
@@ -131,6 +132,7 @@ def layout(lang: str = "zh", source=None, external_id=None, **_kwargs):
             dcc.Store(id=CASE, data=case),
             dcc.Store(id=VERSION, data=0),
             dcc.Store(id="incident-lang", data=lang),
+            dcc.Store(id=VIEWPORT),
             html.Div(id=HEAD, className="inc-head"),
             html.Div(
                 [

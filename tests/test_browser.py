@@ -303,3 +303,65 @@ def test_kpi_settings_page(server, browser, rt):
         config = kpisettings.in_force(session, utcnow())
     assert config.composite_weights["on_time_closing_rate"] == 51
     assert_offline_and_clean(requests, errors)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_duty_officer_goes_from_the_map_to_an_overdue_incident_and_supervises_it(server, browser, rt):  # fmt: skip
+    """The desk's path: the overview's map → the district's 事件流转 → overdue only → the
+    incident → 督办 with a reply deadline → on its timeline and in the audit log; both pages
+    at 1920×1080 and 3840×2160; nothing fetched from elsewhere, no console error."""
+    from sqlalchemy import select
+
+    from dashboard import auth, jobs
+    from dashboard.models import AuditLog, Supervision
+
+    now = utcnow()
+    old = now - timedelta(days=4)
+    rt.ingestor.ingest_events([event("OD1", old, "G11", title="占道经营 未处置"), event("OK2", now - timedelta(hours=1), "G21")], now=now)  # fmt: skip
+    steps = [{"status": s, "at": (old + timedelta(minutes=10 * (i + 1))).isoformat() + "Z"} for i, s in enumerate(("accepted", "dispatched"))]  # fmt: skip
+    rt.ingestor.transition_event("grid", "OD1", steps, now=now)
+    jobs.wall_snapshot(rt, now=now)
+    with rt.sessions() as session, session.begin():
+        _user, password = auth.create_user(session, "duty-desk", "duty_officer")
+    SHOTS.mkdir(exist_ok=True)
+    requests, errors = [], []
+    for width, height in ((1920, 1080), (3840, 2160)):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server + "/login", wait_until="networkidle")
+        page.fill("input[name=username]", "duty-desk")
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        page.goto(server + "/", wait_until="networkidle")
+        first = page.locator("#overview-graph-map path.choroplethlocation").first
+        first.wait_for(timeout=15000)
+        first.click(force=True)
+        page.wait_for_url("**/flow?*area=339001*", timeout=15000)
+        page.wait_for_selector(".flow-grid .ag-row", timeout=15000)
+        page.locator("#flow-flags input[value=overdue]").check()
+        page.wait_for_url("**/flow?*overdue=1*", timeout=10000)  # the filter is in the URL
+        link = page.locator(".flow-grid .ag-row a", has_text=":").first
+        page.wait_for_selector(".flow-grid .ag-row [col-id=left]:has-text('已超期')", timeout=15000)
+        assert page.locator(".flow-grid .ag-row").count() == 1  # OD1 only: OK2 is in district 2
+        page.screenshot(path=str(SHOTS / f"flow-{width}x{height}.png"))
+        link.click()
+        page.wait_for_url("**/incident/grid/OD1*", timeout=15000)
+        page.wait_for_selector("#incident-timeline li", timeout=15000)
+        page.fill("#incident-text", f"限{width}前回复")
+        page.fill("#incident-hours", "8")
+        page.click("#incident-submit")
+        page.wait_for_selector("#incident-result .inc-done", timeout=10000)
+        page.wait_for_selector(f"#incident-timeline li:has-text('限{width}前回复')", timeout=10000)
+        assert "督办" in page.locator("#incident-timeline li").last.inner_text()
+        page.screenshot(path=str(SHOTS / f"incident-{width}x{height}.png"), full_page=True)
+        page.close()
+    with rt.sessions() as session:
+        pressed = session.execute(select(Supervision.note, Supervision.actor)).all()
+        audited = session.execute(select(AuditLog.actor).where(AuditLog.action == "supervision.batch")).scalars().all()  # fmt: skip
+    assert sorted(pressed) == [("限1920前回复", "duty-desk"), ("限3840前回复", "duty-desk")]
+    assert audited == ["duty-desk", "duty-desk"]
+    assert_offline_and_clean(requests, errors)

@@ -31,7 +31,7 @@ def columns(lang: str, sortable: bool = False) -> list[dict]:
             "severity",
             minWidth=80,
             flex=0.6,
-            cellClassRules={"ev-major": "params.data && params.data.severity >= 3"},
+            cellClassRules={"ev-major": {"function": "params.data && params.data.severity >= 3"}},
         ),
         col("department", "col_department", minWidth=110),
         col("status_name", "col_status", "status", minWidth=90, flex=0.8),
@@ -40,14 +40,16 @@ def columns(lang: str, sortable: bool = False) -> list[dict]:
             "left",
             "col_left",
             minWidth=130,
-            cellClassRules={"ev-overdue": "params.data && params.data.minutes_left < 0"},
+            cellClassRules={
+                "ev-overdue": {"function": "params.data && params.data.minutes_left < 0"}
+            },
         ),
         col(
             "supervised",
             "col_supervised",
             minWidth=60,
             flex=0.4,
-            cellClassRules={"ev-supervised": "params.value"},
+            cellClassRules={"ev-supervised": {"function": "!!params.value"}},
         ),
         col("reporter", "col_reporter", minWidth=80, flex=0.6),
     ]

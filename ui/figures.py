@@ -531,7 +531,9 @@ def sankey(labels: list[str], keys: list[str], links: dict[tuple[int, int], int]
 
 
 def week_against_week(buckets: list[str], now: list[int], before: list[int], labels) -> dict:
-    """Counts per bucket as bars, the same buckets a week earlier as a line."""
+    """Counts per bucket as bars, the same buckets a week earlier as a line; about eight
+    labels on the axis whatever the number of buckets."""
+    every = max(1, -(-len(buckets) // 8))
     return {
         "data": [
             {"type": "bar", "x": buckets, "y": now, "name": labels[0], "marker": {"color": ACCENT}},
@@ -547,8 +549,13 @@ def week_against_week(buckets: list[str], now: list[int], before: list[int], lab
         "layout": layout(
             showlegend=True,
             legend={"orientation": "h", "x": 0, "y": 1.15, "font": {"size": 13}},
-            xaxis={"color": MUTED, "type": "category", "nticks": 8, "tickangle": 0},
-            yaxis={"gridcolor": GRID, "color": MUTED, "rangemode": "tozero"},
+            xaxis={
+                "color": MUTED,
+                "type": "category",
+                "tickvals": buckets[::every],
+                "tickangle": 0,
+            },
+            yaxis={"gridcolor": GRID, "color": MUTED, "rangemode": "tozero", "tickformat": ",~d"},
             bargap=0.15,
         ),
     }
