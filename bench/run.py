@@ -1,4 +1,4 @@
-"""Benchmarks (not run in CI): `python -m bench.run [seed|ingest] [--database URL]`.
+"""Benchmarks (not run in CI): `python -m bench.run [seed|ingest|kpi|flow] [--database URL]`.
 
 Figures are printed as a table and written to bench/results/ as JSON; compare ratios
 within one run, as the machine is shared and noisy.
@@ -140,9 +140,78 @@ def bench_kpi(rt: Runtime, runs: int = 40) -> dict:
     return out
 
 
+def bench_flow(rt: Runtime, runs: int = 30) -> dict:
+    """事件流转: one page of the list (100 rows) for typical filters and sorts, and a page
+    refresh with the default filters (the charts and the list's first block), p50/p95 in ms of
+    a warm process; with each list query's plan."""
+    from sqlalchemy import select, text
+
+    from dashboard import summaries
+    from dashboard.models import Area, Category
+    from dashboard.views import flow
+
+    zone = rt.settings.zone
+    now = utcnow()
+    with rt.sessions() as s:
+        district = s.execute(select(Area.code).where(Area.level == "district").order_by(Area.code)).scalar()  # fmt: skip
+        sub = s.execute(select(Category.code).where(Category.parent_id.is_not(None)).order_by(Category.code)).scalar()  # fmt: skip
+    severity = [{"colId": "severity", "sort": "desc"}]
+    deadline = [{"colId": "close_deadline", "sort": "asc"}]
+    cases = {
+        "24h newest first": ({}, None, 0),
+        "7d by severity": ({"range": "7d"}, severity, 0),
+        "30d by severity": ({"range": "30d"}, severity, 0),
+        "30d by deadline": ({"range": "30d"}, deadline, 0),
+        "30d page 51": ({"range": "30d"}, None, 5000),
+        "30d one subcategory": ({"range": "30d", "category": sub}, None, 0),
+        "7d district overdue": ({"range": "7d", "area": district, "overdue": "1"}, None, 0),
+        "all time overdue": ({"range": "all", "overdue": "1"}, None, 0),
+    }
+
+    def timed(fn) -> dict:
+        fn()  # warm-up: statement caches
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t) * 1000)
+        return {
+            "p50_ms": round(float(np.percentile(times, 50)), 1),
+            "p95_ms": round(float(np.percentile(times, 95)), 1),
+        }
+
+    out: dict = {"list": {}, "plans": {}}
+    dialect = rt.engine.dialect
+    explain = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
+    for name, (query, sort, start) in cases.items():
+        f = flow.parse(query)
+
+        def fetch(f=f, sort=sort, start=start):
+            with rt.sessions() as s:
+                return flow.page(s, f, now, zone, start, start + 100, sort)
+
+        out["list"][name] = timed(fetch)
+        with rt.sessions() as s:
+            q = flow.list_query(s, f, now, zone, start, start + 100, sort)
+            sql = str(q.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+            out["plans"][name] = [" ".join(map(str, r)) for r in s.execute(text(explain + sql))]
+    offset = summaries.fixed_offset(zone) or 0
+    default = flow.Filters()
+
+    def refresh():
+        with rt.sessions() as s:
+            flow.charts(s, default, now, zone, offset)
+            flow.page(s, default, now, zone, 0, 100)
+
+    out["page_refresh_default"] = timed(refresh)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["seed", "ingest", "kpi", "all"], nargs="?", default="all")
+    p.add_argument(
+        "what", choices=["seed", "ingest", "kpi", "flow", "all"], nargs="?", default="all"
+    )
     p.add_argument("--per-day", type=float, default=2900.0, help="demo events per day")
     p.add_argument("--reuse", action="store_true", help="keep the seeded database of a run")
     p.add_argument("--database", default="", help="database URL (default: a fresh SQLite file)")
@@ -153,10 +222,12 @@ def main() -> None:
     rt = reused_runtime(url, var) if args.reuse else fresh_runtime(url, var)
     out = {"database": rt.engine.dialect.name, "at": utcnow().isoformat()}
     try:
-        if not args.reuse and args.what in ("seed", "ingest", "kpi", "all"):
+        if not args.reuse and args.what in ("seed", "ingest", "kpi", "flow", "all"):
             out["seed"] = bench_seed(rt, args.per_day)
         if args.what in ("kpi", "all"):
             out["kpi"] = bench_kpi(rt)
+        if args.what in ("flow", "all"):
+            out["flow"] = bench_flow(rt)
         if args.what in ("ingest", "all"):
             out["ingest"] = bench_ingest(rt)
     finally:

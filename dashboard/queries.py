@@ -635,6 +635,7 @@ def _area_ids(events) -> set[int]:
 def event_detail(session: Session, e: Event) -> dict:
     """An event with its timeline; reporter and free text masked."""
     cats = dict(session.execute(select(Category.id, Category.code)).all())
+    departments = dict(session.execute(select(Department.id, Department.code)).all())
     timeline = session.execute(
         select(Transition).where(Transition.event_id == e.id).order_by(Transition.at, Transition.id)
     ).scalars()
@@ -644,7 +645,14 @@ def event_detail(session: Session, e: Event) -> dict:
         "description": mask_text(e.description),
         "close_deadline": _iso(e.close_deadline),
         "transitions": [
-            {"from": t.from_status, "to": t.to_status, "at": _iso(t.at), "note": mask_text(t.note)}
+            {
+                "from": t.from_status,
+                "to": t.to_status,
+                "at": _iso(t.at),
+                "actor": mask_text(t.actor),
+                "department": departments.get(t.department_id),
+                "note": mask_text(t.note),
+            }
             for t in timeline
         ],
     }

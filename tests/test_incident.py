@@ -187,3 +187,12 @@ def test_a_district_officer_cannot_reach_another_district_through_the_callbacks(
     with rt.sessions() as session:
         actions_logged = session.execute(select(AuditLog.action).where(AuditLog.action.like("event.%"))).scalars().all()  # fmt: skip
     assert actions_logged == ["event.extension_request"]
+
+
+def test_the_api_timeline_names_who_and_which_department(client, rt, city, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    _load(rt)
+    body = as_role(client, rt, "leader").get("/api/v1/events/grid/E2").get_json()
+    dispatched = body["transitions"][2]
+    assert (dispatched["to"], dispatched["actor"], dispatched["department"]) == ("dispatched", "派遣员乙", "CG")  # fmt: skip
+    assert body["transitions"][1]["department"] is None
