@@ -46,7 +46,7 @@ from pages.flow import (
     graph_id,
     grid,
 )
-from ui import eventlist, figures
+from ui import eventlist, figures, viewport
 
 LEVEL_BELOW = {"city": "district", "district": "street", "street": "community", "community": "grid"}
 
@@ -297,11 +297,9 @@ def _point(click) -> dict | None:
     Input(VIEWPORT, "data"),
     State("flow-lang", "data"),
 )
-def draw(query, _n, viewport, lang):
+def draw(query, _n, screen, lang):
     lang = _lang(lang)
-    scale = figures.scale_for(
-        (viewport or {}).get("height") if isinstance(viewport, dict) else None
-    )
+    scale = viewport.scale(screen)
     _principal, district_id = _scope()
     f = _filters(query)
     rt = _rt()
@@ -460,8 +458,4 @@ def rows(request, query, lang):
     return {"rowData": eventlist.present(got["rows"], lang), "rowCount": got["last_row"]}
 
 
-clientside_callback(
-    "function(_) { return {height: window.innerHeight, width: window.innerWidth}; }",
-    Output(VIEWPORT, "data"),
-    Input("flow-page", "id"),
-)
+viewport.track(VIEWPORT, "flow-page")

@@ -4,7 +4,7 @@ the server, whatever the page offered."""
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, clientside_callback, html, no_update
+from dash import Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
@@ -51,7 +51,7 @@ from pages.incident import (
     VERSION,
     VIEWPORT,
 )
-from ui import eventlist, figures
+from ui import eventlist, figures, viewport
 
 
 def _rt():
@@ -307,11 +307,9 @@ def pending_box(d: dict, lang: str):
     Input(VIEWPORT, "data"),
     State("incident-lang", "data"),
 )
-def show(case, _version, viewport, lang):
+def show(case, _version, screen, lang):
     lang = _lang(lang)
-    scale = figures.scale_for(
-        (viewport or {}).get("height") if isinstance(viewport, dict) else None
-    )
+    scale = viewport.scale(screen)
     d = _load(case)
     related = eventlist.present(d["related"], lang)
     return (
@@ -420,8 +418,4 @@ def hide_contact(n):
     return None, True
 
 
-clientside_callback(
-    "function(_) { return {height: window.innerHeight, width: window.innerWidth}; }",
-    Output(VIEWPORT, "data"),
-    Input("incident-page", "id"),
-)
+viewport.track(VIEWPORT, "incident-page")

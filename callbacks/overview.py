@@ -4,7 +4,7 @@ Each refresh first compares the live version with the one on screen and does not
 has not changed.
 """
 
-from dash import Input, Output, State, callback, clientside_callback, ctx, html
+from dash import Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 from flask import current_app
 from redis.exceptions import RedisError
@@ -30,7 +30,7 @@ from pages.overview import (
     graph_id,
     tile_id,
 )
-from ui import figures
+from ui import figures, viewport
 
 RATE_TILES = {"on_time_closing_rate", "satisfaction_rate"}
 
@@ -125,10 +125,9 @@ CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
     State(SCOPE, "data"),
     running=[(Output(SLOW, "disabled"), True, False)],
 )
-def update_charts(_n, viewport, lang, theme, seen, district):
+def update_charts(_n, screen, lang, theme, seen, district):
     rt = current_app.extensions["dashboard"]
-    viewport = viewport if isinstance(viewport, dict) else {}
-    scale = figures.scale_for(viewport.get("height"))
+    scale = viewport.scale(screen)
     seen = seen if isinstance(seen, dict) else {}
     district = allowed_district(district)
     lang = "en" if lang == "en" else "zh"
@@ -156,11 +155,7 @@ def update_charts(_n, viewport, lang, theme, seen, district):
     ]
 
 
-clientside_callback(
-    "function(_) { return {height: window.innerHeight, width: window.innerWidth}; }",
-    Output(VIEWPORT, "data"),
-    Input("overview-page", "id"),
-)
+viewport.track(VIEWPORT, "overview-page")
 
 
 def overview_figures(live, lang: str, district: str | None = None) -> list:
