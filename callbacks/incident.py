@@ -90,10 +90,13 @@ def head(d: dict, lang: str) -> list:
                 className="inc-badge" + (" inc-overdue" if d["minutes_left"] < 0 else ""),
             )
         )
-    if d["supervised"]:
-        badges.append(
-            html.Span(pick(INCIDENT_KINDS["supervise"], lang), className="inc-badge inc-supervised")
-        )
+    for kind, n in d["pressed"].items():  # 督办 ×2, 催办 ×1: how often the center pressed
+        if n:
+            badges.append(
+                html.Span(
+                    f"{pick(INCIDENT_KINDS[kind], lang)} ×{n}", className="inc-badge inc-supervised"
+                )
+            )
     return [
         html.A(
             t("inc_back", lang),
@@ -191,6 +194,10 @@ def timeline_items(d: dict, lang: str) -> list:
         extra = []
         if item.get("reply_due"):
             extra.append(("回复时限 " if lang == "zh" else "reply by ") + item["reply_due"])
+        if item.get("reply"):
+            extra.append(
+                f"{'回复' if lang == 'zh' else 'reply'} {item['replied']}：{item['reply']}"
+            )
         if item.get("deadline"):
             extra.append(("延至 " if lang == "zh" else "to ") + item["deadline"])
         who = " · ".join(x for x in (item["actor"], item["department"]) if x)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
-from dashboard import actions, alerts, auth, exports, i18n, privacy, queries, web
+from dashboard import actions, alerts, auth, exports, i18n, privacy, queries, supervisions, web
 from dashboard.access import ScopeError, allowed
 from dashboard.clock import to_utc_naive, utcnow
 from dashboard.db import MAX_ID, is_unavailable
@@ -333,6 +333,32 @@ def export_list(kind: str):
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# --- 督办 and 催办 as the department sees them -------------------------------------------------
+@api.get("/supervisions")
+@token_required(permission="read")
+def get_supervisions():
+    """What a department has been pressed on (`?department=<code>&pending=1`)."""
+    department = request.args.get("department") or None
+    with runtime().sessions() as session:
+        dept = queries.department_id(session, department) if department else None
+        items = supervisions.listing(
+            session, dept, request.args.get("pending") == "1", _scope_district()
+        )
+    return json_response({"items": items})
+
+
+@api.post("/supervisions/<int:supervision_id>/reply")
+@token_required(permission="act")
+def reply_supervision(supervision_id: int):
+    body = _json_body()
+    text = body.get("reply") if isinstance(body, dict) else None
+    with runtime().sessions() as session, session.begin():
+        done = supervisions.reply(
+            session, supervision_id, text, actor(), utcnow(), web.address(), _scope_district()
+        )
+    return json_response(done)
 
 
 # --- read ---------------------------------------------------------------------------------

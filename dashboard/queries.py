@@ -96,6 +96,14 @@ def area_scope(session: Session, code: str | None) -> AreaScope:
     return AreaScope(a.id, a.code, a.name, a.level, a.population)
 
 
+def department_id(session: Session, code: str) -> int:
+    """The id of a department code; InputError naming the field for an unknown one."""
+    found = session.execute(select(Department.id).where(Department.code == code)).scalar()
+    if found is None:
+        raise InputError({"department": f"unknown department code {code!r}"})
+    return found
+
+
 def list_areas(
     session: Session,
     level: str | None = None,
@@ -331,13 +339,7 @@ def kpi_report(
     count from the events (the summaries answer the same; tests and benchmarks compare)."""
     p = kpi.Period.of(start, end, now)
     scope = area_scope(session, area)
-    dept_id = None
-    if department:
-        dept_id = session.execute(
-            select(Department.id).where(Department.code == department)
-        ).scalar()
-        if dept_id is None:
-            raise InputError({"department": f"unknown department code {department!r}"})
+    dept_id = department_id(session, department) if department else None
     if by not in (None, "", *GROUPS):
         raise InputError({"by": f"must be one of {', '.join(GROUPS)}"})
     if by:  # every event is in one group (department None: not yet dispatched)

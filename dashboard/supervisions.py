@@ -17,7 +17,7 @@ from dashboard.auth import audit
 from dashboard.db import is_id
 from dashboard.models import Event, Supervision
 from dashboard.privacy import mask_text
-from dashboard.schemas import InputError
+from dashboard.schemas import ConflictError, InputError
 
 MAX_BATCH = 500
 NOTE_MAX = 500
@@ -100,3 +100,71 @@ def supervise(
         address,
     )
     return {"batch": batch, "count": len(ids)}
+
+
+REPLY_MAX = 2000
+LIST_MAX = 500
+
+
+def listing(
+    session: Session,
+    department_id: int | None = None,
+    pending: bool = False,
+    district_id: int | None = None,
+) -> list[dict]:
+    """督办 and 催办 records, newest first (at most LIST_MAX): what a department has been pressed
+    on and whether it has replied; notes and replies masked."""
+    q = (
+        select(Supervision, Event.source, Event.external_id)
+        .join(Event, Event.id == Supervision.event_id)
+        .order_by(Supervision.at.desc(), Supervision.id.desc())
+        .limit(LIST_MAX)
+    )
+    if department_id is not None:
+        q = q.where(Supervision.department_id == department_id)
+    if district_id is not None:
+        q = q.where(Supervision.district_id == district_id)
+    if pending:
+        q = q.where(Supervision.replied_at.is_(None))
+    return [
+        {
+            "id": s.id,
+            "kind": s.kind,
+            "case": f"{source}/{external_id}",
+            "at": s.at.isoformat() + "Z",
+            "by": mask_text(s.actor),
+            "note": mask_text(s.note),
+            "reply_due_at": s.reply_due_at.isoformat() + "Z",
+            "replied_at": s.replied_at.isoformat() + "Z" if s.replied_at else None,
+            "reply": mask_text(s.reply) if s.reply else None,
+        }
+        for s, source, external_id in session.execute(q)
+    ]
+
+
+def reply(
+    session: Session,
+    supervision_id,
+    text,
+    actor: str,
+    now: datetime,
+    address: str = "-",
+    district_id: int | None = None,
+) -> dict:
+    """The department's reply to a 督办 or 催办 (once); shown on the case's timeline."""
+    if not is_id(supervision_id):
+        raise InputError({"id": "a supervision id"})
+    if not isinstance(text, str) or not text.strip():
+        raise InputError({"reply": "required: what the department has done"})
+    if len(text) > REPLY_MAX or "\x00" in text:
+        raise InputError({"reply": f"at most {REPLY_MAX} characters, no NUL"})
+    s = session.execute(
+        select(Supervision).where(Supervision.id == supervision_id).with_for_update()
+    ).scalar()
+    if s is None or (district_id is not None and s.district_id != district_id):
+        raise ConflictError("no such 督办", status=404)
+    if s.replied_at is not None:
+        raise ConflictError("already answered")
+    s.replied_at, s.reply = now, text.strip()
+    audit(session, actor, f"{'supervision' if s.kind == 'supervise' else s.kind}.reply", f"supervision:{s.id}", mask_text(text.strip())[:200], address)  # fmt: skip
+    return {"id": s.id, "replied_at": now.isoformat() + "Z"}

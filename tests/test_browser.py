@@ -54,6 +54,15 @@ def assert_offline_and_clean(requests: list[str], errors: list[str]) -> None:
     assert errors == []
 
 
+def sign_in(page, server: str, username: str, password: str) -> None:
+    """A person signs in through the form, as at a desk."""
+    page.goto(server + "/login", wait_until="networkidle")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
 def signed(url: str, token: str) -> str:
     return url + ("&" if "?" in url else "?") + "token=" + token
 
@@ -276,11 +285,7 @@ def test_kpi_settings_page(server, browser, rt):
         page = browser.new_page(viewport={"width": width, "height": height})
         page.on("request", lambda r: requests.append(r.url))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(server + "/login", wait_until="networkidle")
-        page.fill("input[name=username]", "kpi-admin")
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        sign_in(page, server, "kpi-admin", password)
         page.goto(server + "/admin/kpi", wait_until="networkidle")
         cell = page.locator("#admin-kpi-grid .ag-row[row-index='0'] [col-id=value]")
         cell.wait_for(timeout=20000)
@@ -331,11 +336,7 @@ def test_a_duty_officer_goes_from_the_map_to_an_overdue_incident_and_supervises_
         page.on("request", lambda r: requests.append(r.url))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server + "/login", wait_until="networkidle")
-        page.fill("input[name=username]", "duty-desk")
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        sign_in(page, server, "duty-desk", password)
         page.goto(server + "/", wait_until="networkidle")
         first = page.locator("#overview-graph-map path.choroplethlocation").first
         first.wait_for(timeout=15000)

@@ -74,6 +74,7 @@ def test_the_record_holds_the_timeline_stages_related_events_and_alerts(rt, city
     assert stages["accept"]["state"] == "on_time" and stages["dispatch"]["state"] == "on_time"
     assert stages["close"]["state"] == "overdue" and stages["close"]["allowed_hours"] > 0
     assert stages["handle"]["taken_hours"] == pytest.approx(70.0)  # from dispatch to now
+    assert d["pressed"] == {"supervise": 1, "urge": 0}
     assert [r["external_id"] for r in d["related"]] == ["R1"]
     assert [a["title"] for a in d["alerts"]] == ["网格12 市容环境 激增"]
     assert d["reporter"] == "张*" and "1234" not in d["reporter_phone"]
@@ -155,6 +156,7 @@ def test_the_callbacks_show_and_act_and_refuse_crafted_requests(client, rt, city
     assert r.status_code == 200, r.data[:300]
     assert "已督办" in str(r.json["response"]["incident-result"])
     assert r.json["response"]["incident-version"]["data"] == 1
+    assert "督办 ×1" in str(_show(duty, ids["E2"]).json["response"]["incident-head"])
     timeline = _show(duty, ids["E2"]).json["response"]["incident-timeline"]["children"]
     assert "督办" in str(timeline[-1]) and "限今日办结" in str(timeline[-1])
     # reveal: the contact once, then hidden by the timer
@@ -196,3 +198,32 @@ def test_the_api_timeline_names_who_and_which_department(client, rt, city, time_
     dispatched = body["transitions"][2]
     assert (dispatched["to"], dispatched["actor"], dispatched["department"]) == ("dispatched", "派遣员乙", "CG")  # fmt: skip
     assert body["transitions"][1]["department"] is None
+
+
+def test_a_department_reads_what_it_was_pressed_on_and_replies(client, rt, city, time_machine):
+    from dashboard import auth
+
+    time_machine.move_to(NOW, tick=False)
+    ids = _load(rt)
+    actions.perform(rt, Principal("s", "值班员丙", "duty_officer"), ids["E2"], "urge", {"note": "请加快", "reply_hours": 4}, "-", NOW)  # fmt: skip
+    with rt.sessions() as session, session.begin():
+        token = auth.create_token(session, "cg-system", "ingest", "department")
+    bearer = {"Authorization": f"Bearer {token}"}
+    listed = client.get("/api/v1/supervisions?department=CG&pending=1", headers=bearer).get_json()
+    [item] = listed["items"]
+    assert (item["kind"], item["case"], item["note"]) == ("urge", "grid/E2", "请加快")
+    assert client.get("/api/v1/supervisions?department=NOPE", headers=bearer).status_code == 400
+    url = f"/api/v1/supervisions/{item['id']}/reply"
+    for bad in ({}, {"reply": ""}, {"reply": "x" * 2001}, {"reply": "a\u0000b"}, {"reply": 5}):
+        assert client.post(url, json=bad, headers=bearer).status_code == 400, bad
+    r = client.post(url, json={"reply": "已安排人员今日处理 13812345678"}, headers=bearer)
+    assert r.status_code == 200
+    assert client.post(url, json={"reply": "再次"}, headers=bearer).status_code == 409
+    assert client.post("/api/v1/supervisions/99999/reply", json={"reply": "x"}, headers=bearer).status_code == 404  # fmt: skip
+    assert client.get("/api/v1/supervisions?department=CG&pending=1", headers=bearer).get_json()["items"] == []  # fmt: skip
+    [pressed] = [i for i in _detail(rt, ids["E2"])["timeline"] if i["kind"] == "urge"]
+    assert (
+        pressed["reply"].startswith("已安排人员今日处理") and "13812345678" not in pressed["reply"]
+    )
+    with rt.sessions() as session:
+        assert session.execute(select(func.count()).where(AuditLog.action == "urge.reply")).scalar() == 1  # fmt: skip

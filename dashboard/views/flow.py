@@ -17,7 +17,7 @@ from dashboard.domain import SEVERITY_LABELS, SOURCE_LABELS, SOURCES, STATUS_LAB
 from dashboard.i18n import pick, t
 from dashboard.models import Area, Category, Department, Event
 from dashboard.privacy import mask_name, mask_phone, mask_text, unseal
-from dashboard.queries import area_scope
+from dashboard.queries import area_scope, department_id
 from dashboard.schemas import InputError
 from dashboard.sqlfuncs import epoch_bucket
 
@@ -171,12 +171,7 @@ def other_terms(session: Session, f: Filters, now: datetime, district_id: int | 
         column = Event.category_id if cat.parent_id is None else Event.subcategory_id
         terms.append(column == cat.id)
     if f.department:
-        dept = session.execute(
-            select(Department.id).where(Department.code == f.department)
-        ).scalar()
-        if dept is None:
-            raise InputError({"department": f"unknown department code {f.department!r}"})
-        terms.append(Event.department_id == dept)
+        terms.append(Event.department_id == department_id(session, f.department))
     if f.source:
         terms.append(Event.source == f.source)
     if f.status:

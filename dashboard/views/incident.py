@@ -80,7 +80,8 @@ def detail(session: Session, e: Event, now: datetime, zone: ZoneInfo) -> dict:
         "lon": e.lon,
         "codes": _codes(session, e),
         "stages": stages(e, now, zone),
-        "timeline": timeline(session, e, names, zone),
+        "timeline": (steps := timeline(session, e, names, zone)),
+        "pressed": {k: sum(i["kind"] == k for i in steps) for k in ("supervise", "urge")},
         "pending_extension": _pending(session, e, zone),
         "related": related(session, e, now, zone),
         "alerts": alerts(session, e, zone),
@@ -173,6 +174,7 @@ def timeline(session: Session, e: Event, departments: dict, zone: ZoneInfo) -> l
             s.note,
             reply_due=local(s.reply_due_at, zone),
             replied=local(s.replied_at, zone),
+            reply=mask_text(s.reply) if s.reply else None,
         )
     for n in session.execute(select(EventNote).where(EventNote.event_id == e.id)).scalars():
         add(n.at, n.id, "note", n.actor, None, n.text)
