@@ -25,6 +25,7 @@ from pages.flow import (
     AREA,
     AREA_PICK,
     CATEGORY,
+    COUNT,
     CRUMB,
     CRUMBS,
     DATES,
@@ -292,6 +293,7 @@ def _point(click) -> dict | None:
     Output(graph_id("ageing"), "figure"),
     Output(STUCK, "rowData"),
     Output(STUCK, "columnDefs"),
+    Output(COUNT, "children"),
     Input(QUERY, "data"),
     Input(REFRESH, "n_intervals"),
     Input(VIEWPORT, "data"),
@@ -355,7 +357,18 @@ def draw(query, _n, screen, lang):
                 "flex": 0.8,
             },
         ],
+        count_text(c["funnel"][0]["n"], lang),
     )
+
+
+def count_text(n: int, lang: str) -> str:
+    """How many events the filters select, and how many an export carries."""
+    cap = flow.EXPORT_LIMIT
+    if lang == "zh":
+        more = f"（导出最新 {cap:,} 件）" if n > cap else ""
+        return f"共 {n:,} 件{more}"
+    more = f" (exports carry the newest {cap:,})" if n > cap else ""
+    return f"{n:,} events{more}"
 
 
 def _sankey(links: list[dict], lang: str) -> dict:

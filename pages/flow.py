@@ -53,6 +53,7 @@ STUCK = "flow-stuck"
 GRID_BOX = "flow-grid-box"
 GRID = "flow-grid"
 EXPORTS = "flow-exports"
+COUNT = "flow-count"  # how many events the filters select
 REFRESH = "flow-refresh"
 CRUMB = "flow-crumb"  # pattern-matching id type of the breadcrumb's buttons
 VIEWPORT = "flow-viewport"  # the screen's size: chart text scales with it
@@ -242,7 +243,13 @@ def layout(lang: str = "zh", **query):
                 "flow_list",
                 html.Div(id=GRID_BOX, children=grid(lang)),
                 lang,
-                html.Div(id=EXPORTS, className="flow-exports"),
+                html.Div(
+                    [
+                        html.Span(id=COUNT, className="flow-count"),
+                        html.Div(id=EXPORTS, className="flow-exports"),
+                    ],
+                    className="flow-list-head",
+                ),
             ),
         ],
         className="supervision flow",

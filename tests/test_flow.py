@@ -348,4 +348,5 @@ def test_clicks_drill_down_and_the_charts_answer(client, listed, time_machine):
     out = r.json["response"]
     assert out["flow-graph-funnel"]["figure"]["data"][0]["x"] == [7, 1, 1, 0, 0]
     assert out["flow-stuck"]["rowData"][0]["department_code"] == "CG"
+    assert out["flow-count"]["children"] == "共 7 件"
     assert call(duty, "flow-graph-funnel", "flow-query.data", {"flow-query.data": ["x"]}).status_code == 204  # fmt: skip
