@@ -309,7 +309,7 @@ def draw(query, _n, screen, lang):
     offset = summaries.fixed_offset(rt.settings.zone) or 0
     with rt.sessions() as session:
         try:
-            c = flow.charts(session, f, now, rt.settings.zone, offset, district_id)
+            c = flow.charts(session, f, now, rt.settings.zone, offset, district_id, lang)
         except InputError:
             raise PreventUpdate from None
     graphs = (

@@ -463,18 +463,19 @@ def charts(
     zone: ZoneInfo,
     offset: int,
     district_id: int | None = None,
+    lang: str = "zh",
 ) -> dict:
-    """Everything the page draws for the filters, with codes and names (not ids), so that a
-    click on any part can become a filter."""
+    """Everything the page draws for the filters, with codes and names (not ids; English names
+    where the reference data has them), so that a click on any part can become a filter."""
     rest = other_terms(session, f, now, district_id)
     terms = span_terms(f, now, zone) + rest
-    cats = {
-        i: (c, n) for i, c, n in session.execute(select(Category.id, Category.code, Category.name))
-    }
-    depts = {
-        i: (c, n)
-        for i, c, n in session.execute(select(Department.id, Department.code, Department.name))
-    }
+    cats, depts = (
+        {
+            i: (code, en if lang == "en" and en else zh)
+            for i, code, zh, en in session.execute(select(m.id, m.code, m.name, m.name_en))
+        }
+        for m in (Category, Department)
+    )
     links = flows(session, terms, now)
     for link in links:
         link["category"] = cats.get(link.pop("category_id"), (None, "—"))
