@@ -114,6 +114,20 @@ class Event(Base):
         Index("ix_events_sub_place", "subcategory_id", "place_key", "reported_at"),
         Index("ix_events_sub_cell", "subcategory_id", "cell", "reported_at"),
         Index("ix_events_reporter", "reporter_key", "reported_at"),
+        # the event list sorted by severity or closing deadline, the time range checked in the
+        # index (migration 0009)
+        Index("ix_events_list_severity", "severity", "id", "reported_at"),
+        Index("ix_events_list_deadline", "close_deadline", "id", "reported_at"),
+        Index(
+            "ix_events_backlog",
+            "status",
+            "department_id",
+            "reported_at",
+            "close_deadline",
+            "district_id",
+            postgresql_where=text("is_open"),
+            sqlite_where=text("is_open"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(16))

@@ -416,10 +416,10 @@ def throughput(
     }
 
 
-def ageing(session: Session, rest: list, now: datetime) -> list[dict]:
-    """Open events by days open, overdue or not yet due: [{"bin", "overdue", "n"}]. `rest`:
-    the filters without the time range (other_terms) — the backlog is what is open now,
-    whenever it came in."""
+def backlog(session: Session, rest: list, now: datetime) -> list[dict]:
+    """What is open now, whenever it came in (`rest`: the filters without the time range,
+    other_terms), in one scan: counts by status × department × days open × overdue, with the
+    oldest report time of each group."""
     age = case(
         *((Event.reported_at > now - timedelta(days=d), i) for i, d in enumerate(AGE_BINS)),
         else_=len(AGE_BINS),
@@ -427,33 +427,55 @@ def ageing(session: Session, rest: list, now: datetime) -> list[dict]:
     late = case(
         (and_(Event.close_deadline.is_not(None), Event.close_deadline < now), 1), else_=0
     ).label("late")
-    q = select(age, late, func.count()).where(Event.is_open, *rest).group_by(age, late)
-    return [{"bin": int(b), "overdue": bool(x), "n": int(n)} for b, x, n in session.execute(q)]
-
-
-def stuck(session: Session, rest: list, now: datetime) -> list[dict]:
-    """Where open events wait now: status × department, worst first (overdue, then count);
-    `rest` as for ageing."""
-    late = func.sum(
-        case((and_(Event.close_deadline.is_not(None), Event.close_deadline < now), 1), else_=0)
-    )
+    keys = (Event.status, Event.department_id, age, late)
     q = (
-        select(Event.status, Event.department_id, func.count(), late, func.min(Event.reported_at))
+        select(*keys, func.count(), func.min(Event.reported_at))
         .where(Event.is_open, *rest)
-        .group_by(Event.status, Event.department_id)
-        .order_by(late.desc(), func.count().desc())
-        .limit(STUCK_MAX)
+        .group_by(*keys)
     )
     return [
         {
             "status": s,
             "department_id": d,
+            "bin": int(b),
+            "overdue": bool(x),
             "n": int(n),
-            "overdue": int(x or 0),
-            "oldest_days": round((now - oldest).total_seconds() / 86400, 1),
+            "oldest": o,
         }
-        for s, d, n, x, oldest in session.execute(q)
+        for s, d, b, x, n, o in session.execute(q)
     ]
+
+
+def ageing(groups: list[dict]) -> list[dict]:
+    """The backlog by days open, overdue or not yet due: [{"bin", "overdue", "n"}]."""
+    out: dict[tuple[int, bool], int] = {}
+    for g in groups:
+        out[(g["bin"], g["overdue"])] = out.get((g["bin"], g["overdue"]), 0) + g["n"]
+    return [{"bin": b, "overdue": x, "n": n} for (b, x), n in sorted(out.items())]
+
+
+def stuck(groups: list[dict], now: datetime) -> list[dict]:
+    """Where open events wait: status × department, worst first (overdue, then count), at
+    most STUCK_MAX rows."""
+    out: dict[tuple, dict] = {}
+    for g in groups:
+        row = out.setdefault(
+            (g["status"], g["department_id"]),
+            {
+                "status": g["status"],
+                "department_id": g["department_id"],
+                "n": 0,
+                "overdue": 0,
+                "oldest": g["oldest"],
+            },
+        )
+        row["n"] += g["n"]
+        row["overdue"] += g["n"] if g["overdue"] else 0
+        row["oldest"] = min(row["oldest"], g["oldest"])
+    worst = sorted(out.values(), key=lambda r: (-r["overdue"], -r["n"], r["status"]))[:STUCK_MAX]
+    for row in worst:
+        row["oldest_days"] = round((now - row.pop("oldest")).total_seconds() / 86400, 1)
+    return worst
 
 
 def charts(
@@ -480,14 +502,15 @@ def charts(
     for link in links:
         link["category"] = cats.get(link.pop("category_id"), (None, "—"))
         link["department"] = depts.get(link.pop("department_id"), (None, None))
-    jams = stuck(session, rest, now)
+    groups = backlog(session, rest, now)
+    jams = stuck(groups, now)
     for row in jams:
         row["department"] = depts.get(row.pop("department_id"), (None, None))
     return {
         "funnel": funnel(session, terms),
         "flows": links,
         "throughput": throughput(session, f, rest, now, zone, offset),
-        "ageing": ageing(session, rest, now),
+        "ageing": ageing(groups),
         "stuck": jams,
     }
 
