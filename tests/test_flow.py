@@ -350,3 +350,24 @@ def test_clicks_drill_down_and_the_charts_answer(client, listed, time_machine):
     assert out["flow-stuck"]["rowData"][0]["department_code"] == "CG"
     assert out["flow-count"]["children"] == "共 7 件"
     assert call(duty, "flow-graph-funnel", "flow-query.data", {"flow-query.data": ["x"]}).status_code == 204  # fmt: skip
+
+
+@pytest.mark.parametrize("sort", [("severity", "desc"), ("severity", "asc"), ("close_deadline", "asc"), ("close_deadline", "desc")])  # fmt: skip
+def test_every_plan_of_a_sorted_list_gives_the_same_pages(listed, sort):
+    """On SQLite a list sorted by severity or deadline with no filter but the time range is read
+    along its index (views.flow._IndexOrder); page by page it must equal the plain query, NULL
+    deadlines last ascending and first descending on both databases."""
+    model = [{"colId": sort[0], "sort": sort[1]}]
+    f = flow.parse({"range": "7d"})
+    zone = listed.settings.zone
+    with listed.sessions() as session:
+        plain = session.execute(flow.list_query(session, f, NOW, zone, 0, 100, model)).scalars().all()  # fmt: skip
+        paged = [
+            r["external_id"]
+            for start in range(0, 9, 3)
+            for r in flow.page(session, f, NOW, zone, start, start + 3, model)["rows"]
+        ]
+    assert paged == [e.external_id for e in plain] and len(paged) == 8
+    if sort[0] == "close_deadline":
+        nulls = [e.close_deadline is None for e in plain]
+        assert nulls == sorted(nulls, reverse=sort[1] == "desc") and any(nulls) and not all(nulls)

@@ -336,7 +336,11 @@ def test_strangers_get_no_callback_and_no_api_route(client, rt, city):
         for arg in rule.arguments:
             url = re.sub(
                 rf"<[^>]*{arg}>",
-                "1" if arg == "alert_id" else "ack" if arg == "action" else "grid",
+                "1"
+                if arg.endswith("_id") and arg != "external_id"
+                else "ack"
+                if arg == "action"
+                else "grid",
                 url,
             )
         for method in rule.methods - {"HEAD", "OPTIONS"}:
