@@ -113,8 +113,8 @@ def filters(
     principal, district_id = _scope()
     raw = {
         "range": rng,
-        "start": (start or "")[:10] if rng == "custom" else None,
-        "end": (end or "")[:10] if rng == "custom" else None,
+        "start": _day(start) if rng == "custom" else None,
+        "end": _day(end) if rng == "custom" else None,
         "area": area,
         "category": category,
         "source": source,
@@ -139,7 +139,7 @@ def filters(
         else [
             html.A(
                 t(f"flow_export_{kind}", lang),
-                href=f"/api/v1/events/list.{kind}?{query}",
+                href=f"/api/v1/events/list.{kind}?{query}" + ("&lang=en" if lang == "en" else ""),
                 className="btn btn-outline-info btn-sm",
                 download="",
             )
@@ -148,6 +148,12 @@ def filters(
     )
     dates = None if f.range == "custom" else {"display": "none"}
     return query, None, box, crumbs, below, None, links, dates
+
+
+def _day(value):
+    """The day of a date picker's value ("2026-11-01" or "2026-11-01T00:00:00"); anything else
+    as it came, for flow.parse to refuse."""
+    return value[:10] if isinstance(value, str) else value
 
 
 def _area_path(session, code: str | None, district_id: int | None, lang: str):
@@ -253,6 +259,8 @@ def drill(funnel, sankey, ageing, cell, _crumbs, picked, _reset, flags):
         else ageing
     )
     if trigger == graph_id("funnel") and point:
+        if point.get("customdata") not in STATUS_LABELS:
+            raise PreventUpdate
         keep[4] = point.get("customdata")
     elif trigger == graph_id("sankey") and point:
         name, _sep, value = str(point.get("customdata") or "").partition(":")

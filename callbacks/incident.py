@@ -340,7 +340,7 @@ def show(case, _version, screen, lang):
     Input(ACTION, "value"),
 )
 def form_fields(action):
-    wanted = FIELD_ROWS.get(action, ())
+    wanted = FIELD_ROWS.get(action, ()) if isinstance(action, str) else ()
     return [
         None if name in wanted else {"display": "none"}
         for name in (TEXT, HOURS, DEADLINE, DECISION)
@@ -378,7 +378,7 @@ def act(_n, action, text, hours, deadline, decision, case, version, lang):
     if principal is None or not isinstance(version, int):
         raise PreventUpdate
     form = {
-        FORM_NAMES.get(action, "reason"): text,
+        FORM_NAMES.get(action, "reason") if isinstance(action, str) else "reason": text,
         "reply_hours": hours,
         "deadline": deadline,
         "decision": decision,

@@ -62,7 +62,7 @@ class Context:
 
 def may(principal, action: str, district_id: int | None) -> bool:
     """Whether `principal` may take `action` on a case of district `district_id`."""
-    if action not in AUTHORISATION or not allowed(principal, AUTHORISATION[action]):
+    if action not in ACTIONS or not allowed(principal, AUTHORISATION[action]):
         return False
     return not principal.scoped or (
         principal.district_id is not None and principal.district_id == district_id
@@ -78,7 +78,7 @@ def perform(rt, principal, event_id, action, form, address: str, now: datetime |
     """Take one action on the case `event_id`; returns what the page shows ({"message"}, and
     for a reveal the values). InputError names each bad field; Refused when not authorised;
     ConflictError when the case is not in a state for it (finished, nothing pending …)."""
-    if action not in AUTHORISATION:
+    if not isinstance(action, str) or action not in AUTHORISATION:
         raise InputError({"action": f"one of {', '.join(ACTIONS)}"})
     if not is_id(event_id):
         raise InputError({"event": "an event id"})

@@ -301,7 +301,7 @@ def test_the_filter_bar_becomes_the_query_and_bad_values_a_message(client, liste
     assert "第1区" in str(out["flow-crumbs"]["children"])
     assert [o["value"] for o in out["flow-area-pick"]["options"]] == ["S1"]
     assert out["flow-exports"]["children"] == []  # a duty officer has no export
-    for bad in ({"flow-area.data": "NOPE"}, {"flow-severity.value": 9}, {"flow-range.value": "1y"}, {"flow-category.value": "x" * 100}):  # fmt: skip
+    for bad in ({"flow-range.value": "custom", "flow-dates.start_date": 5}, {"flow-range.value": "custom", "flow-dates.start_date": ["x"]}, {"flow-area.data": "NOPE"}, {"flow-severity.value": 9}, {"flow-range.value": "1y"}, {"flow-category.value": "x" * 100}):  # fmt: skip
         r = call(duty, "flow-query", "flow-area.data", {**BAR, **bad})
         assert r.status_code == 200 and r.json["response"]["flow-note"]["children"], bad
     officer = as_role(client.application.test_client(), listed, "district_officer", "339001")

@@ -164,13 +164,15 @@ def test_the_callbacks_show_and_act_and_refuse_crafted_requests(client, rt, city
     assert "13812345678" in str(r.json["response"]["incident-contact"])
     assert r.json["response"]["incident-contact-timer"]["disabled"] is False
     # bad input and wrong states come back as messages, nothing written
-    for action, text in [("supervise", ""), ("rework", "现场未整改"), ("delete", "x"), (None, "x")]:
+    for action, text in [("supervise", ""), ("rework", "现场未整改"), ("delete", "x"), (None, "x"), ({"a": 1}, "x"), ("note", ["x"])]:  # fmt: skip
         r = _act(duty, ids["E2"], action, text)
         assert r.status_code == 200 and "inc-error" in r.get_data(as_text=True), action
     for case in ("1", None, 2**40, True, {"id": 1}):
         assert _show(duty, case).status_code == 204
         assert _act(duty, case, "note", "x").status_code == 200
     assert _act(duty, ids["E2"], "note", "a\x00b").status_code == 400  # the gate: NUL
+    r = call(duty, "incident-text.style", "incident-action.value", {"incident-action.value": {"a": 1}})  # fmt: skip
+    assert r.status_code == 200
     with rt.sessions() as session:
         assert session.execute(select(func.count()).select_from(Supervision)).scalar() == 1
 
