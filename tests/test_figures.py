@@ -43,3 +43,14 @@ def test_tiny_donut_slices_go_unlabelled():
 
     pie = figures.donut(["a", "b", "c"], [90, 8, 2])["data"][0]
     assert pie["textposition"] == ["outside", "outside", "none"]
+
+
+def test_count_axes_show_whole_numbers_only():
+    from ui.figures import count_axis, stacked_bars, week_against_week
+
+    assert count_axis(3)["dtick"] == 1 and "dtick" not in count_axis(40)
+    fig = week_against_week([f"b{i}" for i in range(168)], [1] * 168, [0] * 168, ("a", "b"))
+    assert fig["layout"]["yaxis"]["dtick"] == 1
+    assert len(fig["layout"]["xaxis"]["tickvals"]) <= 6  # a week of hours, six labels
+    bars = stacked_bars(["x", "y"], [("n", [2, 3], "k", "#fff"), ("m", [4, 0], "o", "#000")])
+    assert "dtick" not in bars["layout"]["yaxis"]  # x stacks to 6

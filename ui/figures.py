@@ -533,7 +533,7 @@ def sankey(labels: list[str], keys: list[str], links: dict[tuple[int, int], int]
 def week_against_week(buckets: list[str], now: list[int], before: list[int], labels) -> dict:
     """Counts per bucket as bars, the same buckets a week earlier as a line; about eight
     labels on the axis whatever the number of buckets."""
-    every = max(1, -(-len(buckets) // 8))
+    every = max(1, -(-len(buckets) // 6))
     return {
         "data": [
             {"type": "bar", "x": buckets, "y": now, "name": labels[0], "marker": {"color": ACCENT}},
@@ -555,7 +555,7 @@ def week_against_week(buckets: list[str], now: list[int], before: list[int], lab
                 "tickvals": buckets[::every],
                 "tickangle": 0,
             },
-            yaxis={"gridcolor": GRID, "color": MUTED, "rangemode": "tozero", "tickformat": ",~d"},
+            yaxis=count_axis(max([*now, *before], default=0)),
             bargap=0.15,
         ),
     }
@@ -582,6 +582,16 @@ def stacked_bars(labels: list[str], series: list[tuple[str, list[int], str, str]
             showlegend=True,
             legend={"orientation": "h", "x": 0, "y": 1.15, "font": {"size": 13}},
             xaxis={"color": MUTED, "type": "category"},
-            yaxis={"gridcolor": GRID, "color": MUTED},
+            yaxis=count_axis(
+                max(map(sum, zip(*(v for _n, v, _k, _c in series), strict=True)), default=0)
+            ),
         ),
     }
+
+
+def count_axis(largest: float) -> dict:
+    """A y axis of counts: whole numbers only, one per step while the counts are small."""
+    axis = {"gridcolor": GRID, "color": MUTED, "rangemode": "tozero", "tickformat": ",d"}
+    if largest <= 5:
+        axis["dtick"] = 1
+    return axis
