@@ -346,6 +346,23 @@ class Alert(Base):
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    # how often its rule found it, and when last: it clears itself once not seen for a while
+    hits: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class RiskRule(Base):
+    """A risk rule (DESIGN §6) as data: shipped in dashboard/rules.toml, kept and edited here."""
+
+    __tablename__ = "risk_rules"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    family: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    params: Mapped[str] = mapped_column(Text, default="{}")  # JSON: thresholds, levels …
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str] = mapped_column(String(100), default="rules.toml")
 
 
 class AlertEvent(Base):

@@ -1,0 +1,374 @@
+"""Risk rules (DESIGN §6) and the alerts they raise.
+
+Rules are data: dashboard/rules.toml is loaded into `risk_rules` once (`load_rules`), and the
+table is what the detectors read (`rules`). A detector returns Findings; `record` keeps one open
+alert per (rule, area, subject) — a finding again updates its evidence, counts a hit and may
+raise its level, never lower it — and links the events it was found on. `clear_stale` clears an
+alert nobody acknowledged once its rule has not found it for the rule's `clear_after_minutes`.
+
+Detectors here: `major` and `keywords` (on the events of an ingest batch, at once) and `surge`
+(a window of the recent past against the same window of the last weeks, dashboard.surge).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import orjson
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from dashboard import surge
+from dashboard.alerts import OPEN_STATES
+from dashboard.models import Alert, AlertEvent, AlertHistory, Category, Event, RiskRule
+from dashboard.privacy import mask_text
+
+RULES_FILE = Path(__file__).with_name("rules.toml")
+FAMILIES = ("surge", "major", "keywords", "repeat", "backlog", "staffing", "feed_silence")
+SYSTEM = "system"  # the actor of what the rules do by themselves
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    family: str
+    name: str
+    params: dict
+
+    @property
+    def clear_after(self) -> timedelta:
+        return timedelta(minutes=self.params.get("clear_after_minutes", 120))
+
+
+@dataclass
+class Finding:
+    """What a rule found: where (an area, or none), about what (`subject`), how severe."""
+
+    rule: str
+    level: int
+    subject: str
+    title: str
+    area_id: int | None = None
+    district_id: int | None = None
+    evidence: dict = field(default_factory=dict)
+    event_ids: list[int] = field(default_factory=list)
+
+
+# --- the rules as data ------------------------------------------------------------------------
+def shipped() -> list[dict]:
+    """The rules of dashboard/rules.toml."""
+    return tomllib.loads(RULES_FILE.read_text(encoding="utf-8"))["rule"]
+
+
+def load_rules(session: Session, now: datetime) -> int:
+    """Put the shipped rules that the table does not hold yet into it (an admin's changes to
+    the others stay). Returns how many were added."""
+    held = set(session.execute(select(RiskRule.key)).scalars())
+    added = 0
+    for r in shipped():
+        if r["key"] in held:
+            continue
+        if r["family"] not in FAMILIES:
+            raise ValueError(f"rule {r['key']}: unknown family {r['family']!r}")
+        params = {k: v for k, v in r.items() if k not in ("key", "family", "name", "name_en")}
+        session.add(
+            RiskRule(
+                key=r["key"],
+                family=r["family"],
+                name=r["name"],
+                name_en=r.get("name_en", ""),
+                enabled=True,
+                params=orjson.dumps(params).decode(),
+                updated_at=now,
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
+def rules(session: Session, family: str | None = None) -> list[Rule]:
+    """The enabled rules (of one family)."""
+    q = select(RiskRule).where(RiskRule.enabled).order_by(RiskRule.key)
+    if family:
+        q = q.where(RiskRule.family == family)
+    return [
+        Rule(r.key, r.family, r.name, orjson.loads(r.params)) for r in session.execute(q).scalars()
+    ]
+
+
+# --- keeping one open alert per (rule, area, subject) ---------------------------------------------
+def record(session: Session, found: Finding, now: datetime) -> Alert:
+    """Raise the finding's alert, or update the open one of the same rule, area and subject."""
+    alert = session.execute(
+        select(Alert)
+        .where(
+            Alert.rule == found.rule,
+            Alert.subject == found.subject[:200],
+            Alert.area_id.is_(None) if found.area_id is None else Alert.area_id == found.area_id,
+            Alert.state.in_(OPEN_STATES),
+        )
+        .with_for_update()
+    ).scalar()
+    evidence = orjson.dumps(found.evidence).decode()
+    if alert is None:
+        alert = Alert(
+            rule=found.rule,
+            level=found.level,
+            area_id=found.area_id,
+            district_id=found.district_id,
+            subject=found.subject[:200],
+            title=mask_text(found.title)[:200],
+            evidence=evidence,
+            state="active",
+            created_at=now,
+            updated_at=now,
+            hits=1,
+            seen_at=now,
+        )
+        session.add(alert)
+        session.flush()
+        session.add(
+            AlertHistory(
+                alert_id=alert.id,
+                from_state=None,
+                to_state="active",
+                at=now,
+                actor=SYSTEM,
+                note=f"level {found.level}",
+            )
+        )
+    else:
+        raised = found.level < alert.level
+        alert.level = min(alert.level, found.level)
+        alert.evidence, alert.hits, alert.seen_at, alert.updated_at = (
+            evidence,
+            alert.hits + 1,
+            now,
+            now,
+        )
+        if raised:
+            alert.title = mask_text(found.title)[:200]
+            session.add(
+                AlertHistory(
+                    alert_id=alert.id,
+                    from_state=alert.state,
+                    to_state=alert.state,
+                    at=now,
+                    actor=SYSTEM,
+                    note=f"raised to level {found.level}",
+                )
+            )
+    linked = set(
+        session.execute(
+            select(AlertEvent.event_id).where(AlertEvent.alert_id == alert.id)
+        ).scalars()
+    )
+    for event_id in dict.fromkeys(found.event_ids):
+        if event_id not in linked:
+            session.add(AlertEvent(alert_id=alert.id, event_id=event_id))
+    session.flush()
+    return alert
+
+
+def clear_stale(session: Session, now: datetime) -> int:
+    """Clear the alerts nobody acknowledged whose rule has not found them for its
+    `clear_after_minutes`. Returns how many."""
+    after = {r.key: r.clear_after for r in rules(session)}
+    cleared = 0
+    for alert in session.execute(select(Alert).where(Alert.state == "active")).scalars():
+        wait = after.get(alert.rule)
+        if wait is None or (alert.seen_at or alert.updated_at) > now - wait:
+            continue
+        session.add(
+            AlertHistory(
+                alert_id=alert.id,
+                from_state="active",
+                to_state="resolved",
+                at=now,
+                actor=SYSTEM,
+                note="condition gone",
+            )
+        )
+        alert.state, alert.updated_at = "resolved", now
+        cleared += 1
+    session.flush()
+    return cleared
+
+
+# --- detectors ----------------------------------------------------------------------------------
+def _names(session: Session) -> dict[int, tuple[str, bool]]:
+    return {
+        i: (n, s)
+        for i, n, s in session.execute(select(Category.id, Category.name, Category.sensitive))
+    }
+
+
+def at_ingest(session: Session, events: list[Event]) -> list[Finding]:
+    """The immediate rules (major event, sensitive words) over newly stored events."""
+    found: list[Finding] = []
+    subs = _names(session)
+    for rule in rules(session):
+        if rule.family == "major":
+            by_severity = {int(k): v for k, v in rule.params.get("severity_levels", {}).items()}
+            for e in events:
+                name, sensitive = subs.get(e.subcategory_id, ("", False))
+                levels = [by_severity[e.severity]] if e.severity in by_severity else []
+                if sensitive:
+                    levels.append(rule.params.get("sensitive_level", 2))
+                if levels:
+                    found.append(
+                        Finding(
+                            rule.key,
+                            min(levels),
+                            f"event:{e.id}",
+                            f"{rule.name}：{name} {e.title}",
+                            e.grid_id,
+                            e.district_id,
+                            {"severity": e.severity, "subcategory": name, "sensitive": sensitive},
+                            [e.id],
+                        )
+                    )
+        elif rule.family == "keywords":
+            words = [w for w in rule.params.get("words", []) if w]
+            for e in events:
+                text = f"{e.title} {e.description or ''}"
+                hit = [w for w in words if w in text]
+                if hit:
+                    found.append(
+                        Finding(
+                            rule.key,
+                            rule.params.get("level", 3),
+                            f"event:{e.id}",
+                            f"{rule.name}「{'、'.join(hit)}」：{e.title}",
+                            e.grid_id,
+                            e.district_id,
+                            {"words": hit},
+                            [e.id],
+                        )
+                    )
+    return found
+
+
+AREA_COLUMNS = {"grid": Event.grid_id, "community": Event.community_id, "place": Event.place_key}
+
+
+def surges(session: Session, rule: Rule, now: datetime) -> list[Finding]:
+    """Counts of one subcategory in one place over the last window against the same window of
+    the last `weeks` weeks (dashboard.surge)."""
+    p = rule.params
+    place = AREA_COLUMNS[p.get("area", "grid")]
+    window = timedelta(minutes=p.get("window_minutes", 60))
+    weeks = int(p.get("weeks", 4))
+    levels = [surge.Level(**lv) for lv in p["levels"]]
+    least = min(lv.min_count for lv in levels)
+    recent = session.execute(
+        select(
+            place,
+            Event.subcategory_id,
+            func.count(),
+            func.max(Event.district_id),
+            func.min(Event.grid_id),
+        )
+        .where(Event.reported_at > now - window, Event.reported_at <= now, place.is_not(None))
+        .group_by(place, Event.subcategory_id)
+        .having(func.count() >= least)
+    ).all()
+    if not recent:
+        return []
+    subs = _names(session)
+    found = []
+    for key, sub, count, district_id, grid_id in recent:
+        same = and_(place == key, Event.subcategory_id == sub)
+        past = [
+            session.execute(
+                select(func.count()).where(
+                    same,
+                    Event.reported_at > now - k * timedelta(days=7) - window,
+                    Event.reported_at <= now - k * timedelta(days=7),
+                )
+            ).scalar()
+            for k in range(1, weeks + 1)
+        ]
+        total = session.execute(
+            select(func.count()).where(
+                same,
+                Event.reported_at > now - timedelta(days=7 * weeks) - window,
+                Event.reported_at <= now - window,
+            )
+        ).scalar()
+        windows = timedelta(days=7 * weeks) / window
+        expected = surge.usual(past, total, windows, p.get("floor", 0.02))
+        level, tail = surge.level_of(count, expected, levels)
+        if level is None:
+            continue
+        ids = (
+            session.execute(
+                select(Event.id)
+                .where(same, Event.reported_at > now - window, Event.reported_at <= now)
+                .order_by(Event.reported_at)
+            )
+            .scalars()
+            .all()
+        )
+        area_id = key if p.get("area") in ("grid", "community") else grid_id
+        name = subs.get(sub, ("", False))[0]
+        found.append(
+            Finding(
+                rule.key,
+                level,
+                f"{p.get('area')}:{key}|sub:{sub}",
+                f"{rule.name}：{name} {count} 件/{int(window.total_seconds() // 60)} 分钟（通常 {expected:.2f}）",
+                area_id,
+                district_id,
+                {
+                    "count": count,
+                    "usual": round(expected, 3),
+                    "tail": tail,
+                    "same_window_past_weeks": past,
+                    "window_minutes": int(window.total_seconds() // 60),
+                },
+                list(ids),
+            )
+        )
+    return found
+
+
+def _sub(found: Finding) -> str:
+    return found.subject.rpartition("|")[2]
+
+
+def _unexplained(new: list[Finding], found: list[Finding]) -> list[Finding]:
+    """A grid's surge that one compound's surge in it already explains (same grid, same
+    subcategory) is not a second alert: the compound's is the more precise."""
+    places = {(f.area_id, _sub(f)) for f in found if f.subject.startswith("place:")}
+    return [f for f in new if f.subject.startswith("place:") or (f.area_id, _sub(f)) not in places]
+
+
+def evaluate(session: Session, now: datetime) -> dict:
+    """The scheduled pass: every periodic rule, its findings recorded, stale alerts cleared."""
+    found: list[Finding] = []
+    for rule in sorted(rules(session, "surge"), key=lambda r: r.params.get("area") != "place"):
+        found += _unexplained(surges(session, rule, now), found)
+    alerts = [record(session, f, now) for f in found]
+    return {
+        "found": len(found),
+        "alerts": len({a.id for a in alerts}),
+        "cleared": clear_stale(session, now),
+    }
+
+
+__all__ = [
+    "Finding",
+    "Rule",
+    "at_ingest",
+    "clear_stale",
+    "evaluate",
+    "load_rules",
+    "record",
+    "rules",
+    "surges",
+]

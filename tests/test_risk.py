@@ -1,0 +1,129 @@
+"""Risk rules (dashboard/risk.py) on constructed data: the shipped rules load once, the immediate
+rules fire on their events, one open alert per (rule, area, subject) whose level only rises, an
+unacknowledged alert clears itself, and a surge fires on a burst but not on a usual busy hour."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import orjson
+from sqlalchemy import func, select, update
+
+from dashboard import alerts, risk
+from dashboard.models import Alert, AlertEvent, Event, RiskRule
+from tests.factories import T0, event, h
+
+NOW = T0 + h(24 * 29)  # four weeks and a day of history before it
+
+
+def _rules(rt) -> None:
+    with rt.sessions() as session, session.begin():
+        risk.load_rules(session, NOW)
+
+
+def _events(rt, ids: list[str]) -> list[Event]:
+    with rt.sessions() as session:
+        found = session.execute(select(Event).where(Event.external_id.in_(ids))).scalars().all()
+        session.expunge_all()
+        return found
+
+
+def test_the_shipped_rules_load_once_and_keep_an_admins_changes(rt, city):
+    with rt.sessions() as session, session.begin():
+        added = risk.load_rules(session, NOW)
+        session.execute(update(RiskRule).where(RiskRule.key == "keywords").values(params='{"words": ["漏水"], "level": 4}'))  # fmt: skip
+    assert added == len(risk.shipped()) >= 4
+    with rt.sessions() as session, session.begin():
+        assert risk.load_rules(session, NOW) == 0
+        [kw] = risk.rules(session, "keywords")
+    assert kw.params["words"] == ["漏水"]
+
+
+def test_major_events_and_sensitive_words_fire_at_once(rt, city):
+    _rules(rt)
+    rt.ingestor.ingest_events(
+        [
+            event("M1", NOW, "G11", severity=3),
+            event("M2", NOW, "G12", sub="1001"),  # 群体性事件: sensitive
+            event("M3", NOW, "G21", title="多名工人聚集讨薪"),
+            event("M4", NOW, "G22"),
+        ],
+        now=NOW,
+    )
+    with rt.sessions() as session:
+        found = risk.at_ingest(session, _events(rt, ["M1", "M2", "M3", "M4"]))
+    by_event = {(f.rule, f.event_ids[0]): f.level for f in found}
+    ids = {e.external_id: e.id for e in _events(rt, ["M1", "M2", "M3", "M4"])}
+    assert by_event[("major", ids["M1"])] == 2  # 重大 → 橙
+    assert by_event[("major", ids["M2"])] == 2  # sensitive → 橙
+    assert by_event[("keywords", ids["M3"])] == 3
+    assert not any(e == ids["M4"] for _r, e in by_event)
+
+
+def test_one_open_alert_per_rule_area_and_subject_whose_level_only_rises(rt, city):
+    _rules(rt)
+    rt.ingestor.ingest_events([event("A1", NOW, "G11"), event("A2", NOW, "G11")], now=NOW)
+    a1, a2 = (e.id for e in sorted(_events(rt, ["A1", "A2"]), key=lambda e: e.external_id))
+    finding = risk.Finding("surge.grid", 3, "grid:G11|sub:2", "网格11 暴露垃圾 激增", 4, 2, {"count": 5}, [a1])  # fmt: skip
+    with rt.sessions() as session, session.begin():
+        first = risk.record(session, finding, NOW).id
+        risk.record(session, risk.Finding(**{**finding.__dict__, "level": 4, "event_ids": [a1, a2]}), NOW + h(0.1))  # fmt: skip
+    with rt.sessions() as session, session.begin():
+        risk.record(session, risk.Finding(**{**finding.__dict__, "level": 1}), NOW + h(0.2))
+    with rt.sessions() as session:
+        [alert] = session.execute(select(Alert)).scalars().all()
+        links = session.execute(select(AlertEvent.event_id).where(AlertEvent.alert_id == first)).scalars().all()  # fmt: skip
+    assert (alert.id, alert.level, alert.hits) == (first, 1, 3)
+    assert sorted(links) == sorted([a1, a2])
+
+
+def test_an_alert_nobody_acknowledged_clears_itself_once_gone(rt, city):
+    _rules(rt)
+    base = risk.Finding("keywords", 3, "event:1", "敏感词", None, None, {})
+    with rt.sessions() as session, session.begin():
+        stale = risk.record(session, base, NOW).id
+        kept = risk.record(session, risk.Finding(**{**base.__dict__, "subject": "event:2"}), NOW).id  # fmt: skip
+        alerts.act(session, kept, "ack", "duty1")
+    with rt.sessions() as session, session.begin():
+        assert risk.clear_stale(session, NOW + timedelta(minutes=719)) == 0
+        assert risk.clear_stale(session, NOW + timedelta(minutes=721)) == 1
+    with rt.sessions() as session:
+        states = dict(session.execute(select(Alert.id, Alert.state)).all())
+    assert states == {stale: "resolved", kept: "acknowledged"}
+
+
+def _history(rt, hour_offsets: list[float], grid: str, address: str, prefix: str) -> None:
+    rt.ingestor.ingest_events(
+        [
+            event(f"{prefix}{i}", NOW + h(dh), grid, address=address)
+            for i, dh in enumerate(hour_offsets)
+        ],
+        now=NOW,
+    )
+
+
+def test_a_burst_from_one_compound_fires_and_a_usual_busy_hour_does_not(rt, city):
+    _rules(rt)
+    # quiet history: one report a week from 兰园小区, at other hours
+    _history(rt, [-24 * 7 * k - 30 for k in range(1, 5)], "G11", "兰园小区3栋", "Q")
+    # a burst: six reports about the same thing from the same compound within the last hour
+    _history(rt, [-0.9, -0.7, -0.5, -0.4, -0.2, -0.1], "G11", "兰园小区3栋", "B")
+    # a busy place where five an hour at this hour of the week is usual
+    busy = [-24 * 7 * k - 0.5 + i * 0.1 for k in range(1, 5) for i in range(5)] + [-0.5, -0.4, -0.3, -0.2, -0.1]  # fmt: skip
+    _history(rt, busy, "G21", "菜市场北门", "U")
+    with rt.sessions() as session, session.begin():
+        result = risk.evaluate(session, NOW)
+    with rt.sessions() as session:
+        fired = session.execute(select(Alert)).scalars().all()
+        linked = session.execute(select(func.count()).select_from(AlertEvent)).scalar()
+    places = {a.rule: a for a in fired}
+    assert set(places) == {"surge.place"}, [(a.rule, a.title) for a in fired]
+    alert = places["surge.place"]
+    evidence = orjson.loads(alert.evidence)
+    assert evidence["count"] == 6 and evidence["same_window_past_weeks"] == [0, 0, 0, 0]
+    assert alert.level == 3 and linked == 6 and result["alerts"] == 1
+    # evaluated again a minute later: the same alert, one more hit, nothing new
+    with rt.sessions() as session, session.begin():
+        risk.evaluate(session, NOW + timedelta(minutes=1))
+    with rt.sessions() as session:
+        assert session.execute(select(Alert.hits)).scalars().all() == [2]
