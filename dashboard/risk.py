@@ -6,8 +6,10 @@ alert per (rule, area, subject) — a finding again updates its evidence, counts
 raise its level, never lower it — and links the events it was found on. `clear_stale` clears an
 alert nobody acknowledged once its rule has not found it for the rule's `clear_after_minutes`.
 
-Detectors here: `major` and `keywords` (on the events of an ingest batch, at once) and `surge`
-(a window of the recent past against the same window of the last weeks, dashboard.surge).
+Detectors here: `major` and `keywords` (on the events of an ingest batch, at once); `surge` (a
+window of the recent past against the same window of the last weeks, dashboard.surge), `repeat`
+(one grid and subcategory, or one reporter, again and again), `backlog` (a department's overdue
+cases) and `feed_silence` (a source quiet in minutes it usually sends), run by `evaluate`.
 """
 
 from __future__ import annotations
@@ -18,12 +20,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from dashboard import surge
 from dashboard.alerts import OPEN_STATES
-from dashboard.models import Alert, AlertEvent, AlertHistory, Category, Event, RiskRule
+from dashboard.models import (
+    Alert,
+    AlertEvent,
+    AlertHistory,
+    Category,
+    Department,
+    Event,
+    RiskRule,
+)
 from dashboard.privacy import mask_text
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
@@ -337,6 +347,138 @@ def surges(session: Session, rule: Rule, now: datetime) -> list[Finding]:
     return found
 
 
+def _reached(levels: list[dict], **have) -> int | None:
+    """The most severe level whose every minimum (`min_<name>`) `have` meets."""
+    met = [
+        lv["level"]
+        for lv in levels
+        if all(have[k[4:]] >= v for k, v in lv.items() if k.startswith("min_"))
+    ]
+    return min(met) if met else None
+
+
+def repeats(session: Session, rule: Rule, now: datetime) -> list[Finding]:
+    """The same matter again and again: one grid and subcategory, or one reporter (by the keyed
+    hash of the phone: nobody's number is read), at least the levels' counts in `days`."""
+    p = rule.params
+    since = now - timedelta(days=p.get("days", 7))
+    least = min(lv["min_count"] for lv in p["levels"])
+    keys = (Event.grid_id, Event.subcategory_id) if p.get("by") == "grid" else (Event.reporter_key,)
+    q = (
+        select(
+            *keys,
+            func.count(),
+            func.max(Event.district_id),
+            func.min(Event.grid_id),
+            func.max(Event.id),
+        )
+        .where(Event.reported_at > since, Event.reported_at <= now, *(k.is_not(None) for k in keys))
+        .group_by(*keys)
+        .having(func.count() >= least)
+    )
+    subs = _names(session)
+    found = []
+    for row in session.execute(q):
+        *key, count, district_id, grid_id, _last = row
+        level = _reached(p["levels"], count=count)
+        if level is None:
+            continue
+        where = [k == v for k, v in zip(keys, key, strict=True)]
+        ids = (
+            session.execute(
+                select(Event.id)
+                .where(*where, Event.reported_at > since, Event.reported_at <= now)
+                .order_by(Event.reported_at)
+            )
+            .scalars()
+            .all()
+        )
+        if p.get("by") == "grid":
+            subject, what = f"grid:{key[0]}|sub:{key[1]}", subs.get(key[1], ("", False))[0]
+        else:
+            subject, what = f"reporter:{key[0]}", "同一报告人"
+        found.append(
+            Finding(
+                rule.key,
+                level,
+                subject,
+                f"{rule.name}：{what} {count} 次/{p.get('days', 7)} 天",
+                grid_id,
+                district_id,
+                {"count": count, "days": p.get("days", 7)},
+                list(ids),
+            )
+        )
+    return found
+
+
+def backlogs(session: Session, rule: Rule, now: datetime) -> list[Finding]:
+    """A department's overdue open cases, by count and by share of its open ones."""
+    late = func.sum(case((Event.close_deadline < now, 1), else_=0))
+    q = (
+        select(Event.department_id, func.count(), late)
+        .where(Event.is_open, Event.department_id.is_not(None))
+        .group_by(Event.department_id)
+    )
+    names = dict(session.execute(select(Department.id, Department.name)).all())
+    found = []
+    for dept, open_n, overdue in session.execute(q):
+        overdue = int(overdue or 0)
+        level = _reached(rule.params["levels"], overdue=overdue, share=overdue / open_n)
+        if level is not None:
+            found.append(
+                Finding(
+                    rule.key,
+                    level,
+                    f"department:{dept}",
+                    f"{rule.name}：{names.get(dept, '')} 超期 {overdue} 件（在办 {open_n}）",
+                    None,
+                    None,
+                    {"overdue": overdue, "open": open_n},
+                )
+            )
+    return found
+
+
+def silences(session: Session, rule: Rule, now: datetime) -> list[Finding]:
+    """A source that usually sends in these minutes of the week has sent nothing for them."""
+    p = rule.params
+    quiet = timedelta(minutes=p.get("silent_minutes", 30))
+    found = []
+    for source in session.execute(select(Event.source).distinct()).scalars():
+        latest = session.execute(
+            select(func.max(Event.reported_at)).where(Event.source == source)
+        ).scalar()
+        if latest is None or latest > now - quiet:
+            continue
+        usual = [
+            session.execute(
+                select(func.count()).where(
+                    Event.source == source,
+                    Event.reported_at > now - k * timedelta(days=7) - quiet,
+                    Event.reported_at <= now - k * timedelta(days=7),
+                )
+            ).scalar()
+            for k in range(1, int(p.get("weeks", 4)) + 1)
+        ]
+        if sum(usual) / len(usual) >= p.get("min_usual", 3):
+            found.append(
+                Finding(
+                    rule.key,
+                    p.get("level", 3),
+                    f"source:{source}",
+                    f"{rule.name}：{source} 已 {int((now - latest).total_seconds() // 60)} 分钟无数据",
+                    None,
+                    None,
+                    {"latest": latest.isoformat() + "Z", "usual": usual},
+                )
+            )
+    return found
+
+
+PERIODIC = {"surge": surges, "repeat": repeats, "backlog": backlogs, "feed_silence": silences}
+
+
 def _sub(found: Finding) -> str:
     return found.subject.rpartition("|")[2]
 
@@ -353,6 +495,9 @@ def evaluate(session: Session, now: datetime) -> dict:
     found: list[Finding] = []
     for rule in sorted(rules(session, "surge"), key=lambda r: r.params.get("area") != "place"):
         found += _unexplained(surges(session, rule, now), found)
+    for rule in rules(session):
+        if rule.family in PERIODIC and rule.family != "surge":
+            found += PERIODIC[rule.family](session, rule, now)
     alerts = [record(session, f, now) for f in found]
     return {
         "found": len(found),

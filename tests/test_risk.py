@@ -116,14 +116,74 @@ def test_a_burst_from_one_compound_fires_and_a_usual_busy_hour_does_not(rt, city
     with rt.sessions() as session:
         fired = session.execute(select(Alert)).scalars().all()
         linked = session.execute(select(func.count()).select_from(AlertEvent)).scalar()
-    places = {a.rule: a for a in fired}
+    places = {a.rule: a for a in fired if a.rule.startswith("surge.")}
     assert set(places) == {"surge.place"}, [(a.rule, a.title) for a in fired]
     alert = places["surge.place"]
     evidence = orjson.loads(alert.evidence)
     assert evidence["count"] == 6 and evidence["same_window_past_weeks"] == [0, 0, 0, 0]
-    assert alert.level == 3 and linked == 6 and result["alerts"] == 1
+    assert alert.level == 3
+    assert linked == 6 + 6 + 5  # the repeat rule links its events too (6 in G11, 5 in G21)
+    assert result["alerts"] == 3
     # evaluated again a minute later: the same alert, one more hit, nothing new
     with rt.sessions() as session, session.begin():
         risk.evaluate(session, NOW + timedelta(minutes=1))
     with rt.sessions() as session:
-        assert session.execute(select(Alert.hits)).scalars().all() == [2]
+        assert session.execute(select(Alert.hits).where(Alert.rule == "surge.place")).scalars().all() == [2]  # fmt: skip
+
+
+def test_repeats_backlogs_and_silent_feeds(rt, city):
+    from tests.factories import step
+
+    _rules(rt)
+    # the same matter in G12 eight times this week (黄), and one caller five times this month
+    rt.ingestor.ingest_events([event(f"R{i}", NOW - h(20 * i + 3), "G12") for i in range(8)], now=NOW)  # fmt: skip
+    rt.ingestor.ingest_events(
+        [
+            event(
+                f"P{i}",
+                NOW - h(24 * 5 * i + 2),
+                "G21",
+                sub="0201",
+                source="hotline",
+                reporter_phone="13812345678",
+            )
+            for i in range(5)
+        ],
+        now=NOW,
+    )
+    # 城管局: 31 cases dispatched long ago, all overdue now (蓝: ≥ 30 and ≥ 10 %)
+    old = NOW - h(24 * 10)
+    rt.ingestor.ingest_events([event(f"D{i}", old, "G11", source="video") for i in range(31)], now=NOW)  # fmt: skip
+    for i in range(31):
+        rt.ingestor.transition_event("video", f"D{i}", [step("accepted", old + h(0.1)), step("dispatched", old + h(0.2))], now=NOW)  # fmt: skip
+    # the grid feed sent 4 reports in this half hour in each of the last four weeks, none today
+    rt.ingestor.ingest_events(
+        [
+            event(f"S{k}{i}", NOW - h(24 * 7 * k) - timedelta(minutes=5 * i + 1), "G22")
+            for k in range(1, 5)
+            for i in range(4)
+        ],
+        now=NOW,
+    )
+    with rt.sessions() as session, session.begin():
+        risk.evaluate(session, NOW)
+    with rt.sessions() as session:
+        fired = {(a.rule, a.subject.split("|")[0].split(":")[0]): a for a in session.execute(select(Alert)).scalars()}  # fmt: skip
+    assert fired[("repeat.grid", "grid")].level == 3
+    assert fired[("repeat.reporter", "reporter")].level == 3  # five in 30 days
+    assert "13812345678" not in fired[("repeat.reporter", "reporter")].subject
+    assert fired[("backlog.department", "department")].level == 4
+    assert orjson.loads(fired[("backlog.department", "department")].evidence)["overdue"] == 31
+    assert fired[("feed_silence", "source")].subject == "source:grid"
+    assert ("feed_silence", "source") in fired and len([k for k in fired if k[0] == "feed_silence"]) == 1  # fmt: skip
+
+
+def test_quiet_data_raises_nothing(rt, city):
+    _rules(rt)
+    # a steady trickle: a report every six hours somewhere in the city, for four weeks and a
+    # day (each grid and subcategory about three times a week)
+    grids = ["G11", "G12", "G21", "G22", "G12", "G11", "G22", "G21"]
+    rt.ingestor.ingest_events([event(f"T{i}", NOW - h(6 * i + 0.5), grids[i % 8], sub=("0101", "0201")[i % 2]) for i in range(4 * 29)], now=NOW)  # fmt: skip
+    with rt.sessions() as session, session.begin():
+        result = risk.evaluate(session, NOW)
+    assert result == {"found": 0, "alerts": 0, "cleared": 0}
