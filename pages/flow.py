@@ -48,7 +48,6 @@ FLAGS = "flow-flags"
 QUERY = "flow-query"  # Store: the filters as a URL query (the page's state)
 NOTE = "flow-note"
 RESET = "flow-reset"
-GRAPHS = ("funnel", "sankey", "throughput", "ageing")
 STUCK = "flow-stuck"
 GRID_BOX = "flow-grid-box"
 GRID = "flow-grid"
