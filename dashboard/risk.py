@@ -141,16 +141,7 @@ def record(session: Session, found: Finding, now: datetime) -> Alert:
         )
         session.add(alert)
         session.flush()
-        session.add(
-            AlertHistory(
-                alert_id=alert.id,
-                from_state=None,
-                to_state="active",
-                at=now,
-                actor=SYSTEM,
-                note=f"level {found.level}",
-            )
-        )
+        _noted(session, alert, None, "active", now, f"level {found.level}")
     else:
         raised = found.level < alert.level
         alert.level = min(alert.level, found.level)
@@ -162,16 +153,7 @@ def record(session: Session, found: Finding, now: datetime) -> Alert:
         )
         if raised:
             alert.title = mask_text(found.title)[:200]
-            session.add(
-                AlertHistory(
-                    alert_id=alert.id,
-                    from_state=alert.state,
-                    to_state=alert.state,
-                    at=now,
-                    actor=SYSTEM,
-                    note=f"raised to level {found.level}",
-                )
-            )
+            _noted(session, alert, alert.state, alert.state, now, f"raised to level {found.level}")
     linked = set(
         session.execute(
             select(AlertEvent.event_id).where(AlertEvent.alert_id == alert.id)
@@ -184,6 +166,17 @@ def record(session: Session, found: Finding, now: datetime) -> Alert:
     return alert
 
 
+def _noted(
+    session: Session, alert: Alert, was: str | None, now_state: str, at: datetime, note: str
+):
+    """A line of the alert's history written by the rules themselves."""
+    session.add(
+        AlertHistory(
+            alert_id=alert.id, from_state=was, to_state=now_state, at=at, actor=SYSTEM, note=note
+        )
+    )
+
+
 def clear_stale(session: Session, now: datetime) -> int:
     """Clear the alerts nobody acknowledged whose rule has not found them for its
     `clear_after_minutes`. Returns how many."""
@@ -193,16 +186,7 @@ def clear_stale(session: Session, now: datetime) -> int:
         wait = after.get(alert.rule)
         if wait is None or (alert.seen_at or alert.updated_at) > now - wait:
             continue
-        session.add(
-            AlertHistory(
-                alert_id=alert.id,
-                from_state="active",
-                to_state="resolved",
-                at=now,
-                actor=SYSTEM,
-                note="condition gone",
-            )
-        )
+        _noted(session, alert, "active", "resolved", now, "condition gone")
         alert.state, alert.updated_at = "resolved", now
         cleared += 1
     session.flush()

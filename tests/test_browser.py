@@ -54,6 +54,16 @@ def assert_offline_and_clean(requests: list[str], errors: list[str]) -> None:
     assert errors == []
 
 
+def watched(browser, width: int, height: int, requests: list, errors: list):
+    """A new page of that size whose requests and console errors (and uncaught exceptions) are
+    collected for assert_offline_and_clean."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page
+
+
 def sign_in(page, server: str, username: str, password: str) -> None:
     """A person signs in through the form, as at a desk."""
     page.goto(server + "/login", wait_until="networkidle")
@@ -86,11 +96,8 @@ def test_pages_render_offline_without_errors(server, browser, rt, display):
     now = utcnow()
     rt.ingestor.ingest_events([event("B1", now - timedelta(minutes=2))], now=now)
     jobs.wall_snapshot(rt, now=now)  # the map's shapes and the districts
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
     requests, errors = [], []
-    page.on("request", lambda r: requests.append(r.url))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page = watched(browser, 1920, 1080, requests, errors)
     page.goto(signed(server + "/", display), wait_until="networkidle")
     for path in PAGES:
         page.goto(server + path, wait_until="networkidle")
@@ -98,9 +105,7 @@ def test_pages_render_offline_without_errors(server, browser, rt, display):
     page.close()
     SHOTS.mkdir(exist_ok=True)
     for width, height in ((1920, 1080), (3840, 2160), (5760, 1620)):
-        page = browser.new_page(viewport={"width": width, "height": height})
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page = watched(browser, width, height, requests, errors)
         page.goto(signed(server + "/", display), wait_until="networkidle")
         # Selectors, not JavaScript predicates: this page runs under the app's CSP (no eval).
         page.wait_for_selector("#overview-tile-received-value:text-is('1')", timeout=15000)
@@ -245,9 +250,7 @@ def test_supervision_page(server, browser, rt, display):
     SHOTS.mkdir(exist_ok=True)
     requests, errors = [], []
     for width, height in ((1920, 1080), (3840, 2160)):
-        page = browser.new_page(viewport={"width": width, "height": height})
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page = watched(browser, width, height, requests, errors)
         page.goto(signed(server + "/supervision", display), wait_until="networkidle")
         page.wait_for_selector(
             "#supervision-card-received .sv-card-value:text-is('6')", timeout=20000
@@ -282,9 +285,7 @@ def test_kpi_settings_page(server, browser, rt):
     SHOTS.mkdir(exist_ok=True)
     requests, errors = [], []
     for n, (width, height) in enumerate(((1920, 1080), (3840, 2160))):
-        page = browser.new_page(viewport={"width": width, "height": height})
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page = watched(browser, width, height, requests, errors)
         sign_in(page, server, "kpi-admin", password)
         page.goto(server + "/admin/kpi", wait_until="networkidle")
         cell = page.locator("#admin-kpi-grid .ag-row[row-index='0'] [col-id=value]")
@@ -332,10 +333,7 @@ def test_a_duty_officer_goes_from_the_map_to_an_overdue_incident_and_supervises_
     SHOTS.mkdir(exist_ok=True)
     requests, errors = [], []
     for width, height in ((1920, 1080), (3840, 2160)):
-        page = browser.new_page(viewport={"width": width, "height": height})
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page = watched(browser, width, height, requests, errors)
         sign_in(page, server, "duty-desk", password)
         page.goto(server + "/", wait_until="networkidle")
         first = page.locator("#overview-graph-map path.choroplethlocation").first
