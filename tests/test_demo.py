@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from dashboard import demo, reconcile
+from dashboard import demo, reconcile, risk
+from dashboard.demo import simulator
 from dashboard.domain import NEXT
-from dashboard.models import Activity, Area, Category, Event, Staff, Transition
+from dashboard.models import (
+    Activity,
+    Area,
+    Category,
+    Department,
+    Event,
+    Staff,
+    TimeLimit,
+    Transition,
+)
 from dashboard.queries import kpi_report
 
 
@@ -106,6 +116,80 @@ def test_surges_are_there(seeded):
             .order_by(func.count().desc())
         ).first()
     assert wage[1] >= 50  # the wage dispute at one site
+
+
+def test_severities_and_limits_are_plausible(seeded):
+    rt, _now, _ = seeded
+    with rt.sessions() as s:
+        by = dict(s.execute(select(Event.severity, func.count()).group_by(Event.severity)).all())
+        grave_subs = set(
+            s.execute(
+                select(Category.code)
+                .join(Event, Event.subcategory_id == Category.id)
+                .where(Event.severity >= 3)
+                .distinct()
+            ).scalars()
+        )
+        limits = {
+            (sev, step): (amount, unit)
+            for sev, step, amount, unit in s.execute(
+                select(TimeLimit.severity, TimeLimit.step, TimeLimit.amount, TimeLimit.unit)
+                .join(Category, Category.id == TimeLimit.category_id)
+                .where(Category.code == "1001")
+            )
+        }
+    total = sum(by.values())
+    assert (by.get(3, 0) + by.get(4, 0)) / total < 0.003  # 重大 and above are rare …
+    assert grave_subs <= {"1001", "1002", "1003", "0403", "0404", "0504"}  # … and come from few
+    assert by[2] / total < 0.08
+    # A grave case is taken up sooner, never done sooner.
+    assert limits[(4, "accept")][0] <= limits[(1, "accept")][0]
+    assert limits[(4, "close")] == limits[(1, "close")]
+    assert limits[(4, "handle")] == limits[(1, "handle")]
+
+
+def test_grid_workers_patrol_by_day(seeded):
+    rt, now, _ = seeded
+    offset = rt.settings.zone.utcoffset(now)
+    with rt.sessions() as s:
+        times = s.execute(select(Event.reported_at).where(Event.source == "grid")).scalars()
+        hours = [(t + offset).hour for t in times]
+    assert hours and all(7 <= h < 20 for h in hours)
+
+
+def test_the_planted_incidents_are_what_the_risk_rules_find(seeded):
+    rt, now, _ = seeded
+    with rt.sessions() as s:
+        risk.load_rules(s, now)
+        found = {}
+        for rule in risk.rules(s):
+            if rule.family in risk.PERIODIC:
+                for f in risk.PERIODIC[rule.family](s, rule, now):
+                    found.setdefault(rule.key, []).append(f)
+        compound = [f for f in found.get("surge.place", []) if f.evidence["count"] >= 8]
+        assert compound, found.get("surge.place")  # the compound calling about its parking
+        titles = s.execute(select(Event.title).where(Event.id.in_(compound[0].event_ids)))
+        assert all("停车位" in t for t in titles.scalars())
+        callers = found.get("repeat.reporter", [])
+        assert any(f.evidence["count"] >= 5 for f in callers)  # one resident, again and again
+        backlog = {f.subject for f in found.get("backlog.department", [])}
+        sw = s.execute(select(Department.id).where(Department.code == "SW")).scalar_one()
+        assert f"department:{sw}" in backlog  # 水务局 falling behind
+        # The sensors' feed is silent. This city is a fifth of the demo's size and ten days
+        # old: the rule is asked about the one week it has, at a fifth of the usual volume.
+        (silence,) = risk.rules(s, "feed_silence")
+        small = risk.Rule(silence.key, silence.family, silence.name, {**silence.params})
+        small.params.update(weeks=1, min_usual=silence.params["min_usual"] / 5)
+        assert {f.subject for f in risk.silences(s, small, now)} == {"source:iot"}
+
+
+def test_the_simulator_plants_a_burst_in_each_three_daytime_hours():
+    day = datetime(2026, 11, 25, 8, 0)
+    minutes = [day + timedelta(minutes=m) for m in range(12 * 60)]
+    bursts = [(t, b) for t in minutes if (b := simulator._burst_of(t)) is not None]
+    assert len({b.seed for _t, b in bursts}) == 4  # 08–20 h: four three-hour blocks
+    assert len(bursts) == 4 * 30  # half an hour each
+    assert all(simulator._burst_of(t.replace(hour=3)) is None for t, _b in bursts)
 
 
 def test_live_state_after_seed_matches_sql(seeded):

@@ -39,6 +39,7 @@ class SubcategoryDef:
     weight: float
     sensitive: bool = False
     department: str | None = None  # None: the category's
+    severity: tuple[float, ...] | None = None  # None: the city's usual mix
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,16 @@ class Catalogue:
     categories: tuple[CategoryDef, ...]
     hour_profile: np.ndarray  # 24 relative volumes, local hours
     weekday_factor: np.ndarray  # 7, Monday first
-    severity_limits: dict[int, dict[str, Limit]]  # 重大 and above, calendar hours
+    severity: tuple[float, ...]  # an ordinary event's chances of 一般 … 特别重大
+    severity_limits: dict[int, dict[str, Limit]]  # 重大 and above: 立案 and 派遣, calendar hours
     street_words: str
     community_words: str
     surnames: tuple[str, ...]
     given: tuple[str, ...]
+
+
+def _tupled(sub: dict) -> dict:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in sub.items()}
 
 
 @functools.cache
@@ -88,7 +94,7 @@ def load(path: Path = CATALOGUE_FILE) -> Catalogue:
             c["department"],
             limits(c["limits"]),
             weights / weights.sum(),
-            tuple(SubcategoryDef(**s) for s in c["subcategories"]),
+            tuple(SubcategoryDef(**_tupled(s)) for s in c["subcategories"]),
         )
 
     return Catalogue(
@@ -98,7 +104,11 @@ def load(path: Path = CATALOGUE_FILE) -> Catalogue:
         tuple(category(c) for c in raw["category"]),
         np.array(rhythm["hours"], dtype=float),
         np.array(rhythm["weekdays"], dtype=float),
-        {int(sev): limits(steps) for sev, steps in rhythm["severity_limits"].items()},
+        tuple(rhythm["severity"]),
+        {
+            int(sev): {step: Limit.parse(v, step) for step, v in steps.items()}
+            for sev, steps in rhythm["severity_limits"].items()
+        },
         names["street_words"],
         names["community_words"],
         tuple(names["surnames"]),

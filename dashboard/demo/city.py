@@ -221,6 +221,7 @@ def build_city(conn, rng: np.random.Generator, city_name: str) -> City:
                     "weight": c.weight * sub.weight / sub_total,
                     "is_dispute": c.dispute,
                     "sensitive": sub.sensitive,
+                    "severity_p": np.asarray(sub.severity or cat.severity, dtype=float),
                     "dept_id": did,
                     "src_w": c.sources,
                     "limits": {sev: limits_at(c, sev, cat) for sev in SEVERITY_LABELS},
@@ -255,15 +256,13 @@ def build_city(conn, rng: np.random.Generator, city_name: str) -> City:
 
 
 def limits_at(c: CategoryDef, severity: int, cat: Catalogue) -> dict[str, Limit]:
-    """A category's limits at a severity: its own, or the calendar-hour limits of the severity
-    where the catalogue has them (the category's own when those are in hours and shorter)."""
-    urgent = cat.severity_limits.get(severity)
-    if urgent is None:
-        return dict(c.limits)
-    out = {}
-    for step, limit in urgent.items():
+    """A category's limits at a severity: its own, except the steps the severity's calendar-hour
+    limits name (立案 and 派遣 of a grave case), where those are shorter than the category's."""
+    out = dict(c.limits)
+    for step, limit in cat.severity_limits.get(severity, {}).items():
         own = c.limits[step].hours()
-        out[step] = c.limits[step] if own is not None and own < limit.amount else limit
+        if own is None or limit.amount < own:
+            out[step] = limit
     return out
 
 

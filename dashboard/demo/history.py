@@ -16,6 +16,9 @@ from dashboard.demo.city import City
 from dashboard.domain import LEVELS, SOURCES, STEP_FACTS
 from dashboard.workcalendar import STEPS
 
+# Tags of the incidents planted in the history for the risk rules (dashboard/risk.py) to find.
+PLANTED = {"compound": 1, "caller": 2}
+
 
 def storage_times(values: np.ndarray) -> np.ndarray:
     """datetime64 array → strings in SQLAlchemy's storage format (NaT → None)."""
@@ -90,21 +93,48 @@ def generate_history(
     surge_local.append(start + (rng.uniform(0, 58, k) * 3600e6).astype("timedelta64[us]"))
     surge_grid.append(np.full(k, site))
     surge_sub.append(np.full(k, wage))
+    # Planted, labelled incidents for the risk rules to find (PLANTED): one compound's residents
+    # calling about its parking in the last hour, and one resident calling again and again.
+    surge_tag = [0, 0]
+    compound = int(rng.choice(grids.index[grids.district_id == district_ids[0]]))
+    k = 12
+    surge_local.append(
+        np.datetime64(now_local) - (rng.uniform(4, 52, k) * 60e6).astype("timedelta64[us]")
+    )
+    surge_grid.append(np.full(k, compound))
+    surge_sub.append(np.full(k, int(subs.index[subs.code == "0203"][0])))
+    surge_tag.append(PLANTED["compound"])
+    caller = int(rng.choice(grids.index[grids.district_id == district_ids[4]]))
+    days_back = np.array([9.6, 6.2, 4.1, 2.3, 0.9])
+    surge_local.append(np.datetime64(now_local) - (days_back * 86400e6).astype("timedelta64[us]"))
+    surge_grid.append(np.full(len(days_back), caller))
+    surge_sub.append(np.full(len(days_back), int(subs.index[subs.code == "0501"][0])))
+    surge_tag.append(PLANTED["caller"])
     local = np.concatenate([local, *surge_local])
     grid_idx = np.concatenate([grid_idx, *surge_grid])
     sub_idx = np.concatenate([sub_idx, *surge_sub])
+    tag = np.concatenate(
+        [np.zeros(n, dtype=int)]
+        + [np.full(len(x), t) for x, t in zip(surge_local, surge_tag, strict=True)]
+    )
     offset = np.timedelta64(int(to_local_offset(now, zone).total_seconds()), "s")
     reported = local - offset  # local → UTC (the zone's offset at `now`; no DST in the default)
     first = np.datetime64(datetime.combine(start_day, datetime.min.time())) - offset
     keep = (reported <= np.datetime64(now)) & (reported >= first)
-    reported, grid_idx, sub_idx = reported[keep], grid_idx[keep], sub_idx[keep]
+    reported, grid_idx, sub_idx, tag = reported[keep], grid_idx[keep], sub_idx[keep], tag[keep]
     order = np.argsort(reported, kind="stable")
-    reported, grid_idx, sub_idx = reported[order], grid_idx[order], sub_idx[order]
+    reported, grid_idx, sub_idx, tag = (
+        reported[order],
+        grid_idx[order],
+        sub_idx[order],
+        tag[order],
+    )
     n = len(reported)
     progress(f"generating the lifecycle of {n:,} events")
     # 重复诉求: some residents come back about the same matter (same place, often the same
     # phone) within days: the event copies an earlier one's subcategory and grid.
     again = _earlier_same_kind(sub_idx, reported, rng, share=REPEAT_SHARE)
+    again[tag > 0] = -1  # the planted incidents stay where they were planted
     has_again = again >= 0
     grid_idx = np.where(has_again, grid_idx[np.maximum(again, 0)], grid_idx)
 
@@ -114,8 +144,20 @@ def generate_history(
     cum = src_p.cumsum(axis=1)
     source_idx = (rng.random((n, 1)) > cum).sum(axis=1).clip(0, len(SOURCES) - 1)
     source = np.array(SOURCES)[source_idx]
-    severity = rng.choice([1, 2, 3, 4], n, p=[0.86, 0.11, 0.025, 0.005])
-    severity = np.where(s.sensitive.to_numpy(), np.maximum(severity, 3), severity)
+    # Grid workers patrol by day: what is found at night comes from other sources.
+    local_hour = ((reported + offset).astype("datetime64[h]").astype(int)) % 24
+    night = (source == "grid") & ((local_hour < 7) | (local_hour >= 20))
+    other_p = src_p * (np.array(SOURCES) != "grid")
+    other_cum = (other_p / other_p.sum(axis=1, keepdims=True)).cumsum(axis=1)
+    other_idx = (rng.random((n, 1)) > other_cum).sum(axis=1).clip(0, len(SOURCES) - 1)
+    source = np.where(night, np.array(SOURCES)[other_idx], source)
+    # Residents call about the planted incidents; the sensors' feed (iot) has been silent for
+    # the last 50 minutes (a camera system took over what it would have found).
+    source = np.where(tag > 0, "hotline", source)
+    silent = (source == "iot") & (reported > np.datetime64(now) - np.timedelta64(50, "m"))
+    source = np.where(silent, "video", source).astype(object)
+    severity_cum = np.stack(s.severity_p.to_numpy()).cumsum(axis=1)
+    severity = 1 + (rng.random((n, 1)) > severity_cum).sum(axis=1).clip(0, 3)
     is_dispute = s.is_dispute.to_numpy(dtype=bool)
     # Department: the subcategory's own, sometimes another (misrouting happens).
     dept_ids = city.departments.id.to_numpy()
@@ -125,6 +167,11 @@ def generate_history(
     # District-level effect: some districts run the loop better than others.
     dist_perf = dict(zip(district_ids, [d.performance for d in cat.districts], strict=True))
     perf = perf * np.vectorize(dist_perf.get)(g.district_id.to_numpy())
+    # A department falling behind: 水务局 has been slower and slower these last 12 days.
+    behind = int(city.departments.id[city.departments.code == "SW"].iloc[0])
+    age_days = (np.datetime64(now) - reported) / np.timedelta64(1, "D")
+    falling = (dept == behind) & (age_days < 12)
+    perf = np.where(falling, perf * (1 + 3 * (1 - age_days / 12)), perf)
     limits = [lims[sv] for lims, sv in zip(s.limits.to_numpy(), severity, strict=True)]
     clock = _Clock(settings.calendar, to_local_offset(now, zone))
 
@@ -266,6 +313,9 @@ def generate_history(
     has_reporter = np.isin(source, ["hotline", "citizen"]) | ((source == "grid") & (rnd(n) < 0.3))
     names = np.where(has_reporter, people.names(rng, n), None)
     phones = np.where(has_reporter, people.phones(rng, n), None)
+    caller_tag = tag == PLANTED["caller"]
+    names = np.where(caller_tag, people.names(rng, 1)[0], names)
+    phones = np.where(caller_tag, people.phones(rng, 1)[0], phones)
     comm_name = city.areas.set_index("id").name
     community = g.community_id.map(comm_name).to_numpy(dtype=object)
     title = community + s.name.to_numpy(dtype=object)
@@ -289,6 +339,9 @@ def generate_history(
     names = np.where(by_phone, names[k], names)
     same_place = has_again & ~by_phone
     address = np.where(same_place, address[k], address)
+    compound_tag = tag == PLANTED["compound"]
+    address = np.where(compound_tag, community + "18号", address)
+    title = np.where(compound_tag, community + "18号小区停车位纠纷", title)
     lat, lon = np.where(same_place, lat[k], lat), np.where(same_place, lon[k], lon)
     place_keys = np.array([repeats.place_key(a) for a in address], dtype=object)
     reporter_keys = np.array(
