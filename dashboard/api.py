@@ -13,12 +13,23 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
-from dashboard import actions, alerts, auth, exports, i18n, privacy, queries, supervisions, web
+from dashboard import (
+    actions,
+    alerts,
+    auth,
+    exports,
+    i18n,
+    notices,
+    privacy,
+    queries,
+    supervisions,
+    web,
+)
 from dashboard.access import ScopeError, allowed
 from dashboard.clock import to_utc_naive, utcnow
 from dashboard.db import MAX_ID, is_unavailable
 from dashboard.domain import SOURCES
-from dashboard.models import Alert, Area, Event
+from dashboard.models import Alert, AlertEvent, Area, Event
 from dashboard.refdata import area_by_code
 from dashboard.runtime import Runtime
 from dashboard.schemas import ConflictError, InputError, text_problem
@@ -432,6 +443,29 @@ def get_sources():
     return json_response({"sources": queries.list_sources()})
 
 
+def _alert_json(a: Alert, code: str | None) -> dict:
+    def at(t):
+        return t.isoformat() + "Z" if t else None
+
+    return {
+        "id": a.id,
+        "rule": a.rule,
+        "level": a.level,
+        "area": code,
+        "subject": a.subject,
+        "title": privacy.mask_text(a.title),
+        "state": a.state,
+        "assignee": a.assignee,
+        "escalated": a.escalated,
+        "hits": a.hits,
+        "evidence": privacy.mask_all(orjson.loads(a.evidence or "{}")),
+        "created_at": at(a.created_at),
+        "updated_at": at(a.updated_at),
+        "acknowledged_at": at(a.acknowledged_at),
+        "closed_at": at(a.closed_at),
+    }
+
+
 @api.get("/alerts")
 @token_required(permission="read")
 def get_alerts():
@@ -439,6 +473,8 @@ def get_alerts():
     level = request.args.get("level") or None
     if level is not None and level not in {"1", "2", "3", "4"}:
         raise InputError({"level": "must be 1 (红), 2 (橙), 3 (黄) or 4 (蓝)"})
+    if state is not None and state not in alerts.STATE_LABELS:
+        raise InputError({"state": f"one of {', '.join(alerts.STATE_LABELS)}"})
     with runtime().sessions() as session:
         rows = alerts.list_alerts(
             session,
@@ -447,47 +483,58 @@ def get_alerts():
             district_id=_scope_district(),
             limit=500,
         )
-    return json_response(
-        {
-            "alerts": [
-                {
-                    "id": a.id,
-                    "rule": a.rule,
-                    "level": a.level,
-                    "area": code,
-                    "subject": a.subject,
-                    "title": privacy.mask_text(a.title),
-                    "state": a.state,
-                    "assignee": a.assignee,
-                    "escalated": a.escalated,
-                    "evidence": privacy.mask_all(orjson.loads(a.evidence or "{}")),
-                    "created_at": a.created_at.isoformat() + "Z",
-                    "updated_at": a.updated_at.isoformat() + "Z",
-                }
-                for a, code, _district in rows
-            ]
-        }
-    )
+    return json_response({"alerts": [_alert_json(a, code) for a, code, _district in rows]})
 
 
-@api.post(f"/alerts/<int(max={MAX_ID}):alert_id>/<any(ack, handle, resolve, dismiss):action>")
+@api.get(f"/alerts/<int(max={MAX_ID}):alert_id>")
+@token_required(permission="read")
+def get_alert(alert_id: int):
+    """One alert with its history and the events it was raised on."""
+    with runtime().sessions() as session:
+        found = session.execute(
+            select(Alert, Area.code)
+            .outerjoin(Area, Area.id == Alert.area_id)
+            .where(Alert.id == alert_id)
+        ).first()
+        scope = _scope_district()
+        if found is None or (scope is not None and alerts.in_district(session, found[0]) != scope):
+            return json_response({"error": f"no alert {alert_id}"}, 404)
+        body = _alert_json(*found)
+        body["history"] = [
+            {
+                "at": h.at.isoformat() + "Z",
+                "from": h.from_state,
+                "to": h.to_state,
+                "actor": h.actor,
+                "note": privacy.mask_text(h.note) if h.note else None,
+            }
+            for h in alerts.history(session, alert_id)
+        ]
+        body["events"] = [
+            f"{src}/{ext}"
+            for src, ext in session.execute(
+                select(Event.source, Event.external_id)
+                .join(AlertEvent, AlertEvent.event_id == Event.id)
+                .where(AlertEvent.alert_id == alert_id)
+                .order_by(Event.reported_at)
+            )
+        ]
+    return json_response(body)
+
+
+ALERT_ACTIONS = ", ".join(alerts.ACTIONS)
+
+
+@api.post(f"/alerts/<int(max={MAX_ID}):alert_id>/<any({ALERT_ACTIONS}):action>")
 @token_required(permission="act")
 def post_alert_action(alert_id: int, action: str):
     body = _json_body() if request.content_length else {}
     if not isinstance(body, dict):
-        raise InputError({"_": 'send an object: {"note": …, "assignee": …}'})
-    unknown = set(body) - {"note", "assignee"}
+        raise InputError({"_": 'send an object: {"note": …, "assignee": …, "department": …}'})
+    unknown = set(body) - {"note", "assignee", "department"}
     if unknown:
         raise InputError(dict.fromkeys(sorted(unknown), "unknown field"))
     with runtime().sessions() as session, session.begin():
-        if g.principal is not None and g.principal.scoped:
-            district = session.execute(
-                select(Area.district_id)
-                .join(Alert, Alert.area_id == Area.id)
-                .where(Alert.id == alert_id)
-            ).scalar()
-            if district != g.principal.district_id:
-                raise ScopeError(str(alert_id))
         alert = alerts.act(
             session,
             alert_id,
@@ -495,10 +542,150 @@ def post_alert_action(alert_id: int, action: str):
             actor(),
             note=body.get("note"),
             assignee=body.get("assignee"),
+            department=body.get("department"),
+            district_id=_scope_district(),
+            address=web.address(),
         )
         answer = {"id": alert.id, "state": alert.state, "assignee": alert.assignee}
     # Committed: the answer is success. The wall learns of it now, or from the next snapshot.
     runtime().live.bump_quietly()
+    return json_response(answer)
+
+
+# --- 工作提示单 ---------------------------------------------------------------------------
+@api.get("/notices")
+@token_required(permission="read")
+def get_notices():
+    """Work notices (`?status=&department=<code>&q=<text>`), newest first."""
+    status = request.args.get("status") or None
+    if status is not None and status not in notices.STATUS_LABELS:
+        raise InputError({"status": f"one of {', '.join(notices.STATUS_LABELS)}"})
+    q = request.args.get("q") or None
+    if q is not None and text_problem(q, 100):
+        raise InputError({"q": text_problem(q, 100)})
+    department = request.args.get("department") or None
+    with runtime().sessions() as session:
+        dept = queries.department_id(session, department) if department else None
+        items = notices.listing(session, _scope_district(), status, q, dept)
+    return json_response({"notices": items})
+
+
+@api.get(f"/notices/<int(max={MAX_ID}):notice_id>")
+@token_required(permission="read")
+def get_notice(notice_id: int):
+    with runtime().sessions() as session:
+        found = notices.listing(session, _scope_district(), limit=1, only=notice_id)
+        if not found:
+            return json_response({"error": f"no notice {notice_id}"}, 404)
+        body = found[0]
+        body["events"] = [
+            f"{src}/{ext}"
+            for src, ext in session.execute(
+                select(Event.source, Event.external_id).where(
+                    Event.id.in_(notices.event_ids(session, notice_id))
+                )
+            )
+        ]
+    return json_response(body)
+
+
+@api.post("/notices")
+@token_required(permission="act")
+def post_notice():
+    """Issue a notice: {title, body, department | street, deadline, event_ids | alert_id};
+    events by id, or `events` as "source/external_id" strings."""
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise InputError({"_": "send an object"})
+    allowed_fields = {
+        "title",
+        "body",
+        "department",
+        "street",
+        "deadline",
+        "event_ids",
+        "events",
+        "alert_id",
+    }
+    unknown = set(body) - allowed_fields
+    if unknown:
+        raise InputError(dict.fromkeys(sorted(unknown), "unknown field"))
+    now = utcnow()
+    form = dict(body)
+    if body.get("deadline") is not None:
+        if not isinstance(body["deadline"], str) or text_problem(body["deadline"], 40):
+            raise InputError({"deadline": "an ISO 8601 date-time"})
+        form["deadline"] = _parse_time("deadline", body["deadline"], now)
+    with runtime().sessions() as session, session.begin():
+        if body.get("events") is not None:
+            form["event_ids"] = _ids_of(session, body["events"])
+        done = notices.issue(session, actor(), form, now, _scope_district(), web.address())
+        answer = {"id": done.notice.id, "number": done.notice.number, "events": done.events}
+    runtime().live.bump_quietly()
+    return json_response(answer, 201)
+
+
+def _ids_of(session, refs) -> list[int]:
+    """Event ids of "source/external_id" strings (InputError naming the unknown ones)."""
+    if not isinstance(refs, list) or not all(
+        isinstance(r, str) and "/" in r and len(r) <= 200 for r in refs
+    ):
+        raise InputError({"events": 'a list of "source/external_id"'})
+    if len(refs) > notices.MAX_EVENTS:
+        raise InputError({"events": f"at most {notices.MAX_EVENTS}"})
+    ids = []
+    for ref in refs:
+        source, _, external_id = ref.partition("/")
+        found = session.execute(
+            select(Event.id).where(Event.source == source, Event.external_id == external_id)
+        ).scalar()
+        if found is None:
+            raise InputError({"events": f"no event {ref}"})
+        ids.append(found)
+    return ids
+
+
+@api.post(f"/notices/<int(max={MAX_ID}):notice_id>/reply")
+@token_required(permission="act")
+def reply_notice(notice_id: int):
+    body = _json_body()
+    text = body.get("reply") if isinstance(body, dict) else None
+    with runtime().sessions() as session, session.begin():
+        n = notices.reply(
+            session, notice_id, text, actor(), utcnow(), _scope_district(), web.address()
+        )
+        answer = {"id": n.id, "number": n.number, "status": n.status}
+    return json_response(answer)
+
+
+@api.post(f"/notices/<int(max={MAX_ID}):notice_id>/decision")
+@token_required(permission="act")
+def decide_notice(notice_id: int):
+    """The center on a reply: {"accept": true|false, "outcome": "…"}."""
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise InputError({"_": 'send an object: {"accept": …, "outcome": …}'})
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        n, changes = notices.decide(
+            rt,
+            session,
+            notice_id,
+            body.get("accept"),
+            body.get("outcome"),
+            actor(),
+            utcnow(),
+            _scope_district(),
+            web.address(),
+        )
+        answer = {
+            "id": n.id,
+            "number": n.number,
+            "status": n.status,
+            "events_resolved": n.events_resolved,
+        }
+    rt.ingestor.publish(changes, [], "notice")
+    rt.live.bump_quietly()
     return json_response(answer)
 
 

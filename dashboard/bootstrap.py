@@ -1,4 +1,5 @@
-"""First start of an installation: the demo city in an empty database and the first admin."""
+"""First start of an installation: the demo city in an empty database, the first admin and the
+shipped risk rules."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from dashboard import auth
+from dashboard import auth, risk
+from dashboard.clock import utcnow
 from dashboard.models import Area
 from dashboard.runtime import Runtime
 
@@ -27,6 +29,9 @@ def prepare(rt: Runtime, progress: Callable[[str], None] = print, **demo_size) -
             demo.seed_demo(rt, progress=progress, **demo_size)
         with rt.sessions() as session, session.begin():
             password = auth.ensure_admin(session)
+            added = risk.load_rules(session, utcnow())
+        if added:
+            progress(f"risk rules: {added} loaded from dashboard/rules.toml")
         if password:
             progress("=" * 64)
             progress("first run: created the administrator account")

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,7 +20,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard import lifecycle, repeats, summaries
+from dashboard import lifecycle, repeats, risk, summaries
 from dashboard import live as live_mod
 from dashboard.clock import to_utc_naive, utcnow
 from dashboard.db import chunks
@@ -283,9 +284,21 @@ class Ingestor:
         if transitions:
             # Core executemany: the ORM's bulk path would send one INSERT per row here.
             session.connection().execute(Transition.__table__.insert(), transitions)
+            self._raise_alerts(session, fresh, ids)
         kept.write(session)
         prepared[:] = [p for p in fresh if (p.row["source"], p.row["external_id"]) in ids]
         return results
+
+    @staticmethod
+    def _raise_alerts(session: Session, fresh: list[_Prepared], ids: dict) -> None:
+        """The immediate risk rules (重大事件, 敏感词) on the new events, in their transaction."""
+        stored = [
+            SimpleNamespace(**p.row, id=ids[(p.row["source"], p.row["external_id"])])
+            for p in fresh
+            if (p.row["source"], p.row["external_id"]) in ids
+        ]
+        for found in risk.at_ingest(session, stored):
+            risk.record(session, found, stored[0].created_at)
 
     def _flag_repeats(self, session: Session, rows: list[dict], kept: summaries.Deltas) -> None:
         """重复诉求 (dashboard/repeats.py): sets `is_repeat` on the new rows, and on stored events
@@ -375,6 +388,27 @@ class Ingestor:
                 kept.write(session)
         self.publish(changes, [], "ingest")
         return results
+
+    def transitions_within(
+        self, session: Session, pairs: list[tuple[Event, list[dict]]], now: datetime
+    ) -> list[live_mod.Change]:
+        """Apply transitions to events the caller has locked, inside the caller's transaction
+        (all of it or nothing with the rest of its work): a work notice's outcome. The caller
+        publishes the returned changes once committed (`publish`)."""
+        ref = self.reference(session)
+        kept = summaries.deltas(session, self.zone)
+        changes: list[live_mod.Change] = []
+        for event, items in pairs:
+            before = summaries.facts_of(event)
+            for raw in items:
+                change = lifecycle.apply(
+                    session, ref, event, TransitionIn.model_validate(raw), now, self.zone
+                )
+                if change is not None:
+                    changes.append(change)
+            kept.change(before, summaries.facts_of(event))
+        kept.write(session)
+        return changes
 
     # ..... live state .....
     def publish(self, changes, ticker, heartbeat: str) -> None:

@@ -159,6 +159,20 @@ def sla_sweep(rt: Runtime, now: datetime | None = None) -> dict:
     return {"flagged": flagged, "overdue": total}
 
 
+def risk_evaluation(rt: Runtime, now: datetime | None = None) -> dict:
+    """The periodic risk rules (dashboard/risk.py), then the red alerts nobody acknowledged in
+    time escalated; the wall hears of any change at once."""
+    from dashboard import alerts, risk
+
+    now = now or utcnow()
+    with rt.sessions() as session, session.begin():
+        result = risk.evaluate(session, now)
+        result["escalated"] = alerts.escalate_unacknowledged(session, now)
+    if result["alerts"] or result["cleared"] or result["escalated"]:
+        rt.live.bump_quietly()
+    return result
+
+
 def wall_snapshot(rt: Runtime, now: datetime | None = None) -> dict:
     """The wall's minute snapshot: KPI figures, staffing, alerts (dashboard/wall.py)."""
     from dashboard import wall

@@ -349,6 +349,11 @@ class Alert(Base):
     # how often its rule found it, and when last: it clears itself once not seen for a while
     hits: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # who is to act on it, when someone first took it up, when it ended, when it was escalated
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class RiskRule(Base):
@@ -370,6 +375,41 @@ class AlertEvent(Base):
 
     __tablename__ = "alert_events"
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True, index=True)
+
+
+class WorkNotice(Base):
+    """工作提示单: one notice to a department or a street about a whole class of complaints (解决
+    一类事), from an alert or from events picked on 事件流转; its own deadline, reply and outcome."""
+
+    __tablename__ = "work_notices"
+    __table_args__ = (Index("ix_work_notices_issued", "issued_at", "district_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)  # 2026-0001
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    district_id: Mapped[int | None] = mapped_column(Integer)  # for district scope
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    # issued (已下发) → replied (已回复) → done (已办结); a reply sent back returns it to issued
+    status: Mapped[str] = mapped_column(String(16), default="issued")
+    deadline: Mapped[datetime] = mapped_column(DateTime)
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    issued_by: Mapped[str] = mapped_column(String(100))
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime)
+    replied_by: Mapped[str | None] = mapped_column(String(100))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    events_resolved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class WorkNoticeEvent(Base):
+    """The events a work notice covers."""
+
+    __tablename__ = "work_notice_events"
+    notice_id: Mapped[int] = mapped_column(ForeignKey("work_notices.id"), primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True, index=True)
 
 

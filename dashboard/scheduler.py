@@ -36,6 +36,7 @@ def job_definitions(rt: Runtime) -> list[JobDef]:
     defs = [
         JobDef("rollup", jobs.rollup, 60),
         JobDef("sla_sweep", jobs.sla_sweep, 60),
+        JobDef("risk", jobs.risk_evaluation, 60),
         JobDef("reconcile", reconcile.reconcile, 300),
         JobDef("live_check", reconcile.live_check, 5),
         JobDef("trim", jobs.trim, 3600),

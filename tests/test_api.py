@@ -254,7 +254,10 @@ def test_alert_actions(client, rt, bearer):
     r = client.post(f"/api/v1/alerts/{alert_id}/ack", headers=bearer)
     assert r.status_code == 409 and "acknowledged" in r.json["error"]
     assert client.post(f"/api/v1/alerts/{alert_id}/resolve", headers=bearer).status_code == 200
-    assert client.post(f"/api/v1/alerts/{alert_id}/dismiss", headers=bearer).status_code == 409
+    r = client.post(f"/api/v1/alerts/{alert_id}/dismiss", headers=bearer)
+    assert r.status_code == 400 and r.json["fields"]["note"] == "say why"  # a reason first
+    r = client.post(f"/api/v1/alerts/{alert_id}/dismiss", json={"note": "重复"}, headers=bearer)
+    assert r.status_code == 409  # … and a resolved alert is not dismissed
     assert client.post("/api/v1/alerts/999999/ack", headers=bearer).status_code == 404
     r = client.post(f"/api/v1/alerts/{alert_id}/resolve", json={"colour": "red"}, headers=bearer)
     assert r.status_code == 400
