@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from dashboard import summaries, web
-from dashboard.access import ScopeError, allowed, district_for
+from dashboard.access import allowed
 from dashboard.clock import utcnow
 from dashboard.domain import SOURCE_LABELS, STATUS_LABELS
 from dashboard.i18n import pick, t
@@ -60,20 +60,6 @@ def _lang(lang) -> str:
     return "en" if lang == "en" else "zh"
 
 
-def _scope() -> tuple[object, int | None]:
-    """The principal and the district it is held to (None: city-wide)."""
-    principal = web.current()
-    if principal is None:
-        raise PreventUpdate
-    if not principal.scoped:
-        return principal, None
-    try:
-        district_for(principal, None)
-    except ScopeError:
-        raise PreventUpdate from None
-    return principal, principal.district_id
-
-
 def _filters(query) -> flow.Filters:
     if not isinstance(query, str) or len(query) > 2000:
         raise PreventUpdate
@@ -110,7 +96,7 @@ def filters(
     rng, start, end, area, category, source, department, status, severity, flags, old, lang
 ):
     lang = _lang(lang)
-    principal, district_id = _scope()
+    principal, district_id = web.callback_scope()
     raw = {
         "range": rng,
         "start": _day(start) if rng == "custom" else None,
@@ -234,7 +220,7 @@ def drill(funnel, sankey, ageing, cell, _crumbs, picked, _reset, flags):
     """What a click means: a funnel stage → that status; a flow node → its source, category,
     department or outcome; an ageing bar of overdue events → overdue only; a stuck-table row →
     its status and department; a breadcrumb or the area list → that area."""
-    _scope()
+    web.callback_scope()
     keep = [no_update] * 8
     flags = [x for x in (flags if isinstance(flags, list) else []) if x in flow.FLAGS]
     trigger = ctx.triggered_id
@@ -310,7 +296,7 @@ def _point(click) -> dict | None:
 def draw(query, _n, screen, lang):
     lang = _lang(lang)
     scale = viewport.scale(screen)
-    _principal, district_id = _scope()
+    _principal, district_id = web.callback_scope()
     f = _filters(query)
     rt = _rt()
     now = utcnow()
@@ -457,7 +443,7 @@ def _ageing(rows: list[dict], lang: str) -> dict:
 )
 def rows(request, query, lang):
     lang = _lang(lang)
-    _principal, district_id = _scope()
+    _principal, district_id = web.callback_scope()
     if not isinstance(request, dict):
         raise PreventUpdate
     f = _filters(query)

@@ -4,6 +4,8 @@ Each refresh first compares the live version with the one on screen and does not
 has not changed.
 """
 
+from datetime import datetime, timedelta
+
 from dash import Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 from flask import current_app
@@ -223,22 +225,39 @@ def _board(rows: list[dict], lang: str) -> dict:
     return fig
 
 
-def _alert_items(alerts: list[dict], lang: str) -> list:
+FRESH_ALERT = timedelta(minutes=10)  # a red or orange alert this new pulses on the wall
+
+
+def _alert_items(alerts: list[dict], lang: str, now: datetime | None = None) -> list:
+    """The open alerts, worst first; escalated ones on red, new red and orange ones pulsing."""
     if not alerts:
         return [html.Li(t("no_alerts", lang), className="muted")]
-    return [
-        html.Li(
-            [
-                html.Span(
-                    pick(ALERT_LEVELS[a["level"]], lang),
-                    className=f"alert-badge level-{a['level']}",
+    now = now or utcnow()
+    out = []
+    for a in alerts:
+        classes = []
+        if a.get("escalated"):
+            classes.append("escalated")
+        raised = datetime.fromisoformat(a["created_at"].rstrip("Z"))
+        if a["level"] <= 2 and now - raised < FRESH_ALERT:
+            classes.append("fresh")
+        out.append(
+            html.Li(
+                html.A(
+                    [
+                        html.Span(
+                            pick(ALERT_LEVELS[a["level"]], lang),
+                            className=f"alert-badge level-{a['level']}",
+                        ),
+                        html.Span(a["title"], className="alert-title"),
+                    ],
+                    href=f"/risk?alert={a['id']}" + ("&lang=en" if lang == "en" else ""),
+                    className="ticker-link",
                 ),
-                html.Span(a["title"], className="alert-title"),
-            ],
-            className="escalated" if a.get("escalated") else None,
+                className=" ".join(classes) or None,
+            )
         )
-        for a in alerts
-    ]
+    return out
 
 
 def _ticker_items(items: list[dict]) -> list:

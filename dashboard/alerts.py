@@ -28,7 +28,6 @@ STATE_LABELS = {
     "resolved": ("已解除", "Resolved"),
     "dismissed": ("误报", "Dismissed"),
 }
-LEVEL_LABELS = {1: ("红", "Red"), 2: ("橙", "Orange"), 3: ("黄", "Yellow"), 4: ("蓝", "Blue")}
 OPEN_STATES = ("active", "acknowledged", "handling")
 NO_DISTRICT = 0  # `district_id` for a principal bound to no district: no alert at all
 ESCALATE_AFTER_MINUTES = 15  # a red alert nobody took up, unless its rule says otherwise

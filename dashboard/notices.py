@@ -317,6 +317,7 @@ def listing(
     until: datetime | None = None,
     limit: int = 500,
     only: int | None = None,
+    alert_id: int | None = None,
 ) -> list[dict]:
     """Notices, newest first, with their addressee and how many events each covers; `query`
     matches the number, title or body."""
@@ -335,6 +336,8 @@ def listing(
     )
     if only is not None:
         q = q.where(WorkNotice.id == only)
+    if alert_id is not None:
+        q = q.where(WorkNotice.alert_id == alert_id)
     if district_id is not None:
         q = q.where(WorkNotice.district_id == district_id)
     if status:

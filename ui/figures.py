@@ -595,3 +595,54 @@ def count_axis(largest: float) -> dict:
     if largest <= 5:
         axis["dtick"] = 1
     return axis
+
+
+def against_band(series: dict, labels: tuple[str, str, str], colour: str) -> dict:
+    """An alert's evidence: the counts as bars against the band of the same buckets in past
+    weeks (lowest to highest, shaded) and their mean (dotted). labels: (now, band, mean)."""
+    x, every = series["x"], max(1, -(-len(series["x"]) // 8))
+    data = []
+    if series.get("high") is not None:
+        data += [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": x,
+                "y": series["high"],
+                "line": {"width": 0},
+                "hoverinfo": "skip",
+                "showlegend": False,
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": x,
+                "y": series["low"],
+                "fill": "tonexty",
+                "fillcolor": "rgba(143,179,221,0.25)",
+                "line": {"width": 0},
+                "name": labels[1],
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": x,
+                "y": series["mean"],
+                "name": labels[2],
+                "line": {"color": MUTED, "width": 2, "dash": "dot"},
+            },
+        ]
+    data.append(
+        {"type": "bar", "x": x, "y": series["y"], "name": labels[0], "marker": {"color": colour}}
+    )
+    largest = max([*series["y"], *(series.get("high") or [])], default=0)
+    return {
+        "data": data,
+        "layout": layout(
+            showlegend=True,
+            legend={"orientation": "h", "x": 0, "y": 1.18, "font": {"size": 13}},
+            xaxis={"color": MUTED, "type": "category", "tickvals": x[::every], "tickangle": 0},
+            yaxis=count_axis(largest),
+            bargap=0.2,
+        ),
+    }

@@ -203,7 +203,8 @@ def generate_history(
         np.where(escalate, t_esc, t_acc), "dispatch", rng.lognormal(np.log(0.45 * perf), 0.55)
     )
     t_inp = t_dis + hours(np.minimum(rng.lognormal(np.log(0.4), 0.7, n), 2.0))
-    t_res = after(t_dis, "handle", rng.lognormal(np.log(0.5 * perf**1.8), 0.6))
+    # At most eight times the limit: slow, not never (the working calendar ends somewhere).
+    t_res = after(t_dis, "handle", np.minimum(rng.lognormal(np.log(0.5 * perf**1.8), 0.6), 8))
     # Work starts before it is finished, whatever the draws say.
     t_res = np.maximum(t_res, t_inp + hours(rng.uniform(0.05, 0.5, n)))
     returned = rnd(n) < 0.05 * perf

@@ -22,6 +22,10 @@ from dashboard.models import Area, Event
 log = logging.getLogger(__name__)
 
 SIMULATOR_TICK_SECONDS = 5.0
+# The sensors' feed (iot) stays silent for the simulator's first minutes, carrying on the outage
+# planted in the demo's history (the 数据中断 rule has it to find); cameras report instead.
+SENSORS_DOWN_FOR = timedelta(minutes=40)
+_STARTED: dict[int, datetime] = {}  # when the simulator first ran, per runtime
 # An open event waits at least this long in a status before the simulator moves it on.
 SIM_MIN_WAIT = timedelta(minutes=2)
 
@@ -57,6 +61,11 @@ def simulate_tick(rt, now: datetime | None = None, rng: np.random.Generator | No
         ).all()
     created = 0
     items = [_simulated_event(rng, local, now, grids[i % len(grids)], i) for i in range(n_new)]
+    started = _STARTED.setdefault(id(rt), now)
+    if now - started < SENSORS_DOWN_FOR:  # the planted outage of the sensors' feed goes on
+        for item in items:
+            if item["source"] == "iot":
+                item["source"] = "video"
     if burst_grid is not None:
         items.append(_burst_event(rng, now, burst, burst_grid))
     if items:
