@@ -289,7 +289,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "risk_times": ("响应时效（按等级）", "Time to take up and to end, by level"),
     "risk_history": ("预警历史", "Alert history"),
     "risk_notices": ("工作提示单", "Work notices"),
-    "risk_none": ("暂无活跃预警（规则每分钟评估一次）", "No active alerts (the rules run every minute)"),
+    "risk_none": (
+        "暂无活跃预警（规则每分钟评估一次）",
+        "No active alerts (the rules run every minute)",
+    ),
     "risk_pick": ("选择左侧预警，查看证据并处置", "Pick an alert to see its evidence and act"),
     "risk_notice_new": ("下发工作提示单", "Issue a work notice"),
     "risk_notice_title": ("标题", "Title"),

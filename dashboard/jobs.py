@@ -166,7 +166,7 @@ def risk_evaluation(rt: Runtime, now: datetime | None = None) -> dict:
 
     now = now or utcnow()
     with rt.sessions() as session, session.begin():
-        result = risk.evaluate(session, now)
+        result = risk.evaluate(session, now, rt.settings.zone)
         result["escalated"] = alerts.escalate_unacknowledged(session, now)
     if result["alerts"] or result["cleared"] or result["escalated"]:
         rt.live.bump_quietly()

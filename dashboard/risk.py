@@ -9,7 +9,9 @@ alert nobody acknowledged once its rule has not found it for the rule's `clear_a
 Detectors here: `major` and `keywords` (on the events of an ingest batch, at once); `surge` (a
 window of the recent past against the same window of the last weeks, dashboard.surge), `repeat`
 (one grid and subcategory, or one reporter, again and again), `backlog` (a department's overdue
-cases) and `feed_silence` (a source quiet in minutes it usually sends), run by `evaluate`.
+cases), `feed_silence` (a source quiet in minutes it usually sends) and `staffing` (a street's
+grid workers on duty few against its standard while its open events are many), run by
+`evaluate`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import and_, case, func, select
@@ -29,12 +32,15 @@ from dashboard.models import (
     Alert,
     AlertEvent,
     AlertHistory,
+    Area,
     Category,
     Department,
     Event,
     RiskRule,
+    Staff,
 )
 from dashboard.privacy import mask_text
+from dashboard.queries import GRID_STAFF_ROLES
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
 FAMILIES = ("surge", "major", "keywords", "repeat", "backlog", "staffing", "feed_silence")
@@ -332,11 +338,13 @@ def surges(session: Session, rule: Rule, now: datetime) -> list[Finding]:
 
 
 def _reached(levels: list[dict], **have) -> int | None:
-    """The most severe level whose every minimum (`min_<name>`) `have` meets."""
+    """The most severe level whose every minimum (`min_<name>`) and maximum (`max_<name>`)
+    `have` meets."""
     met = [
         lv["level"]
         for lv in levels
         if all(have[k[4:]] >= v for k, v in lv.items() if k.startswith("min_"))
+        and all(have[k[4:]] <= v for k, v in lv.items() if k.startswith("max_"))
     ]
     return min(met) if met else None
 
@@ -460,7 +468,88 @@ def silences(session: Session, rule: Rule, now: datetime) -> list[Finding]:
     return found
 
 
-PERIODIC = {"surge": surges, "repeat": repeats, "backlog": backlogs, "feed_silence": silences}
+def staffing(session: Session, rule: Rule, now: datetime, zone: ZoneInfo | None = None):
+    """力量不足: a street whose grid workers on duty in the current shift are few against its
+    standard (`per_grid` workers a grid by day, `night_factor` of that by night) while its open
+    events are many."""
+    p = rule.params
+    hour = (now + (zone.utcoffset(now) if zone else timedelta(0))).hour
+    start, end = p.get("day_hours", [8, 20])
+    day = start <= hour < end
+    shift, factor = ("day", 1.0) if day else ("night", p.get("night_factor", 0.25))
+    grids = dict(
+        session.execute(
+            select(Area.street_id, func.count())
+            .where(Area.level == "grid")
+            .group_by(Area.street_id)
+        ).all()
+    )
+    on_duty = dict(
+        session.execute(
+            select(Area.street_id, func.count())
+            .select_from(Staff)
+            .join(Area, Area.id == Staff.area_id)
+            .where(
+                Staff.role.in_(GRID_STAFF_ROLES), Staff.status == "on_duty", Staff.shift == shift
+            )
+            .group_by(Area.street_id)
+        ).all()
+    )
+    open_by = dict(
+        session.execute(
+            select(Event.street_id, func.count()).where(Event.is_open).group_by(Event.street_id)
+        ).all()
+    )
+    names = dict(
+        session.execute(
+            select(Area.id, Area.name).where(Area.id.in_([k for k in grids if k]))
+        ).all()
+    )
+    districts = dict(
+        session.execute(
+            select(Area.id, Area.district_id).where(Area.id.in_([k for k in grids if k]))
+        ).all()
+    )
+    found = []
+    for street, n_grids in grids.items():
+        if street is None:
+            continue
+        standard = n_grids * p.get("per_grid", 1.0) * factor
+        workers = on_duty.get(street, 0)
+        share = workers / standard if standard else 1.0
+        per_worker = open_by.get(street, 0) / max(workers, 1)
+        level = _reached(p["levels"], share=share, open=open_by.get(street, 0))
+        if level is None:
+            continue
+        found.append(
+            Finding(
+                rule.key,
+                level,
+                f"street:{street}",
+                f"{rule.name}：{names.get(street, '')} 在岗网格员 {workers} 人"
+                f"（标准 {standard:.0f}），人均在办 {per_worker:.0f} 件",
+                street,
+                districts.get(street),
+                {
+                    "on_duty": workers,
+                    "standard": round(standard, 1),
+                    "share": round(share, 3),
+                    "open": open_by.get(street, 0),
+                    "open_per_worker": round(per_worker, 1),
+                    "shift": shift,
+                },
+            )
+        )
+    return found
+
+
+PERIODIC = {
+    "surge": surges,
+    "repeat": repeats,
+    "backlog": backlogs,
+    "feed_silence": silences,
+    "staffing": staffing,
+}
 
 
 def _sub(found: Finding) -> str:
@@ -474,13 +563,16 @@ def _unexplained(new: list[Finding], found: list[Finding]) -> list[Finding]:
     return [f for f in new if f.subject.startswith("place:") or (f.area_id, _sub(f)) not in places]
 
 
-def evaluate(session: Session, now: datetime) -> dict:
-    """The scheduled pass: every periodic rule, its findings recorded, stale alerts cleared."""
+def evaluate(session: Session, now: datetime, zone: ZoneInfo | None = None) -> dict:
+    """The scheduled pass: every periodic rule, its findings recorded, stale alerts cleared.
+    `zone`: the city's (the staffing rule's day and night shifts are local hours)."""
     found: list[Finding] = []
     for rule in sorted(rules(session, "surge"), key=lambda r: r.params.get("area") != "place"):
         found += _unexplained(surges(session, rule, now), found)
     for rule in rules(session):
-        if rule.family in PERIODIC and rule.family != "surge":
+        if rule.family == "staffing":
+            found += staffing(session, rule, now, zone)
+        elif rule.family in PERIODIC and rule.family != "surge":
             found += PERIODIC[rule.family](session, rule, now)
     alerts = [record(session, f, now) for f in found]
     return {

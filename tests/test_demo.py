@@ -181,6 +181,13 @@ def test_the_planted_incidents_are_what_the_risk_rules_find(seeded):
         small = risk.Rule(silence.key, silence.family, silence.name, {**silence.params})
         small.params.update(weeks=1, min_usual=silence.params["min_usual"] / 5)
         assert {f.subject for f in risk.silences(s, small, now)} == {"source:iot"}
+        # One street of 望湖区 short of grid workers: the lowest share on duty in the city.
+        (short,) = risk.rules(s, "staffing")
+        every = risk.Rule(short.key, short.family, short.name, {**short.params})
+        every.params["levels"] = [{"level": 4, "max_share": 10.0, "min_open": 0}]
+        shares = sorted((f.evidence["share"], f.district_id) for f in risk.staffing(s, every, now, rt.settings.zone))  # fmt: skip
+        wanghu = s.execute(select(Area.id).where(Area.name == "望湖区")).scalar_one()
+        assert shares[0][1] == wanghu and shares[0][0] <= 0.35 < shares[1][0]
 
 
 def test_the_simulator_plants_a_burst_in_each_three_daytime_hours():

@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import func, select, update
 
 from dashboard import alerts, risk
-from dashboard.models import Alert, AlertEvent, Event, RiskRule
+from dashboard.models import Alert, AlertEvent, Area, Event, RiskRule
 from tests.factories import T0, event, h
 
 NOW = T0 + h(24 * 29)  # four weeks and a day of history before it
@@ -187,3 +187,43 @@ def test_quiet_data_raises_nothing(rt, city):
     with rt.sessions() as session, session.begin():
         result = risk.evaluate(session, NOW)
     assert result == {"found": 0, "alerts": 0, "cleared": 0}
+
+
+def test_a_street_short_of_grid_workers_on_duty_with_many_open_cases(rt, city):
+    from dashboard.models import Staff
+
+    _rules(rt)
+    zone = rt.settings.zone
+    with rt.sessions() as session, session.begin():
+        rows = [  # street S1 (G11, G12): one by day, none by night; S2 (G21, G22): two by day
+            ("G11", "grid_fulltime", "on_duty", "day"),
+            ("G12", "grid_fulltime", "leave", "day"),
+            ("G21", "grid_fulltime", "on_duty", "day"),
+            ("G22", "grid_fulltime", "on_duty", "day"),
+            ("G22", "grid_parttime", "on_duty", "night"),
+        ]
+        ids = dict(session.execute(select(Area.code, Area.id)).all())
+        session.add_all(
+            Staff(
+                staff_no=f"S{i}",
+                name="网格员",
+                role=role,
+                area_id=ids[grid],
+                district_id=2 if grid < "G2" else 7,
+                status=status,
+                shift=shift,
+            )
+            for i, (grid, role, status, shift) in enumerate(rows)
+        )
+    rt.ingestor.ingest_events([event(f"O{i}", NOW - h(1), ("G11", "G21")[i % 2]) for i in range(12)], now=NOW)  # fmt: skip
+    params = {"per_grid": 1.0, "night_factor": 0.5, "day_hours": [8, 20],
+              "levels": [{"level": 4, "max_share": 0.6, "min_open": 5}, {"level": 3, "max_share": 0.1, "min_open": 6}]}  # fmt: skip
+    rule = risk.Rule("staffing.street", "staffing", "街道网格力量不足", params)
+    with rt.sessions() as session:
+        day = risk.staffing(session, rule, NOW, zone)  # 08:00 local: the day shift
+        night = risk.staffing(session, rule, NOW - h(9), zone)  # 23:00 local
+        quiet = risk.staffing(session, risk.Rule(rule.key, rule.family, rule.name, {**params, "levels": [{"level": 4, "max_share": 0.6, "min_open": 7}]}), NOW, zone)  # fmt: skip
+    assert [(f.subject, f.level, f.evidence["on_duty"], f.evidence["standard"]) for f in day] == [("street:3", 4, 1, 2.0)]  # fmt: skip
+    # By night S1 has nobody (红-ish share 0 → 黄 here); S2 has its one night worker of one.
+    assert [(f.subject, f.level, f.evidence["shift"]) for f in night] == [("street:3", 3, "night")]
+    assert quiet == []  # six open cases are not "many" when seven are asked for

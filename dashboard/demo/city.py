@@ -308,6 +308,14 @@ def generate_staff(conn, city: City, rng) -> int:
     phones = people.phones(rng, n)
     rows = []
     status = rng.choice(["on_duty", "leave", "off"], n, p=[0.88, 0.07, 0.05])
+    # Planted for the 力量不足 rule: in one street of 望湖区 most grid workers are away (a flu
+    # season, a secondment) while its cases keep coming.
+    short = streets[streets.district_id == districts.id.iloc[2]].id.iloc[0]
+    street_of = dict(zip(grids.id, grids.street_id, strict=True))
+    away = np.array(
+        [role.startswith("grid") and street_of.get(area) == short for role, area, _d, _s in roster]
+    )
+    status = np.where(away & (rng.random(n) < 0.7), "leave", status)
     shift = rng.choice(["day", "night"], n, p=[0.8, 0.2])
     for i, (role, area_id, district_id, street_id) in enumerate(roster):
         party = rng.random() < party_by_district.get(district_id, 0.45)
