@@ -9,7 +9,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from flask import current_app, request
 
-from dashboard import auth, kpisettings, web
+from dashboard import auth, kpisettings, risk, web
 from dashboard.access import allowed
 from dashboard.clock import utcnow
 from dashboard.i18n import t
@@ -263,3 +263,55 @@ def audit_export(_n, text, action, start, end):
     with _rt().sessions() as session, session.begin():
         csv = admin.audit_csv(session, filters, principal.actor, web.address(), described)
     return dcc.send_string(csv, "audit-log.csv")
+
+
+@callback(
+    Output("admin-rule-grid", "rowData"),
+    Output("admin-rule-result", "children"),
+    Input("admin-rule-page", "id"),
+    Input("admin-rule-save", "n_clicks"),
+    State("admin-rule-grid", "selectedRows"),
+    State("admin-rule-enabled", "value"),
+    State("admin-rule-params", "value"),
+    State("admin-lang", "data"),
+)
+def rules(_page, _save, selected, enabled, params, lang):
+    """The rules; saving the selected one's switch and parameters (dashboard.risk.update_rule)."""
+    principal = _admin()
+    lang = lang or "zh"
+    rt = _rt()
+    notice = None
+    if ctx.triggered_id == "admin-rule-save":
+        try:
+            key = _selected(selected, "key")
+            with rt.sessions() as session, session.begin():
+                risk.update_rule(
+                    session, key, enabled, params, principal.actor, utcnow(), web.address()
+                )
+            notice = _notice(f"{t('saved', lang)}: {key}")
+        except auth.AccountError as exc:
+            notice = _notice(str(exc), "danger")
+        except InputError as exc:
+            notice = _notice("; ".join(f"{k}: {v}" for k, v in exc.errors.items()), "danger")
+    with rt.sessions() as session:
+        rows = admin.rule_rows(session, rt.settings.zone)
+    return rows, notice
+
+
+@callback(
+    Output("admin-rule-enabled", "value"),
+    Output("admin-rule-params", "value"),
+    Input("admin-rule-grid", "selectedRows"),
+    prevent_initial_call=True,
+)
+def rule_picked(selected):
+    _admin()
+    try:
+        key = _selected(selected, "key")
+    except auth.AccountError:
+        raise PreventUpdate from None
+    with _rt().sessions() as session:
+        found = admin.rule_editor(session, key)
+    if found is None:
+        raise PreventUpdate
+    return found

@@ -107,6 +107,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "audit_shown": ("显示最近 {n} 条", "{n} newest entries"),
     "no_rows": ("暂无记录", "Nothing to show"),
     "admin_kpi": ("考核配置", "KPI settings"),
+    "admin_rules": ("预警规则", "Risk rules"),
+    "rules_help": (
+        "选中一条规则，修改开关或阈值（JSON）后保存；每次修改写入审计日志，下一轮评估（每分钟）生效。",
+        "Pick a rule, change its switch or thresholds (JSON) and save: every change is audited"
+        " and counts from the next evaluation (every minute).",
+    ),
+    "col_rule": ("规则", "Rule"),
+    "col_enabled": ("启用", "Enabled"),
+    "col_updated": ("修改", "Changed"),
+    "save": ("保存", "Save"),
     "kpi_settings_help": (
         "保存即生成新版本，自生效时间起用于所有报表（含生效前已开始的周期）；已结束的周期仍按当时的配置重算。",
         "Saving makes a new version, used by every report from the moment it takes effect (a "

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import surge
 from dashboard.alerts import OPEN_STATES
+from dashboard.auth import audit
 from dashboard.models import (
     Alert,
     AlertEvent,
@@ -41,6 +42,7 @@ from dashboard.models import (
 )
 from dashboard.privacy import mask_text
 from dashboard.queries import GRID_STAFF_ROLES
+from dashboard.schemas import InputError, text_problem
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
 FAMILIES = ("surge", "major", "keywords", "repeat", "backlog", "staffing", "feed_silence")
@@ -104,6 +106,126 @@ def load_rules(session: Session, now: datetime) -> int:
         added += 1
     session.flush()
     return added
+
+
+COMMON_PARAMS = {"clear_after_minutes": 120, "escalate_after_minutes": 15}
+PARAMS_MAX = 20_000  # characters of a rule's parameters as JSON
+
+
+def _check_params(family: str, params) -> dict[str, str]:
+    """What is wrong with a rule's parameters: the keys the shipped rules of its family use (and
+    the common ones), each of the shipped value's kind; levels 1–4 each once with numbers."""
+    if not isinstance(params, dict):
+        return {"params": "a JSON object"}
+    like: dict = dict(COMMON_PARAMS)
+    for r in shipped():
+        if r["family"] == family:
+            like |= {k: v for k, v in r.items() if k not in ("key", "family", "name", "name_en")}
+    errors: dict[str, str] = {}
+    for key, value in params.items():
+        if key not in like:
+            errors[key] = f"not a setting of a {family} rule"
+            continue
+        model = like[key]
+        if isinstance(model, bool) or isinstance(value, bool):
+            ok = isinstance(value, bool) and isinstance(model, bool)
+        elif isinstance(model, int | float):
+            ok = isinstance(value, int | float) and 0 <= value <= 1e9
+        elif isinstance(model, str):
+            ok = isinstance(value, str) and value in {r.get(key) for r in shipped()} | {model}
+        elif key == "levels":
+            ok = _levels_ok(value, model)
+        elif key == "words":
+            ok = (
+                isinstance(value, list)
+                and len(value) <= 200
+                and all(
+                    isinstance(w, str) and w.isprintable() and 1 <= len(w.strip()) <= 20
+                    for w in value
+                )
+            )
+        elif key == "severity_levels":
+            ok = isinstance(value, dict) and all(
+                k in ("1", "2", "3", "4") and v in (1, 2, 3, 4) for k, v in value.items()
+            )
+        elif key == "day_hours":
+            ok = (
+                isinstance(value, list)
+                and len(value) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+                and 0 <= value[0] < value[1] <= 24
+            )
+        else:
+            ok = type(value) is type(model)
+        if not ok:
+            errors[key] = f"must be like {orjson.dumps(model).decode()[:120]}"
+    return errors
+
+
+def _levels_ok(value, model: list[dict]) -> bool:
+    keys = {k for lv in model for k in lv}
+    if not isinstance(value, list) or not 1 <= len(value) <= 4:
+        return False
+    seen = set()
+    for lv in value:
+        if not isinstance(lv, dict) or set(lv) - keys or lv.get("level") not in (1, 2, 3, 4):
+            return False
+        if lv["level"] in seen or any(
+            isinstance(v, bool) or not isinstance(v, int | float) or v < 0
+            for k, v in lv.items()
+            if k != "level"
+        ):
+            return False
+        seen.add(lv["level"])
+    return True
+
+
+def update_rule(
+    session: Session,
+    key,
+    enabled,
+    params_text,
+    actor: str,
+    now: datetime,
+    address: str | None = None,
+) -> RiskRule:
+    """An admin's change to a rule: switched on or off, its parameters replaced (JSON, checked
+    against its family's); audited with the parameters before and after. Nothing changes on an
+    error (InputError names the fields)."""
+    if not isinstance(key, str) or len(key) > 32:
+        raise InputError({"rule": "a rule key"})
+    rule = session.get(RiskRule, key)
+    if rule is None:
+        raise InputError({"rule": f"no rule {key!r}"})
+    errors: dict[str, str] = {}
+    if not isinstance(enabled, bool):
+        errors["enabled"] = "true or false"
+    problem = text_problem(params_text, PARAMS_MAX, 2)
+    params = None
+    if problem:
+        errors["params"] = problem
+    else:
+        try:
+            params = orjson.loads(params_text)
+        except orjson.JSONDecodeError:
+            errors["params"] = "not JSON"
+        else:
+            errors |= _check_params(rule.family, params)
+    if errors:
+        raise InputError(errors)
+    before = f"enabled={rule.enabled} {rule.params}"
+    rule.enabled = enabled
+    rule.params = orjson.dumps(params).decode()
+    rule.updated_at, rule.updated_by = now, actor
+    audit(
+        session,
+        actor,
+        "rule.update",
+        f"rule:{key}",
+        f"{before} → enabled={enabled} {rule.params}"[:2000],
+        address,
+    )
+    return rule
 
 
 def rules(session: Session, family: str | None = None) -> list[Rule]:

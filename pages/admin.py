@@ -12,7 +12,8 @@ from dashboard.i18n import t
 from ui.page import register_page
 
 ADMIN_PAGES = (("/admin/users", "admin_users"), ("/admin/tokens", "admin_tokens"),
-               ("/admin/kpi", "admin_kpi"), ("/admin/audit", "admin_audit"))  # fmt: skip
+               ("/admin/kpi", "admin_kpi"), ("/admin/rules", "admin_rules"),
+               ("/admin/audit", "admin_audit"))  # fmt: skip
 ROLE_CHOICES = [r for r in PERMISSIONS if r != "display"]
 
 
@@ -228,6 +229,44 @@ def kpi_layout(lang: str = "zh", **_kwargs):
     )
 
 
+def rules_layout(lang: str = "zh", **_kwargs):
+    """预警规则: each risk rule switched on or off, its thresholds edited as JSON (checked
+    against its family's settings, audited)."""
+    lang = "en" if lang == "en" else "zh"
+    columns = [
+        {"field": "key", "headerName": t("col_rule", lang)},
+        {"field": "family", "headerName": t("risk_family", lang)},
+        {"field": "name", "headerName": t("col_name", lang), "flex": 2},
+        {"field": "enabled", "headerName": t("col_enabled", lang)},
+        {"field": "updated", "headerName": t("col_updated", lang), "flex": 2},
+    ]
+    editor = html.Div(
+        [
+            dbc.Switch(id="admin-rule-enabled", label=t("col_enabled", lang), value=True),
+            dbc.Textarea(
+                id="admin-rule-params",
+                rows=12,
+                maxLength=20000,
+                className="admin-rule-params",
+                spellCheck=False,
+            ),
+            dbc.Button(t("save", lang), id="admin-rule-save", className="mt-2"),
+        ],
+        className="mb-2",
+    )
+    return _page(
+        "admin-rule-page",
+        lang,
+        "/admin/rules",
+        [
+            html.P(t("rules_help", lang), className="text-secondary mb-2"),
+            _grid("admin-rule-grid", [], lang, columns, height="34vh"),
+            html.Div(id="admin-rule-result", role="status"),
+            editor,
+        ],
+    )
+
+
 def audit_layout(lang: str = "zh", **_kwargs):
     lang = "en" if lang == "en" else "zh"
     filters = dbc.Row(
@@ -250,6 +289,8 @@ def audit_layout(lang: str = "zh", **_kwargs):
                             "audit",
                             "kpi_settings",
                             "supervision",
+                            "rule",
+                            "notice",
                         )
                     ],
                     placeholder=t("col_action", lang),
@@ -304,6 +345,16 @@ register_page(
     permission="admin",
     prefix="admin-kpi-",
     layout=kpi_layout,
+)
+register_page(
+    "admin_rules",
+    path="/admin/rules",
+    name="预警规则",
+    name_en="Risk rules",
+    nav=False,
+    permission="admin",
+    prefix="admin-rule-",
+    layout=rules_layout,
 )
 register_page(
     "admin_audit",

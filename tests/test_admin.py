@@ -222,3 +222,71 @@ def test_crafted_admin_input_gets_a_message_not_a_500(client, rt, city):
         bad_date["admin-audit-grid"]["rowData"] == []
         and "invalid date" in bad_date["admin-audit-count"]["children"]
     )
+
+
+def test_admin_edits_a_risk_rule_and_bad_parameters_change_nothing(client, rt, city):
+    import orjson
+    from sqlalchemy import select
+
+    from dashboard import risk
+    from dashboard.clock import utcnow
+    from dashboard.models import RiskRule
+
+    with rt.sessions() as session, session.begin():
+        risk.load_rules(session, utcnow())
+    admin = as_role(client, rt, "admin")
+    rows = _admin_call(admin, "admin-rule-grid", "admin-rule-page.id", {"admin-rule-page.id": "admin-rule-page"})  # fmt: skip
+    assert {r["key"] for r in rows["admin-rule-grid"]["rowData"]} >= {
+        "surge.place",
+        "staffing.street",
+    }
+    picked = [{"key": "keywords"}]
+    editor = _admin_call(admin, "admin-rule-params", "admin-rule-grid.selectedRows", {"admin-rule-grid.selectedRows": picked})  # fmt: skip
+    params = orjson.loads(editor["admin-rule-params"]["value"])
+    assert "讨薪" in params["words"] and editor["admin-rule-enabled"]["value"] is True
+
+    def save(enabled, text):
+        values = {"admin-rule-save.n_clicks": 1, "admin-rule-grid.selectedRows": picked,
+                  "admin-rule-enabled.value": enabled, "admin-rule-params.value": text}  # fmt: skip
+        return str(_admin_call(admin, "admin-rule-grid", "admin-rule-save.n_clicks", values)["admin-rule-result"])  # fmt: skip
+
+    bad = [
+        (True, "{not json"),
+        (True, '{"words": ["讨薪"], "colour": 1}'),  # not a setting of the family
+        (True, '{"words": "讨薪"}'),  # a list is wanted
+        (True, '{"level": "high"}'),
+        (True, '{"words": ["' + "长" * 21 + '"]}'),
+        (True, '{"words": ["a\\u0000b"]}'),
+        (True, "[1, 2]"),
+        (True, "x" * 20_001),
+        ("yes", '{"words": ["讨薪"]}'),
+        (True, ["{}"]),
+    ]
+    for enabled, text in bad:
+        assert "danger" in save(enabled, text), text[:40]
+    with rt.sessions() as session:
+        assert orjson.loads(session.get(RiskRule, "keywords").params) == params
+    assert "已保存" in save(
+        False, '{"words": ["讨薪", "欠薪"], "level": 2, "clear_after_minutes": 60}'
+    )
+    with rt.sessions() as session:
+        rule = session.get(RiskRule, "keywords")
+        logged = session.execute(
+            select(AuditLog).where(AuditLog.action == "rule.update")
+        ).scalar_one()
+        assert not rule.enabled and orjson.loads(rule.params)["level"] == 2
+        assert [r.key for r in risk.rules(session, "keywords")] == []  # switched off: not run
+    assert "讨薪" in logged.detail and logged.target == "rule:keywords"
+    # levels: each of 1–4 once, with numbers
+    with rt.sessions() as session, session.begin():
+        for levels in ('[{"level": 5, "min_count": 3}]', '[{"level": 4, "min_count": 3}, {"level": 4, "min_count": 5}]',
+                       '[{"level": 4, "min_count": -1}]', '[{"level": 4, "min_tail": 3}]'):  # fmt: skip
+            with pytest.raises(Exception) as bad_levels:
+                risk.update_rule(
+                    session, "repeat.grid", True, f'{{"levels": {levels}}}', "admin", utcnow()
+                )
+            assert "levels" in bad_levels.value.errors
+    # another role: the gate refuses the callback
+    duty = as_role(rt_client(client), rt, "duty_officer")
+    r = call(duty, "admin-rule-grid", "admin-rule-save.n_clicks", {"admin-rule-save.n_clicks": 1})
+    assert r.status_code == 403

@@ -1,18 +1,19 @@
-"""Read model of the administration pages (系统管理): users, tokens and the audit log as rows for
-grids, in local time; the audit export. Changes go through dashboard.auth, which audits them."""
+"""Read model of the administration pages (系统管理): users, tokens, risk rules and the audit log
+as rows for grids, in local time; the audit export. Changes go through dashboard.auth, which audits them."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard import auth, exports, kpi, kpisettings
 from dashboard.clock import to_utc_naive
 from dashboard.i18n import t
-from dashboard.models import Area
+from dashboard.models import Area, RiskRule
 from dashboard.schemas import InputError
 
 AUDIT_COLUMNS = ["at", "actor", "action", "target", "detail", "address"]
@@ -175,3 +176,28 @@ def version_rows(session: Session, kind: str, now: datetime, zone: ZoneInfo, lan
             )
         )
     return rows
+
+
+def rule_rows(session: Session, zone: ZoneInfo) -> list[dict]:
+    """The risk rules, for the admin's list."""
+    rows = session.execute(select(RiskRule).order_by(RiskRule.family, RiskRule.key)).scalars()
+    return [
+        {
+            "key": r.key,
+            "family": r.family,
+            "name": r.name,
+            "enabled": "✓" if r.enabled else "—",
+            "updated": f"{_local({'at': r.updated_at.isoformat()}, zone, 'at')['at']} · {r.updated_by}",
+        }
+        for r in rows
+    ]
+
+
+def rule_editor(session: Session, key: str) -> tuple[bool, str] | None:
+    """A rule's switch and its parameters as indented JSON, for the editor."""
+    rule = session.get(RiskRule, key) if isinstance(key, str) else None
+    if rule is None:
+        return None
+    return rule.enabled, orjson.dumps(
+        orjson.loads(rule.params), option=orjson.OPT_INDENT_2
+    ).decode()
