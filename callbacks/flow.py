@@ -12,12 +12,12 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 from sqlalchemy import select
 
-from dashboard import summaries, web
+from dashboard import notices, summaries, web
 from dashboard.access import allowed
 from dashboard.clock import utcnow
 from dashboard.domain import SOURCE_LABELS, STATUS_LABELS
 from dashboard.i18n import pick, t
-from dashboard.models import Area
+from dashboard.models import Area, Event
 from dashboard.queries import area_scope
 from dashboard.schemas import InputError
 from dashboard.views import flow
@@ -35,6 +35,9 @@ from pages.flow import (
     GRID,
     GRID_BOX,
     NOTE,
+    NOTICE,
+    NOTICE_BOX,
+    NOTICE_OPEN,
     QUERY,
     RANGE,
     REFRESH,
@@ -47,7 +50,7 @@ from pages.flow import (
     graph_id,
     grid,
 )
-from ui import eventlist, figures, viewport
+from ui import eventlist, figures, noticeform, viewport
 
 LEVEL_BELOW = {"city": "district", "district": "street", "street": "community", "community": "grid"}
 
@@ -466,3 +469,46 @@ def rows(request, query, lang):
 
 
 viewport.track(VIEWPORT, "flow-page")
+
+
+# --- 工作提示单 from the list ---------------------------------------------------------------------
+@callback(
+    Output(NOTICE_BOX, "is_open"),
+    Input(NOTICE_OPEN, "n_clicks"),
+    State(NOTICE_BOX, "is_open"),
+    prevent_initial_call=True,
+)
+def notice_toggle(_n, is_open):
+    return not bool(is_open)
+
+
+@callback(
+    Output(NOTICE["result"], "children"),
+    Input(NOTICE["issue"], "n_clicks"),
+    *(State(NOTICE[name], "value") for name in noticeform.FIELDS),
+    State(GRID, "selectedRows"),
+    State(QUERY, "data"),
+    State("flow-lang", "data"),
+    prevent_initial_call=True,
+)
+def notice_issue(_n, *args):
+    """A work notice covering the ticked events, or all the filters select (at most 2,000)."""
+    *values, picked, query, lang = args
+    f = _filters(query)
+
+    def covers(session, district_id):
+        if isinstance(picked, list) and picked:
+            ids = [r.get("id") if isinstance(r, dict) else None for r in picked]
+            return {"event_ids": ids}
+        terms = flow.conditions(session, f, utcnow(), _rt().settings.zone, district_id)
+        ids = list(
+            session.execute(
+                select(Event.id).where(*terms).order_by(Event.id).limit(notices.MAX_EVENTS + 1)
+            ).scalars()
+        )
+        if len(ids) > notices.MAX_EVENTS:
+            raise InputError({"event_ids": f"more than {notices.MAX_EVENTS:,}: narrow the filters"})
+        return {"event_ids": ids}
+
+    message, _issued = noticeform.submit(values, covers, _lang(lang))
+    return message

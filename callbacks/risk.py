@@ -14,7 +14,7 @@ from flask import current_app
 
 from dashboard import alerts, notices, web
 from dashboard.access import ScopeError, allowed
-from dashboard.clock import to_utc_naive, utcnow
+from dashboard.clock import utcnow
 from dashboard.db import is_id
 from dashboard.i18n import ALERT_LEVELS, RULE_FAMILIES, pick, t
 from dashboard.schemas import ConflictError, InputError, text_problem
@@ -37,19 +37,13 @@ from pages.risk import (
     LANG,
     LEVEL,
     NOTE,
+    NOTICE,
     NOTICE_ACCEPT,
-    NOTICE_BODY,
-    NOTICE_DEADLINE,
     NOTICE_DECIDED,
-    NOTICE_DEPT,
-    NOTICE_ISSUE,
     NOTICE_OUTCOME,
     NOTICE_PICK,
     NOTICE_QUERY,
-    NOTICE_RESULT,
     NOTICE_RETURN,
-    NOTICE_STREET,
-    NOTICE_TITLE,
     NOTICES,
     PERIOD,
     REFRESH,
@@ -63,7 +57,7 @@ from pages.risk import (
     VERSION,
     VIEWPORT,
 )
-from ui import eventlist, figures, viewport
+from ui import eventlist, figures, noticeform, viewport
 
 FRESH = timedelta(minutes=10)  # a red or orange alert this new stands out
 
@@ -423,7 +417,7 @@ def history_items(d: dict, lang: str) -> list:
     Output(EVENTS, "rowData"),
     Output(EVENTS, "columnDefs"),
     Output(HISTORY_ONE, "children"),
-    Output(NOTICE_TITLE, "value"),
+    Output(NOTICE["title"], "value"),
     Input(SELECTED, "data"),
     Input(VERSION, "data"),
     Input(REFRESH, "n_intervals"),
@@ -510,57 +504,25 @@ def act(_n, action, note, assignee, department, selected, version, lang):
     return html.Span(done, className="inc-done"), version + 1, ""
 
 
-def _deadline(value, zone) -> datetime:
-    if not isinstance(value, str) or not 10 <= len(value) <= 32 or "\x00" in value:
-        raise InputError({"deadline": "a local time as YYYY-MM-DD HH:MM"})
-    try:
-        return to_utc_naive(datetime.fromisoformat(value.strip()), zone)
-    except ValueError:
-        raise InputError({"deadline": "a local time as YYYY-MM-DD HH:MM"}) from None
-
-
 @callback(
-    Output(NOTICE_RESULT, "children"),
+    Output(NOTICE["result"], "children"),
     Output(VERSION, "data", allow_duplicate=True),
-    Input(NOTICE_ISSUE, "n_clicks"),
-    State(NOTICE_TITLE, "value"),
-    State(NOTICE_BODY, "value"),
-    State(NOTICE_DEPT, "value"),
-    State(NOTICE_STREET, "value"),
-    State(NOTICE_DEADLINE, "value"),
+    Input(NOTICE["issue"], "n_clicks"),
+    *(State(NOTICE[name], "value") for name in noticeform.FIELDS),
     State(SELECTED, "data"),
     State(VERSION, "data"),
     State(LANG, "data"),
     prevent_initial_call=True,
 )
-def issue(_n, title, body, department, street, deadline, selected, version, lang):
-    lang = _lang(lang)
+def issue(_n, *args):
+    """A work notice answering the alert shown: it covers the alert's events."""
+    *values, selected, version, lang = args
     if not isinstance(version, int) or not is_id(selected):
         raise PreventUpdate
-    rt = _rt()
-    now = utcnow()
-    try:
-        principal, district_id = _actor()
-        form = {
-            "title": title,
-            "body": body,
-            "department": department,
-            "street": street,
-            "deadline": _deadline(deadline, rt.settings.zone),
-            "alert_id": selected,
-        }
-        with rt.sessions() as session, session.begin():
-            done = notices.issue(session, principal.actor, form, now, district_id, web.address())
-            number, covered = done.notice.number, done.events
-    except (InputError, ConflictError, ScopeError) as exc:
-        return _problem(exc), no_update
-    rt.live.bump_quietly()
-    text = (
-        f"已下发工作提示单 {number}，覆盖 {covered} 件事件"
-        if lang == "zh"
-        else f"Work notice {number} issued, covering {covered} events"
+    message, issued = noticeform.submit(
+        values, lambda _session, _district: {"alert_id": selected}, _lang(lang)
     )
-    return html.Span(text, className="inc-done", id="risk-notice-done"), version + 1
+    return message, version + 1 if issued else no_update
 
 
 # --- work notices ------------------------------------------------------------------------------

@@ -312,6 +312,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "risk_notice_deadline": ("办理时限", "Deadline"),
     "risk_notice_issue": ("下发", "Issue"),
     "risk_notice_covers": ("覆盖事件", "Covers events"),
+    "flow_notice_help": (
+        "工作提示单覆盖列表中勾选的事件；未勾选时覆盖当前筛选出的全部事件（最多2000件）。",
+        "The work notice covers the events ticked in the list, or, with none ticked, every event"
+        " the filters select (at most 2,000).",
+    ),
     "risk_sound": ("新红橙预警提示音", "Sound for new red and orange alerts"),
     "risk_escalated": ("已升级", "Escalated"),
     "risk_all_levels": ("全部等级", "All levels"),

@@ -12,12 +12,14 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from sqlalchemy import select
 
+from dashboard.access import allowed
 from dashboard.domain import SEVERITY_LABELS, SOURCE_LABELS, STATUS_LABELS
 from dashboard.i18n import pick, t
 from dashboard.models import Category, Department
 from dashboard.schemas import InputError
 from dashboard.views import flow
 from dashboard.web import current, runtime
+from ui import noticeform
 from ui.eventlist import columns
 from ui.figures import CONFIG
 from ui.page import register_page
@@ -56,6 +58,9 @@ COUNT = "flow-count"  # how many events the filters select
 REFRESH = "flow-refresh"
 CRUMB = "flow-crumb"  # pattern-matching id type of the breadcrumb's buttons
 VIEWPORT = "flow-viewport"  # the screen's size: chart text scales with it
+NOTICE = noticeform.ids("flow-")  # 工作提示单 covering the picked or filtered events
+NOTICE_OPEN = "flow-notice-open"
+NOTICE_BOX = "flow-notice-box"
 
 
 def graph_id(name: str) -> str:
@@ -76,12 +81,15 @@ def grid(lang: str) -> dag.AgGrid:
             "infiniteInitialRowCount": 1,
             "suppressCellFocus": True,
             "tooltipShowDelay": 300,
+            # ticked rows are what a work notice covers
+            "rowSelection": {"mode": "multiRow", "checkboxes": True, "headerCheckbox": False},
             "localeText": {
                 "noRowsToShow": "没有符合条件的事件" if lang == "zh" else "No events match"
             },
         },
         className="sv-grid flow-grid",
         style={"height": "60vh"},
+        getRowId="params.data.id",
     )
 
 
@@ -130,6 +138,8 @@ def layout(lang: str = "zh", **query):
         note = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
     if principal is not None and principal.scoped and not f.area:
         f = replace(f, area=principal.district_code)
+    may_act = allowed(principal, "act")
+    scope = principal.district_id if principal is not None and principal.scoped else None
     choices = options(lang)
     zh = lang == "zh"
     ranges = [{"label": t(f"flow_range_{r}", lang), "value": r} for r in flow.RANGES]
@@ -240,12 +250,31 @@ def layout(lang: str = "zh", **query):
             ),
             panel(
                 "flow_list",
-                html.Div(id=GRID_BOX, children=grid(lang)),
+                [
+                    dbc.Collapse(
+                        [
+                            html.P(t("flow_notice_help", lang), className="sv-note"),
+                            noticeform.form("flow-", lang, scope),
+                        ],
+                        id=NOTICE_BOX,
+                        is_open=False,
+                        className="flow-notice",
+                    ),
+                    html.Div(id=GRID_BOX, children=grid(lang)),
+                ],
                 lang,
                 html.Div(
                     [
                         html.Span(id=COUNT, className="flow-count"),
                         html.Div(id=EXPORTS, className="flow-exports"),
+                        dbc.Button(
+                            t("risk_notice_new", lang),
+                            id=NOTICE_OPEN,
+                            color="danger",
+                            outline=True,
+                            size="sm",
+                            className=None if may_act else "d-none",
+                        ),
                     ],
                     className="flow-list-head",
                 ),

@@ -16,6 +16,7 @@ from dashboard.access import allowed
 from dashboard.i18n import ALERT_LEVELS, RULE_FAMILIES, pick, t
 from dashboard.views import risk as view
 from dashboard.web import current, runtime
+from ui import noticeform
 from ui.figures import CONFIG
 from ui.page import register_page
 from ui.panel import panel
@@ -52,13 +53,7 @@ ASSIGNEE = "risk-assignee"
 DEPARTMENT = "risk-department"
 SUBMIT = "risk-submit"
 RESULT = "risk-result"
-NOTICE_TITLE = "risk-notice-title"
-NOTICE_BODY = "risk-notice-body"
-NOTICE_DEPT = "risk-notice-dept"
-NOTICE_STREET = "risk-notice-street"
-NOTICE_DEADLINE = "risk-notice-deadline"
-NOTICE_ISSUE = "risk-notice-issue"
-NOTICE_RESULT = "risk-notice-result"
+NOTICE = noticeform.ids("risk-")  # the work notice's form
 HEAT = "risk-heat"
 HOTSPOTS = "risk-hotspots"
 TIMES = "risk-times"
@@ -84,11 +79,10 @@ def _id(value) -> int | None:
     return n if 0 < n < 2**31 else None
 
 
-def act_form(lang: str, targets: dict):
+def act_form(lang: str, targets: dict, district_id: int | None):
     """The actions on the alert shown, and the work notice answering it."""
     zh = lang == "zh"
     depts = [{"label": name, "value": code} for code, name in targets["departments"]]
-    streets = [{"label": name, "value": code} for code, name in targets["streets"]]
     return html.Div(
         [
             dbc.RadioItems(
@@ -120,50 +114,7 @@ def act_form(lang: str, targets: dict):
             ),
             html.Div(id=RESULT, role="status", className="inc-result"),
             html.H3(t("risk_notice_new", lang), className="risk-sub"),
-            html.Div(
-                [
-                    dbc.Input(
-                        id=NOTICE_TITLE, placeholder=t("risk_notice_title", lang), maxLength=200
-                    ),
-                    dbc.Textarea(
-                        id=NOTICE_BODY,
-                        placeholder=t("risk_notice_body", lang),
-                        maxLength=4000,
-                        rows=2,
-                    ),
-                    html.Div(
-                        [
-                            dcc.Dropdown(
-                                id=NOTICE_DEPT,
-                                options=depts,
-                                placeholder=t("risk_notice_dept", lang),
-                                className="flow-pick",
-                            ),
-                            dcc.Dropdown(
-                                id=NOTICE_STREET,
-                                options=streets,
-                                placeholder=t("risk_notice_street", lang),
-                                className="flow-pick",
-                            ),
-                            dbc.InputGroup(
-                                [
-                                    dbc.InputGroupText(t("risk_notice_deadline", lang)),
-                                    dbc.Input(id=NOTICE_DEADLINE, type="datetime-local"),
-                                ]
-                            ),
-                            dbc.Button(
-                                t("risk_notice_issue", lang),
-                                id=NOTICE_ISSUE,
-                                color="danger",
-                                size="sm",
-                            ),
-                        ],
-                        className="risk-form-row",
-                    ),
-                ],
-                className="risk-notice-form",
-            ),
-            html.Div(id=NOTICE_RESULT, role="status", className="inc-result"),
+            noticeform.form("risk-", lang, district_id),
             html.P(
                 "下发后，覆盖的事件在办结时一并处置完成。"
                 if zh
@@ -200,10 +151,9 @@ def layout(lang: str = "zh", alert=None, level=None, family=None, kiosk=None, **
     may_act = allowed(principal, "act")
     level = _id(level) if _id(level) in (1, 2, 3, 4) else None
     family = family if family in view.FAMILIES else None
+    scope = principal.district_id if principal is not None and principal.scoped else None
     with runtime().sessions() as session:
-        targets = view.notice_targets(
-            session, principal.district_id if principal is not None and principal.scoped else None
-        )
+        targets = view.notice_targets(session, scope)
     bar = html.Div(
         [
             dbc.RadioItems(
@@ -251,7 +201,7 @@ def layout(lang: str = "zh", alert=None, level=None, family=None, kiosk=None, **
             className="sv-note" + (" d-none" if may_act else ""),
             id="risk-readonly",
         ),
-        html.Div(act_form(lang, targets), className=None if may_act else "d-none"),
+        html.Div(act_form(lang, targets, scope), className=None if may_act else "d-none"),
         html.H3(t("risk_events", lang), className="risk-sub"),
         _grid(EVENTS, "—", "26vh"),
         html.H3(t("risk_history_one", lang), className="risk-sub"),

@@ -371,3 +371,41 @@ def test_every_plan_of_a_sorted_list_gives_the_same_pages(listed, sort):
     if sort[0] == "close_deadline":
         nulls = [e.close_deadline is None for e in plain]
         assert nulls == sorted(nulls, reverse=sort[1] == "desc") and any(nulls) and not all(nulls)
+
+
+def test_a_work_notice_covers_the_ticked_events_or_all_the_filters_select(client, listed, time_machine):  # fmt: skip
+    from sqlalchemy import func, select
+
+    from dashboard.models import Event, WorkNotice, WorkNoticeEvent
+    from tests.conftest import as_role
+    from tests.dash_requests import call
+
+    time_machine.move_to(NOW, tick=False)
+    deadline = (NOW + h(8 + 48)).strftime("%Y-%m-%dT%H:%M")  # local time, two days on
+
+    def issue(c, query, picked=None, **fields):
+        values = {"flow-notice-issue.n_clicks": 1, "flow-notice-title.value": "关于网格12暴露垃圾的工作提示",
+                  "flow-notice-dept.value": "CG", "flow-notice-deadline.value": deadline,
+                  "flow-grid.selectedRows": picked, "flow-query.data": query, "flow-lang.data": "zh", **fields}  # fmt: skip
+        return str(
+            call(c, "flow-notice-result", "flow-notice-issue.n_clicks", values).json["response"]
+        )
+
+    duty = as_role(client, listed, "duty_officer")
+    assert "覆盖 2 件事件" in issue(duty, "area=G12")  # F1 and F5: what the filters select
+    with listed.sessions() as session:
+        ids = dict(session.execute(select(Event.external_id, Event.id)).all())
+    assert "覆盖 1 件事件" in issue(duty, "area=G12", [{"id": ids["F6"]}])  # the ticked one
+    assert "inc-error" in issue(duty, "area=G12", [{"id": "F6"}])  # crafted rows
+    assert "inc-error" in issue(
+        duty, "area=G12", **{"flow-notice-deadline.value": "2020-01-01T08:00"}
+    )
+    officer = as_role(client.application.test_client(), listed, "district_officer", "339002")
+    assert "inc-error" in issue(officer, "area=339002", [{"id": ids["F1"]}])  # another district's
+    leader = as_role(client.application.test_client(), listed, "leader")
+    assert "inc-error" in issue(leader, "area=G12")
+    with listed.sessions() as session:
+        covered = session.execute(
+            select(WorkNotice.number, func.count()).join(WorkNoticeEvent).group_by(WorkNotice.number).order_by(WorkNotice.number)
+        ).all()  # fmt: skip
+    assert [n for _number, n in covered] == [2, 1]
