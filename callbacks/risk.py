@@ -526,29 +526,6 @@ def issue(_n, *args):
 
 
 # --- work notices ------------------------------------------------------------------------------
-def notice_columns(lang: str) -> list[dict]:
-    return [
-        {"field": "number", "headerName": "编号" if lang == "zh" else "No.", "minWidth": 100},
-        {
-            "field": "title",
-            "headerName": t("risk_notice_title", lang),
-            "flex": 2,
-            "tooltipField": "title",
-        },
-        {"field": "to", "headerName": t("risk_notice_dept", lang), "minWidth": 120},
-        {"field": "status_name", "headerName": t("risk_state", lang), "minWidth": 80},
-        {
-            "field": "deadline_local",
-            "headerName": t("risk_notice_deadline", lang),
-            "minWidth": 140,
-            "cellClassRules": {"ev-overdue": {"function": "params.data && params.data.late"}},
-        },
-        {"field": "events", "headerName": t("risk_notice_covers", lang), "minWidth": 80},
-        {"field": "reply", "headerName": t("risk_reply", lang), "flex": 2, "tooltipField": "reply"},
-        {"field": "issued_local", "headerName": t("risk_since", lang), "minWidth": 140},
-    ]
-
-
 @callback(
     Output(NOTICES, "rowData"),
     Output(NOTICES, "columnDefs"),
@@ -575,7 +552,7 @@ def notice_list(query, _version, _n, _decided, lang):
         for n in found
         if n["status"] == "replied"
     ]
-    return rows, notice_columns(lang), waiting
+    return rows, noticeform.columns(lang), waiting
 
 
 @callback(

@@ -8,13 +8,15 @@ from dash import Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
-from dashboard import fmt, supervisions, web
+from dashboard import fmt, notices, supervisions, web
 from dashboard.access import ScopeError, allowed, district_for
 from dashboard.clock import utcnow
 from dashboard.i18n import KPI_NAMES, pick, t
 from dashboard.kpi import WUZHI_DIMENSIONS
 from dashboard.queries import area_scope, list_areas, list_departments
-from dashboard.schemas import InputError
+from dashboard.refdata import area_by_code
+from dashboard.schemas import InputError, text_problem
+from dashboard.views import risk as risk_view
 from dashboard.views import supervision as view
 from pages.supervision import (
     CARDS,
@@ -22,6 +24,9 @@ from pages.supervision import (
     DISTRICT,
     GRIDS,
     NOTE,
+    NOTICE_COUNTS,
+    NOTICE_QUERY,
+    NOTICES,
     PERIOD,
     SEND,
     SEND_HOURS,
@@ -30,7 +35,7 @@ from pages.supervision import (
     TREND_DEPARTMENT,
     graph_id,
 )
-from ui import figures
+from ui import figures, noticeform
 
 
 def _rt():
@@ -404,3 +409,53 @@ def send_supervision(n_clicks, selected, note, hours, district, lang):
         return html.Span(message, className="text-warning"), no_update
     text = t("sv_sent", lang).format(n=sent["count"], batch=sent["batch"])
     return html.Span(text, className="text-success"), overdue_rows(cases)
+
+
+@callback(
+    Output(NOTICE_COUNTS, "children"),
+    Output(NOTICES, "rowData"),
+    Output(NOTICES, "columnDefs"),
+    Input(PERIOD, "value"),
+    Input(DATES, "start_date"),
+    Input(DATES, "end_date"),
+    Input(DISTRICT, "value"),
+    Input(NOTICE_QUERY, "value"),
+    Input("shell-lang", "data"),
+)
+def update_notices(period, first, last, district, query, lang):
+    """工作提示单 counted for the period: issued, done, done by their deadline, open past it, the
+    events they covered; and listed, searchable."""
+    rt = _rt()
+    lang = _lang(lang)
+    district = _district(district)
+    if query is not None and text_problem(query, 100):
+        query = None
+    now, zone = utcnow(), rt.settings.zone
+    try:
+        w = view.window(period, first, last, now, zone)
+    except InputError:
+        raise PreventUpdate from None
+    with rt.sessions() as session:
+        district_id = area_by_code(session, district).id if district else None
+        counted = notices.counts(session, w.start, w.end, now, district_id)
+        rows = risk_view.notice_rows(
+            session, zone, now, district_id, None, (query or "").strip() or None, w.start, w.end
+        )
+    cards = [
+        html.Div(
+            [
+                html.Div(t(f"notices_{key}", lang), className="sv-card-label"),
+                html.Div(f"{counted[name]:,}", className="sv-card-value"),
+            ],
+            className="sv-card",
+        )
+        for key, name in (
+            ("issued", "issued"),
+            ("done", "done"),
+            ("done_on_time", "done_on_time"),
+            ("overdue", "overdue_open"),
+            ("events", "events"),
+        )
+    ]
+    shown = [{**r, "status_name": pick(notices.STATUS_LABELS[r["status"]], lang)} for r in rows]
+    return cards, shown, noticeform.columns(lang)

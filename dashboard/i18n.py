@@ -312,6 +312,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "risk_notice_deadline": ("办理时限", "Deadline"),
     "risk_notice_issue": ("下发", "Issue"),
     "risk_notice_covers": ("覆盖事件", "Covers events"),
+    "sv_notices": ("工作提示单（本期下发，解决一类事）", "Work notices issued in the period"),
+    "notices_issued": ("下发", "Issued"),
+    "notices_done": ("办结", "Done"),
+    "notices_done_on_time": ("按期办结", "Done on time"),
+    "notices_overdue": ("超期未办结", "Overdue, open"),
+    "notices_events": ("覆盖事件", "Events covered"),
     "flow_notice_help": (
         "工作提示单覆盖列表中勾选的事件；未勾选时覆盖当前筛选出的全部事件（最多2000件）。",
         "The work notice covers the events ticked in the list, or, with none ticked, every event"

@@ -42,6 +42,9 @@ SEND = "supervision-send"
 SEND_NOTE = "supervision-send-note"
 SEND_HOURS = "supervision-send-hours"
 SEND_RESULT = "supervision-send-result"
+NOTICES = "supervision-notices"  # the period's 工作提示单
+NOTICE_COUNTS = "supervision-notice-counts"
+NOTICE_QUERY = "supervision-notice-query"
 
 
 def graph_id(name: str) -> str:
@@ -168,6 +171,22 @@ def layout(lang: str = "zh", period=None, district=None, start=None, end=None, *
                     _grid(GRIDS["overdue"], "46vh", multi=True),
                 ],
                 lang,
+            ),
+            _panel(
+                "sv_notices",
+                [
+                    html.Div(id=NOTICE_COUNTS, className="sv-cards"),
+                    _grid(NOTICES, "34vh"),
+                ],
+                lang,
+                dbc.Input(
+                    id=NOTICE_QUERY,
+                    placeholder=t("risk_search", lang),
+                    maxLength=100,
+                    debounce=True,
+                    size="sm",
+                    className="risk-search",
+                ),
             ),
         ],
         className="supervision",

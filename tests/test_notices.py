@@ -278,3 +278,33 @@ def test_notices_through_the_api_by_role_and_district(client, rt, city, time_mac
     assert r.status_code == 400 and set(r.json["fields"]) == {"accept", "outcome"}
     r = duty.post(f"/api/v1/notices/{nid}/decision", json={"accept": True, "outcome": "已整改"})
     assert r.status_code == 200 and r.json["events_resolved"] == 2
+
+
+def test_notices_are_counted_and_listed_on_the_supervision_page(client, rt, city, time_machine):
+    from tests.dash_requests import call
+
+    _rules(rt)
+    time_machine.move_to((NOW + h(1)).replace(tzinfo=UTC), tick=False)
+    _dispatched(rt, ["K1", "K2", "K3"])
+    with rt.sessions() as session, session.begin():
+        ids = list(session.execute(select(Event.id).order_by(Event.id)).scalars())
+        for title, covered in (("关于物业纠纷的提示", ids[:2]), ("关于噪音的提示", ids[2:])):
+            form = {"title": title, "department": "SF", "event_ids": covered, "deadline": NOW + h(3)}  # fmt: skip
+            notices.issue(session, "duty1", form, NOW + h(1))
+    duty = as_role(client, rt, "duty_officer")
+
+    def page(query=None):
+        values = {"supervision-period.value": "this_week", "supervision-notice-query.value": query, "shell-lang.data": "zh"}  # fmt: skip
+        return call(duty, "supervision-notice-counts", "supervision-period.value", values).json["response"]  # fmt: skip
+
+    out = page()
+    counts = [c["props"]["children"][1]["props"]["children"] for c in out["supervision-notice-counts"]["children"]]  # fmt: skip
+    assert counts == ["2", "0", "0", "0", "3"]  # issued, done, on time, overdue open, events
+    assert len(out["supervision-notices"]["rowData"]) == 2
+    assert [r["title"] for r in page("噪音")["supervision-notices"]["rowData"]] == [
+        "关于噪音的提示"
+    ]
+    time_machine.move_to((NOW + h(4)).replace(tzinfo=UTC), tick=False)  # past both deadlines
+    out = page()
+    counts = [c["props"]["children"][1]["props"]["children"] for c in out["supervision-notice-counts"]["children"]]  # fmt: skip
+    assert counts[3] == "2"

@@ -116,3 +116,27 @@ def submit(values: list, covers, lang: str) -> tuple[html.Span, bool]:
         else f"Work notice {number} issued, covering {covered} events"
     )
     return html.Span(text, className="inc-done", id=f"notice-done-{number}"), True
+
+
+def columns(lang: str) -> list[dict]:
+    """The notice list's columns (风险预警, 督办考核)."""
+    return [
+        {"field": "number", "headerName": "编号" if lang == "zh" else "No.", "minWidth": 100},
+        {
+            "field": "title",
+            "headerName": t("risk_notice_title", lang),
+            "flex": 2,
+            "tooltipField": "title",
+        },
+        {"field": "to", "headerName": t("risk_notice_dept", lang), "minWidth": 120},
+        {"field": "status_name", "headerName": t("risk_state", lang), "minWidth": 80},
+        {
+            "field": "deadline_local",
+            "headerName": t("risk_notice_deadline", lang),
+            "minWidth": 140,
+            "cellClassRules": {"ev-overdue": {"function": "params.data && params.data.late"}},
+        },
+        {"field": "events", "headerName": t("risk_notice_covers", lang), "minWidth": 80},
+        {"field": "reply", "headerName": t("risk_reply", lang), "flex": 2, "tooltipField": "reply"},
+        {"field": "issued_local", "headerName": t("risk_since", lang), "minWidth": 140},
+    ]

@@ -364,10 +364,15 @@ def notice_rows(
     district_id: int | None = None,
     status: str | None = None,
     query: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[dict]:
-    """Work notices for the page's list: local times and whether one is past its deadline."""
+    """Work notices for the pages' lists (issued in a period): local times and whether one is
+    past its deadline."""
     out = []
-    for n in notices.listing(session, district_id, status, query, limit=300):
+    for n in notices.listing(
+        session, district_id, status, query, since=since, until=until, limit=300
+    ):
         deadline = datetime.fromisoformat(n["deadline"][:-1])
         out.append(
             {
