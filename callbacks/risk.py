@@ -207,8 +207,8 @@ def history_columns(lang: str) -> list[dict]:
         {"field": "area", "headerName": t("col_place", lang), "minWidth": 110},
         {"field": "state_name", "headerName": t("risk_state", lang), "minWidth": 80},
         {"field": "assignee", "headerName": t("risk_assignee", lang), "minWidth": 90},
-        {"field": "ack_minutes", "headerName": t("risk_ack_median", lang), "minWidth": 90},
-        {"field": "close_minutes", "headerName": t("risk_close_median", lang), "minWidth": 90},
+        {"field": "ack_minutes", "headerName": t("risk_ack_minutes", lang), "minWidth": 90},
+        {"field": "close_minutes", "headerName": t("risk_close_minutes", lang), "minWidth": 90},
     ]
 
 
@@ -259,6 +259,7 @@ def hotspot_bars(rows: list[dict], lang: str) -> dict:
     labels = [f"{r['street']} {r['community']}" for r in rows]
     fig = figures.bars(labels, [r["disputes"] for r in rows], figures.ALERT_COLOURS[2])
     fig["layout"]["margin"]["l"] = 190
+    fig["data"][0]["textangle"] = 0
     fig["data"][0]["customdata"] = [r["open"] for r in rows]
     fig["data"][0]["hovertemplate"] = (
         "%{y}: %{x}（在办 %{customdata}）<extra></extra>"

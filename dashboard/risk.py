@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from dashboard import surge
 from dashboard.alerts import OPEN_STATES
 from dashboard.auth import audit
+from dashboard.domain import SOURCE_LABELS
 from dashboard.models import (
     Alert,
     AlertEvent,
@@ -581,7 +582,8 @@ def silences(session: Session, rule: Rule, now: datetime) -> list[Finding]:
                     rule.key,
                     p.get("level", 3),
                     f"source:{source}",
-                    f"{rule.name}：{source} 已 {int((now - latest).total_seconds() // 60)} 分钟无数据",
+                    f"{rule.name}：{SOURCE_LABELS.get(source, (source,))[0]}"
+                    f" 已 {int((now - latest).total_seconds() // 60)} 分钟无数据",
                     None,
                     None,
                     {"latest": latest.isoformat() + "Z", "usual": usual},

@@ -203,7 +203,7 @@ def layout(lang: str = "zh", alert=None, level=None, family=None, kiosk=None, **
         ),
         html.Div(act_form(lang, targets, scope), className=None if may_act else "d-none"),
         html.H3(t("risk_events", lang), className="risk-sub"),
-        _grid(EVENTS, "—", "26vh"),
+        _grid(EVENTS, t("risk_no_events", lang), "26vh"),
         html.H3(t("risk_history_one", lang), className="risk-sub"),
         html.Ol(id=HISTORY_ONE, className="risk-history-one"),
     ]
@@ -256,10 +256,10 @@ def layout(lang: str = "zh", alert=None, level=None, family=None, kiosk=None, **
                 ],
                 className="sv-row sv-row-3",
             ),
-            panel("risk_history", _grid(HISTORY, "—", "34vh"), lang),
+            panel("risk_history", _grid(HISTORY, t("risk_no_history", lang), "34vh"), lang),
             panel(
                 "risk_notices",
-                [_grid(NOTICES, "—", "30vh"), decide],
+                [_grid(NOTICES, t("risk_no_notices", lang), "30vh"), decide],
                 lang,
                 dbc.Input(
                     id=NOTICE_QUERY,

@@ -364,3 +364,72 @@ def test_a_duty_officer_goes_from_the_map_to_an_overdue_incident_and_supervises_
     assert sorted(pressed) == [("限1920前回复", "duty-desk"), ("限3840前回复", "duty-desk")]
     assert audited == ["duty-desk", "duty-desk"]
     assert_offline_and_clean(requests, errors)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_duty_officer_acknowledges_an_alert_and_issues_a_work_notice(server, browser, rt):
+    """风险预警 at a desk: a compound's burst fires; the duty officer opens it, takes it up and
+    issues one work notice to 司法局 covering its complaints; the alert is then being handled,
+    the notice covers all of them, and both steps are in the audit log. Screenshots at
+    1920×1080 and 3840×2160; nothing fetched from elsewhere, no console error."""
+    from sqlalchemy import select
+
+    from dashboard import auth, jobs, risk
+    from dashboard.models import Alert, AuditLog, WorkNotice, WorkNoticeEvent
+
+    now = utcnow()
+    with rt.sessions() as session, session.begin():
+        risk.load_rules(session, now)
+        _user, password = auth.create_user(session, "duty-risk", "duty_officer")
+    burst = [event(f"RB{i}", now - timedelta(minutes=50 - 5 * i), "G12", sub="0201", address="兰园小区3栋", title="兰园小区停车位纠纷") for i in range(8)]  # fmt: skip
+    rt.ingestor.ingest_events(burst, now=now)
+    jobs.risk_evaluation(rt, now=now)
+    with rt.sessions() as session:
+        alert_id = session.execute(select(Alert.id).where(Alert.rule == "surge.place")).scalar_one()
+    SHOTS.mkdir(exist_ok=True)
+    requests, errors = [], []
+    page = watched(browser, 1920, 1080, requests, errors)
+    sign_in(page, server, "duty-risk", password)
+    page.goto(server + "/risk", wait_until="networkidle")
+    card = page.locator(".risk-card", has_text="同一小区同类诉求激增")
+    card.wait_for(timeout=15000)
+    card.click()
+    page.wait_for_selector(".risk-detail-title:has-text('同一小区同类诉求激增')", timeout=10000)
+    page.wait_for_selector("#risk-events .ag-row", timeout=10000)
+    assert page.locator("#risk-events .ag-row").count() == 8
+    page.locator("#risk-action label", has_text="认领").click()
+    page.fill("#risk-note", "值班员已认领，联系街道")
+    page.click("#risk-submit")
+    page.wait_for_selector("#risk-result .inc-done", timeout=10000)
+    page.wait_for_selector(".risk-card.selected:has-text('已认领')", timeout=10000)
+    assert page.input_value("#risk-notice-title").startswith("关于")  # prefilled from the alert
+    page.fill("#risk-notice-title", "关于兰园小区停车位纠纷的工作提示")
+    page.fill("#risk-notice-body", "请司法局会同街道一并化解，三日内回复")
+    page.click("#risk-notice-dept")
+    page.keyboard.type("司法")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#risk-notice-dept :text('司法局')", timeout=5000)
+    local = now + timedelta(hours=8, days=2)  # Asia/Shanghai
+    page.fill("#risk-notice-deadline", local.strftime("%Y-%m-%dT%H:%M"))
+    page.click("#risk-notice-issue")
+    page.wait_for_selector("#risk-notice-result .inc-done", timeout=10000)
+    assert "覆盖 8 件事件" in page.inner_text("#risk-notice-result")
+    page.wait_for_selector("#risk-notices .ag-row", timeout=10000)
+    page.screenshot(path=str(SHOTS / "risk-1920x1080.png"))
+    page.close()
+    page = watched(browser, 3840, 2160, requests, errors)
+    sign_in(page, server, "duty-risk", password)
+    page.goto(server + f"/risk?alert={alert_id}", wait_until="networkidle")
+    page.wait_for_selector(".risk-card.selected", timeout=15000)
+    page.screenshot(path=str(SHOTS / "risk-3840x2160.png"))
+    page.close()
+    with rt.sessions() as session:
+        alert = session.get(Alert, alert_id)
+        notice = session.execute(select(WorkNotice)).scalar_one()
+        covered = session.execute(select(WorkNoticeEvent.event_id).where(WorkNoticeEvent.notice_id == notice.id)).scalars().all()  # fmt: skip
+        audited = session.execute(select(AuditLog.action).where(AuditLog.actor == "duty-risk", AuditLog.action.not_like("log%"))).scalars().all()  # fmt: skip
+    assert alert.state == "handling" and alert.assignee == "duty-risk"
+    assert notice.alert_id == alert_id and len(covered) == 8 and notice.department_id is not None
+    assert audited == ["alert.ack", "alert.handle", "notice.issue"]
+    assert_offline_and_clean(requests, errors)
