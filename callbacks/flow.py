@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 from sqlalchemy import select
 
-from dashboard import notices, summaries, web
+from dashboard import notices, summaries
 from dashboard.access import allowed
 from dashboard.clock import utcnow
 from dashboard.domain import SOURCE_LABELS, STATUS_LABELS
@@ -51,6 +51,7 @@ from pages.flow import (
     grid,
 )
 from ui import eventlist, figures, noticeform, viewport
+from ui.scope import callback_scope
 
 LEVEL_BELOW = {"city": "district", "district": "street", "street": "community", "community": "grid"}
 
@@ -99,7 +100,7 @@ def filters(
     rng, start, end, area, category, source, department, status, severity, flags, old, lang
 ):
     lang = _lang(lang)
-    principal, district_id = web.callback_scope()
+    principal, district_id = callback_scope()
     raw = {
         "range": rng,
         "start": _day(start) if rng == "custom" else None,
@@ -223,7 +224,7 @@ def drill(funnel, sankey, ageing, cell, _crumbs, picked, _reset, flags):
     """What a click means: a funnel stage → that status; a flow node → its source, category,
     department or outcome; an ageing bar of overdue events → overdue only; a stuck-table row →
     its status and department; a breadcrumb or the area list → that area."""
-    web.callback_scope()
+    callback_scope()
     keep = [no_update] * 8
     flags = [x for x in (flags if isinstance(flags, list) else []) if x in flow.FLAGS]
     trigger = ctx.triggered_id
@@ -299,7 +300,7 @@ def _point(click) -> dict | None:
 def draw(query, _n, screen, lang):
     lang = _lang(lang)
     scale = viewport.scale(screen)
-    _principal, district_id = web.callback_scope()
+    _principal, district_id = callback_scope()
     f = _filters(query)
     rt = _rt()
     now = utcnow()
@@ -446,7 +447,7 @@ def _ageing(rows: list[dict], lang: str) -> dict:
 )
 def rows(request, query, lang):
     lang = _lang(lang)
-    _principal, district_id = web.callback_scope()
+    _principal, district_id = callback_scope()
     if not isinstance(request, dict):
         raise PreventUpdate
     f = _filters(query)

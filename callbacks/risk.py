@@ -58,6 +58,7 @@ from pages.risk import (
     VIEWPORT,
 )
 from ui import eventlist, figures, noticeform, viewport
+from ui.scope import callback_scope
 
 FRESH = timedelta(minutes=10)  # a red or orange alert this new stands out
 
@@ -291,7 +292,7 @@ def hotspot_bars(rows: list[dict], lang: str) -> dict:
 )
 def overview(level, family, period, _n, _version, screen, selected, lang):
     lang = _lang(lang)
-    _principal, district_id = web.callback_scope()
+    _principal, district_id = callback_scope()
     level = level if level in (1, 2, 3, 4) else None
     family = family if isinstance(family, str) and family in view.FAMILIES else None
     days = view.PERIODS.get(period, 30) if isinstance(period, str) else 30
@@ -427,7 +428,7 @@ def history_items(d: dict, lang: str) -> list:
 )
 def show(selected, _version, _n, screen, lang):
     lang = _lang(lang)
-    _principal, district_id = web.callback_scope()
+    _principal, district_id = callback_scope()
     rt = _rt()
     with rt.sessions() as session:
         alert = view.find(session, selected, district_id)
@@ -456,7 +457,7 @@ def show(selected, _version, _n, screen, lang):
 # --- acting ------------------------------------------------------------------------------------
 def _actor():
     """The acting principal and its district scope; refused without the permission `act`."""
-    principal, district_id = web.callback_scope()
+    principal, district_id = callback_scope()
     if not allowed(principal, "act"):
         raise ScopeError("your role may not act on alerts")
     return principal, district_id
@@ -539,7 +540,7 @@ def issue(_n, *args):
 )
 def notice_list(query, _version, _n, _decided, lang):
     lang = _lang(lang)
-    _principal, district_id = web.callback_scope()
+    _principal, district_id = callback_scope()
     if query is not None and text_problem(query, 100):
         query = None
     rt = _rt()

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import ServiceUnavailable
 
 from dashboard import auth
-from dashboard.access import Principal, ScopeError, district_for
+from dashboard.access import Principal
 from dashboard.i18n import t
 from dashboard.models import ApiToken, Area, User
 
@@ -123,20 +123,3 @@ def refuse(status: int, message: str):
         render_template("message.html", lang=lang(), title=t("forbidden", lang()), message=message),
         status,
     )
-
-
-def callback_scope() -> tuple[Principal, int | None]:
-    """A callback's principal and the district it is held to (None: city-wide); nothing at all
-    (PreventUpdate) for no principal or a district-bound one bound to no district."""
-    from dash.exceptions import PreventUpdate
-
-    principal = current()
-    if principal is None:
-        raise PreventUpdate
-    if not principal.scoped:
-        return principal, None
-    try:
-        district_for(principal, None)
-    except ScopeError:
-        raise PreventUpdate from None
-    return principal, principal.district_id

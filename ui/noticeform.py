@@ -15,6 +15,7 @@ from dashboard.clock import to_utc_naive, utcnow
 from dashboard.i18n import t
 from dashboard.schemas import ConflictError, InputError
 from dashboard.views import risk as view
+from ui.scope import callback_scope
 
 FIELDS = ("title", "body", "dept", "street", "deadline")
 
@@ -84,7 +85,7 @@ def submit(values: list, covers, lang: str) -> tuple[html.Span, bool]:
     given (session, district_id) that returns {"alert_id": …} or {"event_ids": […]}. Returns
     the message to show and whether a notice was issued."""
     rt = web.runtime()
-    principal, district_id = web.callback_scope()
+    principal, district_id = callback_scope()
     title, body, department, street, deadline = values
     try:
         if not allowed(principal, "act"):
