@@ -141,10 +141,12 @@ def act(
     alert = session.execute(
         select(Alert).where(Alert.id == alert_id).with_for_update()
     ).scalar_one_or_none()
+    # A district-bound principal learns nothing of alerts outside the district, not even
+    # whether they exist: an unknown one is refused the same way.
+    if district_id is not None and (alert is None or in_district(session, alert) != district_id):
+        raise ScopeError(f"alert {alert_id} is outside your area")
     if alert is None:
         raise ConflictError(f"no alert {alert_id}", status=404)
-    if district_id is not None and in_district(session, alert) != district_id:
-        raise ScopeError(f"alert {alert_id} is outside your area")
     sources, target = ACTIONS[action]
     if alert.state not in sources:
         label = STATE_LABELS.get(alert.state, (alert.state,))[0]

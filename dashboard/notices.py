@@ -205,10 +205,10 @@ def _locked(session: Session, notice_id, district_id: int | None) -> WorkNotice:
     notice = session.execute(
         select(WorkNotice).where(WorkNotice.id == notice_id).with_for_update()
     ).scalar()
+    if district_id is not None and (notice is None or notice.district_id != district_id):
+        raise ScopeError(f"notice {notice_id} is outside your area")  # unknown ones alike
     if notice is None:
         raise ConflictError(f"no notice {notice_id}", status=404)
-    if district_id is not None and notice.district_id != district_id:
-        raise ScopeError(f"notice {notice_id} is outside your area")
     return notice
 
 
