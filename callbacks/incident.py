@@ -116,7 +116,11 @@ def fields(d: dict, lang: str):
         (t("col_place", lang), d["area"]),
         (t("col_category", lang), " / ".join(x for x in (d["category"], d["subcategory"]) if x)),
         (t("col_source", lang), pick(SOURCE_LABELS[d["source"]], lang)),
-        (t("col_department", lang), d["department"] or "—"),
+        (
+            t("col_department", lang),
+            (d["department"] or "—")
+            + (f"（{d['bureau']}）" if d["bureau"] and d["bureau"] != d["department"] else ""),
+        ),
         ("层级" if zh else "Level", pick(LEVEL_LABELS[d["level"]], lang)),
         (t("col_deadline", lang), d["close_deadline"] or "—"),
         ("地址" if zh else "Address", d["address"] or "—"),

@@ -434,7 +434,7 @@ def get_categories():
 @token_required(permission="read")
 def get_departments():
     with runtime().sessions() as session:
-        return json_response({"departments": queries.list_departments(session)})
+        return json_response({"departments": queries.list_departments(session, units=True)})
 
 
 @api.get("/sources")
@@ -565,7 +565,7 @@ def get_notices():
         raise InputError({"q": text_problem(q, 100)})
     department = request.args.get("department") or None
     with runtime().sessions() as session:
-        dept = queries.department_id(session, department) if department else None
+        dept = queries.department_id(session, department, units=True) if department else None
         items = notices.listing(session, _scope_district(), status, q, dept)
     return json_response({"notices": items})
 

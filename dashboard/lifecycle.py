@@ -13,7 +13,7 @@ from dashboard import live as live_mod
 from dashboard.clock import to_utc_naive
 from dashboard.domain import STEP_FACTS, TERMINAL, allowed_next, next_level
 from dashboard.models import Event, Transition
-from dashboard.refdata import Reference
+from dashboard.refdata import Reference, handled_by
 from dashboard.schemas import ConflictError, InputError, TransitionIn
 
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks upstream may run a little fast
@@ -67,6 +67,10 @@ def apply(
             errors["department"] = "required when dispatching"
     if errors:
         raise InputError(errors)
+    unit_id = None
+    if department_id is not None:  # counted under the bureau, handled by its unit there
+        department_id, unit_id = handled_by(ref, department_id, e.district_id)
+        e.unit_id = unit_id
     from_status = e.status
     was_overdue = e.overdue
     _update_facts(e, t, at, department_id, ref)
@@ -77,7 +81,7 @@ def apply(
             to_status=t.status,
             at=at,
             actor=t.actor,
-            department_id=department_id,
+            department_id=unit_id or department_id,  # the timeline names who handles it
             note=t.note,
             created_at=now,
         )

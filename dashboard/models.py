@@ -45,13 +45,16 @@ class Area(Base):
 
 
 class Department(Base):
-    """职能部门."""
+    """职能部门: a city bureau, or a handling unit below one (承办单位: its branch in a district,
+    `parent_id` the bureau). Cases are counted by bureau; a unit is who handles them there."""
 
     __tablename__ = "departments"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100), default="")
+    parent_id: Mapped[int | None] = mapped_column(Integer)  # a unit's bureau
+    district_id: Mapped[int | None] = mapped_column(Integer)  # a unit's district
 
 
 class Category(Base):
@@ -156,6 +159,8 @@ class Event(Base):
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     level: Mapped[str] = mapped_column(String(16), default="grid")
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    # the handling unit below the bureau (its branch in the event's district), when it has one
+    unit_id: Mapped[int | None] = mapped_column(Integer)
     # Deadlines are set when their start event happens (DESIGN §5); an approved 延期 moves them.
     accept_deadline: Mapped[datetime | None] = mapped_column(DateTime)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)  # 立案 or 不予受理

@@ -96,12 +96,26 @@ def area_scope(session: Session, code: str | None) -> AreaScope:
     return AreaScope(a.id, a.code, a.name, a.level, a.population)
 
 
-def department_id(session: Session, code: str) -> int:
-    """The id of a department code; InputError naming the field for an unknown one."""
-    found = session.execute(select(Department.id).where(Department.code == code)).scalar()
+def department_id(session: Session, code: str, units: bool = False) -> int:
+    """The id of a department code; InputError naming the field for an unknown one, and for a
+    handling unit unless `units` (the KPIs count cases under the bureau)."""
+    found = session.execute(
+        select(Department.id, Department.parent_id).where(Department.code == code)
+    ).first()
     if found is None:
         raise InputError({"department": f"unknown department code {code!r}"})
-    return found
+    if found.parent_id is not None and not units:
+        raise InputError({"department": f"{code!r} is a handling unit: ask for its bureau"})
+    return found.id
+
+
+def is_unit(session: Session, department: int) -> bool:
+    return (
+        session.execute(
+            select(Department.parent_id.is_not(None)).where(Department.id == department)
+        ).scalar()
+        or False
+    )
 
 
 def list_areas(
@@ -180,9 +194,24 @@ def list_categories(session: Session) -> list[dict]:
     return out
 
 
-def list_departments(session: Session) -> list[dict]:
-    rows = session.execute(select(Department).order_by(Department.code)).scalars()
-    return [{"code": d.code, "name": d.name, "name_en": d.name_en} for d in rows]
+def list_departments(session: Session, units: bool = False) -> list[dict]:
+    """The bureaus; with `units` their handling units too (each with its bureau's code and its
+    district's)."""
+    q = select(Department).order_by(Department.code)
+    if not units:
+        q = q.where(Department.parent_id.is_(None))
+    rows = list(session.execute(q).scalars())
+    code = {d.id: d.code for d in rows}
+    districts = dict(
+        session.execute(select(Area.id, Area.code).where(Area.level == "district")).all()
+    )
+    out = []
+    for d in rows:
+        item = {"code": d.code, "name": d.name, "name_en": d.name_en}
+        if units:
+            item |= {"parent": code.get(d.parent_id), "district": districts.get(d.district_id)}
+        out.append(item)
+    return out
 
 
 def list_sources() -> list[dict]:

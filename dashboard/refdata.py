@@ -94,9 +94,20 @@ class Reference:
         for c in self.categories.values():
             self.category_by_key[c.code] = c
             self.category_by_key.setdefault(c.name, c)
-        deps = session.execute(select(Department.id, Department.code, Department.name)).all()
+        deps = session.execute(
+            select(
+                Department.id,
+                Department.code,
+                Department.name,
+                Department.parent_id,
+                Department.district_id,
+            )
+        ).all()
         self.department_by_key = {d.code: d.id for d in deps} | {d.name: d.id for d in deps}
         self.department_code = {d.id: d.code for d in deps}
+        # handling units (承办单位): a unit's bureau, and a bureau's unit in a district
+        self.bureau_of = {d.id: d.parent_id for d in deps if d.parent_id is not None}
+        self.unit_of = {(d.parent_id, d.district_id): d.id for d in deps if d.parent_id is not None}
         self.district_code = area_codes(session, "district")
         self._limits: dict[tuple[int, int], dict[str, Limit]] | None = None
         self._locator: GridLocator | None = None
@@ -195,3 +206,15 @@ class GridLocator:
         d2 = (self.points[:, 0] - lat) ** 2 + ((self.points[:, 1] - lon) * scale) ** 2
         i = int(np.argmin(d2))
         return self.grids[i] if d2[i] <= self.MAX_DISTANCE_DEG**2 else None
+
+
+def handled_by(
+    ref: Reference, department_id: int, district_id: int | None
+) -> tuple[int, int | None]:
+    """(the bureau a case is counted under, the unit that handles it) for a case sent to
+    `department_id` in a district: a unit is its bureau's; a bureau's own unit in the district,
+    where it has one, handles what is sent to the bureau."""
+    bureau = ref.bureau_of.get(department_id)
+    if bureau is not None:
+        return bureau, department_id
+    return department_id, ref.unit_of.get((department_id, district_id))

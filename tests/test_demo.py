@@ -148,6 +148,30 @@ def test_severities_and_limits_are_plausible(seeded):
     assert limits[(4, "handle")] == limits[(1, "handle")]
 
 
+def test_bureaus_handle_through_their_district_branches(seeded):
+    rt, _now, _ = seeded
+    with rt.sessions() as session:
+        units = session.execute(
+            select(Department.code, Department.name, Department.district_id).where(
+                Department.parent_id.is_not(None)
+            )
+        ).all()
+        cg = session.execute(select(Department.id).where(Department.code == "CG")).scalar_one()
+        handled = session.execute(
+            select(Event.district_id, Department.district_id, Department.parent_id)
+            .join(Department, Department.id == Event.unit_id)
+            .where(Event.department_id == cg)
+        ).all()
+        without = session.execute(
+            select(func.count()).where(
+                Event.department_id == cg, Event.unit_id.is_(None), Event.dispatched_at.is_not(None)
+            )
+        ).scalar()
+    assert len(units) == 4 * 8 and ("CG-339001", "青云区城管局") in {(c, n) for c, n, _d in units}
+    assert handled and all(ed == ud and p == cg for ed, ud, p in handled)  # its own district's
+    assert without == 0
+
+
 def test_grid_workers_patrol_by_day(seeded):
     rt, now, _ = seeded
     offset = rt.settings.zone.utcoffset(now)

@@ -291,3 +291,37 @@ def test_random_transition_sequences(rt, city, statuses):
     assert e.status == expected
     assert e.is_open == (expected not in TERMINAL)
     assert n == e.version  # one transition row per change, 'reported' included
+
+
+def test_a_bureaus_branch_in_the_district_handles_its_cases(client, rt, city, bearer):
+    """承办单位: 城管局 has a branch in district 1 only. A case sent to the bureau there (or by
+    default) is handled by the branch and counted under the bureau; one sent to the branch by
+    its code likewise; in district 2 the bureau handles it itself."""
+    from dashboard.models import Department
+    from dashboard.queries import kpi_report
+    from dashboard.views import flow
+
+    with rt.sessions() as session, session.begin():
+        session.add(Department(id=50, code="CG-339001", name="第1区城管局", parent_id=1, district_id=2))  # fmt: skip
+    rt.ingestor.ingest_events([event("U1", T0, "G11"), event("U2", T0, "G12"), event("U3", T0, "G21")], now=NOW)  # fmt: skip
+    rt.ingestor.transition_event("grid", "U1", [step("accepted", T0 + h(0.1)), step("dispatched", T0 + h(0.2))], now=NOW)  # fmt: skip
+    rt.ingestor.transition_event("grid", "U2", [step("accepted", T0 + h(0.1)), step("dispatched", T0 + h(0.2), department="CG-339001")], now=NOW)  # fmt: skip
+    rt.ingestor.transition_event("grid", "U3", [step("accepted", T0 + h(0.1)), step("dispatched", T0 + h(0.2), department="CG")], now=NOW)  # fmt: skip
+    with rt.sessions() as session:
+        got = {e.external_id: (e.department_id, e.unit_id) for e in session.execute(select(Event)).scalars()}  # fmt: skip
+        named = session.execute(
+            select(Event.external_id, Transition.department_id)
+            .join(Event, Event.id == Transition.event_id)
+            .where(Transition.to_status == "dispatched")
+        ).all()
+        by_dept = kpi_report(session, T0, NOW, NOW, by="department", zone=rt.settings.zone)
+        only_branch = flow.page(session, flow.parse({"range": "all", "department": "CG-339001"}), NOW, rt.settings.zone, 0, 10)  # fmt: skip
+    assert got == {"U1": (1, 50), "U2": (1, 50), "U3": (1, None)}
+    assert dict(named) == {"U1": 50, "U2": 50, "U3": 1}  # the timeline names who handles it
+    assert [r["code"] for r in by_dept["breakdown"] if r["code"]] == ["CG"]  # counted by bureau
+    assert sorted(r["external_id"] for r in only_branch["rows"]) == ["U1", "U2"]
+    assert {r["department"] for r in only_branch["rows"]} == {"第1区城管局"}
+    listed = {d["code"]: d for d in client.get("/api/v1/departments", headers=bearer).json["departments"]}  # fmt: skip
+    assert listed["CG-339001"]["parent"] == "CG" and listed["CG-339001"]["district"] == "339001"
+    r = client.get("/api/v1/kpis?department=CG-339001", headers=bearer)
+    assert r.status_code == 400 and "bureau" in r.json["fields"]["department"]

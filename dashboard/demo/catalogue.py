@@ -29,6 +29,7 @@ class DepartmentDef:
     name: str
     name_en: str
     performance: float
+    units: bool = False  # a branch in each district (承办单位)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from dashboard.workcalendar import Limit
 @dataclass
 class City:
     areas: pd.DataFrame  # id, code, name, level, parent_id, district_id, street_id, community_id, …
-    departments: pd.DataFrame  # id, code, perf
+    departments: pd.DataFrame  # id, code, perf: the bureaus
     subcategories: pd.DataFrame  # id, code, parent_id, weight, is_dispute, limits, dept_id …
+    units: pd.DataFrame  # id, code, name, parent_id, district_id: the bureaus' district branches
 
 
 def build_city(conn, rng: np.random.Generator, city_name: str) -> City:
@@ -189,11 +190,33 @@ def build_city(conn, rng: np.random.Generator, city_name: str) -> City:
             for i, d in enumerate(cat.departments)
         ]
     )
+    # 承办单位: the branch of a bureau in each district (青云区城管局), below the bureau.
+    districts = df[df.level == "district"].sort_values("code")  # in the catalogue's order
+    bureau_id = dict(zip(deps.code, deps.id, strict=True))
+    units = pd.DataFrame(
+        [
+            (
+                f"{d.code}-{code}",
+                f"{name}{d.name}",
+                f"{dd.name_en} {d.name_en}",
+                bureau_id[d.code],
+                did,
+            )
+            for d in cat.departments
+            if d.units
+            for code, name, did, dd in zip(
+                districts.code, districts.name, districts.id, cat.districts, strict=True
+            )
+        ],
+        columns=["code", "name", "name_en", "parent_id", "district_id"],
+    )
+    units.insert(0, "id", range(len(deps) + 1, len(deps) + 1 + len(units)))
     bulk_insert(
         conn,
         "departments",
-        ["id", "code", "name", "name_en"],
-        tuples(deps[["id", "code", "name", "name_en"]]),
+        ["id", "code", "name", "name_en", "parent_id", "district_id"],
+        tuples(deps[["id", "code", "name", "name_en"]].assign(parent_id=None, district_id=None))
+        + tuples(units),
     )
     dep_id = dict(zip(deps.code, deps.id, strict=True))
 
@@ -252,7 +275,7 @@ def build_city(conn, rng: np.random.Generator, city_name: str) -> City:
         ["category_id", "severity", "step", "amount", "unit", "start"],
         limits,
     )
-    return City(df, deps, pd.DataFrame(subs))
+    return City(df, deps, pd.DataFrame(subs), units)
 
 
 def limits_at(c: CategoryDef, severity: int, cat: Catalogue) -> dict[str, Limit]:

@@ -167,6 +167,16 @@ def generate_history(
     # District-level effect: some districts run the loop better than others.
     dist_perf = dict(zip(district_ids, [d.performance for d in cat.districts], strict=True))
     perf = perf * np.vectorize(dist_perf.get)(g.district_id.to_numpy())
+    # The bureau's branch in the event's district handles it, where the bureau has branches.
+    unit_of = {
+        (int(b), int(d)): int(i)
+        for i, b, d in zip(city.units.id, city.units.parent_id, city.units.district_id, strict=True)
+    }
+    unit = np.array(
+        [unit_of.get((int(b), int(d))) for b, d in zip(dept, g.district_id, strict=True)],
+        dtype=object,
+    )
+    handler = np.where([u is None for u in unit], dept, unit)
     # A department falling behind: 水务局 has been slower and slower these last 12 days.
     behind = int(city.departments.id[city.departments.code == "SW"].iloc[0])
     age_days = (np.datetime64(now) - reported) / np.timedelta64(1, "D")
@@ -411,6 +421,7 @@ def generate_history(
         "is_open": is_open,
         "level": level,
         "department_id": np.where(rows["dispatched"], dept, None),
+        "unit_id": np.where(rows["dispatched"], unit, None),
         "accept_deadline": storage_times(deadline["accept"]),
         "decided_at": storage_times(met["accept"]),
         "accepted_at": storage_times(np.where(acc, t_acc, nat)),
@@ -458,7 +469,7 @@ def generate_history(
             np.where(escalate, "escalated", "accepted"),
             rows["dispatched"],
             t_dis,
-            dept,
+            handler,  # the timeline names who handles it
         ),
         ("in_progress", "dispatched", rows["in_progress"], t_inp, None),
         ("resolved", "in_progress", rows["resolved"], t_res, None),

@@ -17,7 +17,7 @@ from dashboard.domain import SEVERITY_LABELS, SOURCE_LABELS, SOURCES, STATUS_LAB
 from dashboard.i18n import pick, t
 from dashboard.models import Area, Category, Department, Event
 from dashboard.privacy import mask_name, mask_phone, mask_text, unseal
-from dashboard.queries import area_scope, department_id
+from dashboard.queries import area_scope, department_id, is_unit
 from dashboard.schemas import InputError
 from dashboard.sqlfuncs import epoch_bucket
 
@@ -171,8 +171,9 @@ def other_terms(session: Session, f: Filters, now: datetime, district_id: int | 
             raise InputError({"category": f"unknown category code {f.category!r}"})
         column = Event.category_id if cat.parent_id is None else Event.subcategory_id
         terms.append(column == cat.id)
-    if f.department:
-        terms.append(Event.department_id == department_id(session, f.department))
+    if f.department:  # a bureau, or one of its handling units
+        dept = department_id(session, f.department, units=True)
+        terms.append((Event.unit_id if is_unit(session, dept) else Event.department_id) == dept)
     if f.source:
         terms.append(Event.source == f.source)
     if f.status:
@@ -342,7 +343,9 @@ def rows(session: Session, events, now: datetime, zone: ZoneInfo) -> list[dict]:
                 "subcategory": cats.get(e.subcategory_id),
                 "title": mask_text(e.title),
                 "severity": e.severity,
-                "department": depts.get(e.department_id),
+                # who handles it: the bureau's branch in the district, else the bureau
+                "department": depts.get(e.unit_id) or depts.get(e.department_id),
+                "bureau": depts.get(e.department_id),
                 "status": e.status,
                 "close_deadline": local(e.close_deadline, zone),
                 "minutes_left": left,

@@ -387,14 +387,17 @@ def notice_rows(
 
 
 def notice_targets(session: Session, district_id: int | None = None) -> dict:
-    """The departments and streets a notice may go to."""
+    """The departments (bureaus and their handling units) and streets a notice may go to;
+    a district's own units and streets only for a district-bound principal."""
     streets = select(Area.code, Area.name).where(Area.level == "street").order_by(Area.code)
+    departments = select(Department.code, Department.name).order_by(Department.code)
     if district_id is not None:
         streets = streets.where(Area.district_id == district_id)
+        departments = departments.where(
+            Department.parent_id.is_(None) | (Department.district_id == district_id)
+        )
     return {
-        "departments": session.execute(
-            select(Department.code, Department.name).order_by(Department.code)
-        ).all(),
+        "departments": session.execute(departments).all(),
         "streets": session.execute(streets).all(),
     }
 
