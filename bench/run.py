@@ -269,7 +269,7 @@ def bench_surge(rt: Runtime, injections: int = 40, seed: int = 11) -> dict:
                 "subcategory": sub_codes[sub],
                 "grid_code": grid_codes[grid],
                 "title": "同一地址反映同一问题",
-                "address": f"基准小区{n}号楼",
+                "address": f"基准{n}小区3号楼",
                 "reported_at": (start + timedelta(minutes=float(m))).isoformat() + "Z",
             }
             for i, m in enumerate(offsets)

@@ -173,6 +173,7 @@ class Ingestor:
             "cell": repeats.cell_of(d.lat, d.lon) if point_given else None,
             "address": d.address,
             "place_key": repeats.place_key(d.address),
+            "compound_key": repeats.compound_key(d.address),
             "reporter_key": repeats.reporter_key(d.reporter_phone, self.secret),
             "source": source,
             "external_id": d.external_id,

@@ -161,6 +161,8 @@ class Event(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     # the handling unit below the bureau (its branch in the event's district), when it has one
     unit_id: Mapped[int | None] = mapped_column(Integer)
+    # the residential compound of the address (repeats.compound_key): 激增 by compound
+    compound_key: Mapped[str | None] = mapped_column(String(16))
     # Deadlines are set when their start event happens (DESIGN §5); an approved 延期 moves them.
     accept_deadline: Mapped[datetime | None] = mapped_column(DateTime)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)  # 立案 or 不予受理

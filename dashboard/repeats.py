@@ -41,6 +41,20 @@ def place_key(address: str | None) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()[:16] if text else None
 
 
+# The name of a residential compound ends in one of these (兰园小区3栋 → 兰园小区).
+_COMPOUND = re.compile(r"^(.{2,}?(?:小区|花园|家园|公寓|大厦|新村|公馆))")
+
+
+def compound_key(address: str | None) -> str | None:
+    """A short key of the compound an address lies in: its name up to 小区, 花园, 家园 …, so
+    that every building of one compound shares it; an address naming no compound is its own."""
+    text = _PUNCTUATION.sub("", unicodedata.normalize("NFKC", address or "")).lower()
+    if not text:
+        return None
+    found = _COMPOUND.match(text)
+    return hashlib.sha256(f"c:{found.group(1) if found else text}".encode()).hexdigest()[:16]
+
+
 def reporter_key(phone: str | None, secret: str) -> str | None:
     """A keyed hash of the reporter's telephone number (its one canonical spelling)."""
     canonical = canonical_phone(phone)

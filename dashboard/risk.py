@@ -376,7 +376,13 @@ def at_ingest(session: Session, events: list[Event]) -> list[Finding]:
     return found
 
 
-AREA_COLUMNS = {"grid": Event.grid_id, "community": Event.community_id, "place": Event.place_key}
+AREA_COLUMNS = {
+    "grid": Event.grid_id,
+    "community": Event.community_id,
+    "place": Event.place_key,  # one address
+    "compound": Event.compound_key,  # one residential compound (repeats.compound_key)
+}
+PRECISE = ("place", "compound")  # surges of one address or compound explain their grid's
 
 
 def surges(session: Session, rule: Rule, now: datetime) -> list[Finding]:
@@ -683,15 +689,16 @@ def _sub(found: Finding) -> str:
 def _unexplained(new: list[Finding], found: list[Finding]) -> list[Finding]:
     """A grid's surge that one compound's surge in it already explains (same grid, same
     subcategory) is not a second alert: the compound's is the more precise."""
-    places = {(f.area_id, _sub(f)) for f in found if f.subject.startswith("place:")}
-    return [f for f in new if f.subject.startswith("place:") or (f.area_id, _sub(f)) not in places]
+    precise = tuple(f"{a}:" for a in PRECISE)
+    places = {(f.area_id, _sub(f)) for f in found if f.subject.startswith(precise)}
+    return [f for f in new if f.subject.startswith(precise) or (f.area_id, _sub(f)) not in places]
 
 
 def evaluate(session: Session, now: datetime, zone: ZoneInfo | None = None) -> dict:
     """The scheduled pass: every periodic rule, its findings recorded, stale alerts cleared.
     `zone`: the city's (the staffing rule's day and night shifts are local hours)."""
     found: list[Finding] = []
-    for rule in sorted(rules(session, "surge"), key=lambda r: r.params.get("area") != "place"):
+    for rule in sorted(rules(session, "surge"), key=lambda r: r.params.get("area") not in PRECISE):
         found += _unexplained(surges(session, rule, now), found)
     for rule in rules(session):
         if rule.family == "staffing":

@@ -227,3 +227,32 @@ def test_a_street_short_of_grid_workers_on_duty_with_many_open_cases(rt, city):
     # By night S1 has nobody (红-ish share 0 → 黄 here); S2 has its one night worker of one.
     assert [(f.subject, f.level, f.evidence["shift"]) for f in night] == [("street:3", 3, "night")]
     assert quiet == []  # six open cases are not "many" when seven are asked for
+
+
+def test_a_compound_is_every_building_of_it():
+    from dashboard.repeats import compound_key, place_key
+
+    same = ["兰园小区3栋2单元", "兰园小区 5 栋", "兰园小区１２栋（东门）", "兰园小区"]
+    assert len({compound_key(a) for a in same}) == 1 and len({place_key(a) for a in same}) == 4
+    assert compound_key("桂园小区3栋") != compound_key("兰园小区3栋")
+    assert compound_key("锦绣花园8号楼") == compound_key("锦绣花园12号楼")
+    # no compound named: each address its own
+    assert compound_key("春庭社区18号") != compound_key("春庭社区19号")
+    assert compound_key(None) is None and compound_key(" ") is None
+
+
+def test_a_burst_across_the_buildings_of_one_compound_fires(rt, city):
+    _rules(rt)
+    buildings = [f"兰园小区{b}栋" for b in (1, 3, 5, 7, 9, 11)]
+    rt.ingestor.ingest_events(
+        [
+            event(f"C{i}", NOW - h(0.8 - 0.12 * i), "G11", address=b)
+            for i, b in enumerate(buildings)
+        ],
+        now=NOW,
+    )
+    with rt.sessions() as session, session.begin():
+        risk.evaluate(session, NOW)
+    with rt.sessions() as session:
+        fired = session.execute(select(Alert.rule, Alert.subject)).all()
+    assert [(r, s.split(":")[0]) for r, s in fired] == [("surge.place", "compound")]

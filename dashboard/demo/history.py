@@ -355,6 +355,7 @@ def generate_history(
     title = np.where(compound_tag, community + "18号小区停车位纠纷", title)
     lat, lon = np.where(same_place, lat[k], lat), np.where(same_place, lon[k], lon)
     place_keys = np.array([repeats.place_key(a) for a in address], dtype=object)
+    compound_keys = np.array([repeats.compound_key(a) for a in address], dtype=object)
     reporter_keys = np.array(
         [repeats.reporter_key(p, settings.secret_key) for p in phones], dtype=object
     )
@@ -411,6 +412,7 @@ def generate_history(
         "cell": cells,
         "address": address,
         "place_key": place_keys,
+        "compound_key": compound_keys,
         "reporter_key": reporter_keys,
         "title": title,
         "description": np.char.add(grid_code_of.astype(str), " 网格上报").astype(object),

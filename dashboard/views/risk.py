@@ -156,6 +156,8 @@ def _matching(subject: str):
     out = []
     if "place" in parts:
         out.append(Event.place_key == parts["place"])
+    if "compound" in parts:
+        out.append(Event.compound_key == parts["compound"])
     if "grid" in parts and parts["grid"].isdigit():
         out.append(Event.grid_id == int(parts["grid"]))
     if "community" in parts and parts["community"].isdigit():

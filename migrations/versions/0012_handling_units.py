@@ -1,5 +1,7 @@
 """Handling units below the city bureaus (承办单位): a department may be a bureau's branch in a
-district; an event keeps the unit that handles it beside the bureau it is counted under.
+district; an event keeps the unit that handles it beside the bureau it is counted under, and
+the residential compound its address lies in (surges by compound). Events stored before have
+no compound key: the surge rule looks back four weeks, so it counts them from then on.
 
 Revision ID: 0012
 Revises: 0011
@@ -20,10 +22,12 @@ def upgrade() -> None:
     op.add_column("departments", sa.Column("parent_id", sa.Integer))
     op.add_column("departments", sa.Column("district_id", sa.Integer))
     op.add_column("events", sa.Column("unit_id", sa.Integer))
+    op.add_column("events", sa.Column("compound_key", sa.String(16)))
 
 
 def downgrade() -> None:
     # in place (SQLite >= 3.35)
+    op.execute("ALTER TABLE events DROP COLUMN compound_key")
     op.execute("ALTER TABLE events DROP COLUMN unit_id")
     op.execute("ALTER TABLE departments DROP COLUMN district_id")
     op.execute("ALTER TABLE departments DROP COLUMN parent_id")
