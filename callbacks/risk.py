@@ -424,9 +424,10 @@ def history_items(d: dict, lang: str) -> list:
     Input(VERSION, "data"),
     Input(REFRESH, "n_intervals"),
     Input(VIEWPORT, "data"),
+    State(NOTICE["title"], "value"),
     State(LANG, "data"),
 )
-def show(selected, _version, _n, screen, lang):
+def show(selected, _version, _n, screen, title_now, lang):
     lang = _lang(lang)
     _principal, district_id = callback_scope()
     rt = _rt()
@@ -438,7 +439,7 @@ def show(selected, _version, _n, screen, lang):
             return note, empty, [], eventlist.columns(lang), [], no_update
         d = view.detail(session, alert, utcnow(), rt.settings.zone)
     title = no_update
-    if ctx.triggered_id in (SELECTED, None):
+    if ctx.triggered_id == SELECTED or not title_now:  # another alert, or nothing typed yet
         title = (
             f"关于{d['area']}{d['title']}的工作提示"
             if lang == "zh"
