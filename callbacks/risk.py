@@ -71,14 +71,6 @@ def _lang(lang) -> str:
     return "en" if lang == "en" else "zh"
 
 
-def _problem(exc: Exception) -> html.Span:
-    if isinstance(exc, InputError):
-        text = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
-    else:
-        text = str(getattr(exc, "message", exc))
-    return html.Span(text, className="inc-error")
-
-
 # --- the list side ------------------------------------------------------------------------------
 def summary(cards: list[dict], lang: str) -> list:
     counts = {k: sum(c["level"] == k for c in cards) for k in (1, 2, 3, 4)}
@@ -501,7 +493,7 @@ def act(_n, action, note, assignee, department, selected, version, lang):
             )
             state = alert.state
     except (InputError, ConflictError, ScopeError) as exc:
-        return _problem(exc), no_update, no_update
+        return noticeform.problem(exc), no_update, no_update
     rt.live.bump_quietly()
     done = f"{pick(alerts.ACTION_LABELS[action], lang)} ✓ {pick(alerts.STATE_LABELS[state], lang)}"
     return html.Span(done, className="inc-done"), version + 1, ""
@@ -592,7 +584,7 @@ def decide(_accept, _return, notice_id, outcome, version, lang):
             )
             number, status, moved = n.number, n.status, n.events_resolved
     except (InputError, ConflictError, ScopeError) as exc:
-        return _problem(exc), no_update
+        return noticeform.problem(exc), no_update
     rt.ingestor.publish(changes, [], "notice")
     rt.live.bump_quietly()
     text = f"{number} {pick(notices.STATUS_LABELS[status], lang)}"

@@ -10,6 +10,7 @@ from dashboard.access import ScopeError, allowed, district_for
 from dashboard.i18n import t
 from dashboard.views.supervision import PERIODS
 from dashboard.web import current
+from ui import noticeform
 from ui.figures import CONFIG
 from ui.page import register_page
 from ui.panel import panel as _panel
@@ -179,14 +180,7 @@ def layout(lang: str = "zh", period=None, district=None, start=None, end=None, *
                     _grid(NOTICES, "34vh"),
                 ],
                 lang,
-                dbc.Input(
-                    id=NOTICE_QUERY,
-                    placeholder=t("risk_search", lang),
-                    maxLength=100,
-                    debounce=True,
-                    size="sm",
-                    className="risk-search",
-                ),
+                noticeform.search(NOTICE_QUERY, lang),
             ),
         ],
         className="supervision",

@@ -407,8 +407,7 @@ def test_a_duty_officer_acknowledges_an_alert_and_issues_a_work_notice(server, b
     page.fill("#risk-notice-title", "关于兰园小区停车位纠纷的工作提示")
     page.fill("#risk-notice-body", "请司法局会同街道一并化解，三日内回复")
     page.click("#risk-notice-dept")
-    page.keyboard.type("司法")
-    page.keyboard.press("Enter")
+    page.locator("[role=option]", has_text="司法局").click()
     page.wait_for_selector("#risk-notice-dept :text('司法局')", timeout=5000)
     local = now + timedelta(hours=8, days=2)  # Asia/Shanghai
     page.fill("#risk-notice-deadline", local.strftime("%Y-%m-%dT%H:%M"))

@@ -71,6 +71,27 @@ def form(prefix: str, lang: str, district_id: int | None):
     )
 
 
+def search(cid: str, lang: str) -> dbc.Input:
+    """The notice list's search box (number, title, text)."""
+    return dbc.Input(
+        id=cid,
+        placeholder=t("risk_search", lang),
+        maxLength=100,
+        debounce=True,
+        size="sm",
+        className="risk-search",
+    )
+
+
+def problem(exc: Exception) -> html.Span:
+    """What a refused action says: each bad field, or the refusal's message."""
+    if isinstance(exc, InputError):
+        text = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+    else:
+        text = str(getattr(exc, "message", exc))
+    return html.Span(text, className="inc-error")
+
+
 def _deadline(value, zone) -> datetime:
     if not isinstance(value, str) or not 10 <= len(value) <= 32 or "\x00" in value:
         raise InputError({"deadline": "a local time as YYYY-MM-DD HH:MM"})
@@ -104,12 +125,7 @@ def submit(values: list, covers, lang: str) -> tuple[html.Span, bool]:
             )
             number, covered = done.notice.number, done.events
     except (InputError, ConflictError, ScopeError) as exc:
-        text = (
-            "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
-            if isinstance(exc, InputError)
-            else str(getattr(exc, "message", exc))
-        )
-        return html.Span(text, className="inc-error"), False
+        return problem(exc), False
     rt.live.bump_quietly()
     text = (
         f"已下发工作提示单 {number}，覆盖 {covered} 件事件"
