@@ -121,7 +121,7 @@ def act(
         for name, value, size in (("note", note, NOTE_MAX), ("assignee", assignee, 100))
         if (problem := text_problem(value, size))
     }
-    if department is not None and not isinstance(department, str):
+    if department is not None and text_problem(department, 32):
         errors["department"] = "must be a department code"
     if errors:
         raise InputError(errors)

@@ -628,7 +628,7 @@ def post_notice():
 def _ids_of(session, refs) -> list[int]:
     """Event ids of "source/external_id" strings (InputError naming the unknown ones)."""
     if not isinstance(refs, list) or not all(
-        isinstance(r, str) and "/" in r and len(r) <= 200 for r in refs
+        isinstance(r, str) and "/" in r and not text_problem(r, 200) for r in refs
     ):
         raise InputError({"events": 'a list of "source/external_id"'})
     if len(refs) > notices.MAX_EVENTS:

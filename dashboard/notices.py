@@ -95,7 +95,7 @@ def issue(
     dept_id = street = None
     department, street_code = form.get("department") or None, form.get("street") or None
     if department is not None:
-        if not isinstance(department, str) or len(department) > 32:
+        if text_problem(department, 32, 1):
             errors["department"] = "a department code"
         else:
             dept_id = session.execute(
@@ -104,7 +104,7 @@ def issue(
             if dept_id is None:
                 errors["department"] = f"no department {department!r}"
     if street_code is not None:
-        if not isinstance(street_code, str) or len(street_code) > 32:
+        if text_problem(street_code, 32, 1):
             errors["street"] = "a street's area code"
         else:
             street = session.execute(

@@ -193,7 +193,7 @@ def update_rule(
     """An admin's change to a rule: switched on or off, its parameters replaced (JSON, checked
     against its family's); audited with the parameters before and after. Nothing changes on an
     error (InputError names the fields)."""
-    if not isinstance(key, str) or len(key) > 32:
+    if text_problem(key, 32, 1):
         raise InputError({"rule": "a rule key"})
     rule = session.get(RiskRule, key)
     if rule is None:

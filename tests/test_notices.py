@@ -308,3 +308,29 @@ def test_notices_are_counted_and_listed_on_the_supervision_page(client, rt, city
     out = page()
     counts = [c["props"]["children"][1]["props"]["children"] for c in out["supervision-notice-counts"]["children"]]  # fmt: skip
     assert counts[3] == "2"
+
+
+def test_nul_and_odd_codes_in_the_api_bodies_are_field_errors(client, rt, city, time_machine):
+    """Codes and references go to the database as they are: a NUL in one (which PostgreSQL
+    cannot compare) or anything not text is a 400 naming the field, never a 500."""
+    _rules(rt)
+    time_machine.move_to((NOW + h(1)).replace(tzinfo=UTC), tick=False)
+    _dispatched(rt, ["Z1"])
+    a = _alert(rt)
+    duty = as_role(client, rt, "duty_officer")
+    deadline = (NOW + timedelta(days=2)).isoformat()
+    base = {"title": "提示", "department": "CG", "events": ["grid/Z1"], "deadline": deadline}
+    for change, field in [
+        ({"department": "C\x00G"}, "department"),
+        ({"department": None, "street": "S\x001"}, "street"),
+        ({"events": ["grid/Z\x001"]}, "events"),
+        ({"department": ["CG"]}, "department"),
+        ({"street": {"code": "S1"}}, "street"),
+    ]:
+        r = duty.post("/api/v1/notices", json={**base, **change})
+        assert r.status_code == 400 and field in r.json["fields"], (change, r.json)
+    r = duty.post(f"/api/v1/alerts/{a}/assign", json={"department": "C\x00G"})
+    assert r.status_code == 400 and "department" in r.json["fields"]
+    assert _count(rt, WorkNotice) == 0
+    with rt.sessions() as session:
+        assert session.get(Alert, a).state == "active"
