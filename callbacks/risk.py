@@ -16,7 +16,7 @@ from dashboard import alerts, notices, web
 from dashboard.access import ScopeError, allowed
 from dashboard.clock import utcnow
 from dashboard.db import is_id
-from dashboard.i18n import ALERT_LEVELS, RULE_FAMILIES, pick, t
+from dashboard.i18n import ALERT_LEVELS, EVIDENCE_LABELS, RULE_FAMILIES, pick, t
 from dashboard.schemas import ConflictError, InputError, text_problem
 from dashboard.views import risk as view
 from pages.risk import (
@@ -355,6 +355,13 @@ def detail_head(d: dict, lang: str) -> list:
         ),
         (t("risk_events_count", lang), f"{d['events']:,}"),
     ]
+    shown = [
+        f"{pick(EVIDENCE_LABELS[k], lang)} {'、'.join(map(str, v)) if isinstance(v, list) else v}"
+        for k, v in d["evidence"].items()
+        if k in EVIDENCE_LABELS and v not in (None, "", [])
+    ]
+    if shown:
+        facts.append((t("risk_evidence_facts", lang), " · ".join(shown)))
     if d["notices"]:
         facts.append(
             (
@@ -382,7 +389,8 @@ def detail_head(d: dict, lang: str) -> list:
 def evidence_figure(d: dict, lang: str) -> dict:
     s = d["series"]
     if s is None:
-        return figures.empty(t("risk_no_series", lang))
+        one_event = d["family"] in ("major", "keywords")
+        return figures.empty(t("risk_no_series" if one_event else "risk_no_series_kind", lang))
     labels = (t("risk_now", lang), t("risk_baseline", lang), t("risk_baseline_mean", lang))
     return figures.against_band(s, labels, figures.ALERT_COLOURS[d["level"]])
 

@@ -332,6 +332,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "risk_hits": ("命中", "Hits"),
     "risk_assignee": ("认领人", "Assignee"),
     "risk_no_series": ("单一事件触发，无时间序列", "Raised on one event: no series"),
+    "risk_no_series_kind": (
+        "此类预警按当前状况判定，证据见上方",
+        "Judged on the state now: see its evidence above",
+    ),
+    "risk_evidence_facts": ("证据", "Evidence"),
     "risk_baseline": ("前4周同时段", "Same hours, last 4 weeks"),
     "risk_baseline_mean": ("前4周均值", "4-week mean"),
     "risk_now": ("当前", "Now"),
@@ -361,6 +366,20 @@ LABELS: dict[str, tuple[str, str]] = {
     "risk_minutes": ("分钟", "min"),
     "risk_reply": ("回复", "Reply"),
     "risk_events_count": ("事件数", "Events"),
+}
+# What an alert's evidence holds, as its card says it (dashboard/risk.py writes the keys).
+EVIDENCE_LABELS: dict[str, tuple[str, str]] = {
+    "count": ("件数", "Count"),
+    "usual": ("通常", "Usual"),
+    "days": ("天数", "Days"),
+    "overdue": ("超期", "Overdue"),
+    "open": ("在办", "Open"),
+    "on_duty": ("在岗网格员", "Grid workers on duty"),
+    "standard": ("标准", "Standard"),
+    "open_per_worker": ("人均在办", "Open per worker"),
+    "words": ("命中词", "Words"),
+    "subcategory": ("小类", "Subcategory"),
+    "severity": ("等级", "Severity"),
 }
 RULE_FAMILIES: dict[str, tuple[str, str]] = {
     "surge": ("激增", "Surge"),

@@ -115,6 +115,12 @@ def test_the_page_lists_shows_acts_and_issues_a_notice(client, rt, city, time_ma
         notice = session.execute(select(WorkNotice)).scalar_one()
         state = session.get(Alert, alert_id).state
     assert notice.alert_id == alert_id and state == "handling"
+    # an alert judged on the state now (a backlog) says its evidence instead of a series
+    with rt.sessions() as session, session.begin():
+        backlog = risk.record(session, risk.Finding("backlog.department", 4, "department:2", "部门超期积压：司法局", None, None, {"overdue": 31, "open": 40}), NOW).id  # fmt: skip
+    r = _show(duty, backlog)
+    assert "超期 31 · 在办 40" in str(r.json["response"]["risk-detail"]["children"])
+    assert "证据见上方" in str(r.json["response"]["risk-evidence"]["figure"])
     r = call(duty, "risk-notices.rowData", "risk-notice-query.value", {"risk-notice-query.value": "一号院", "risk-lang.data": "zh"})  # fmt: skip
     assert [n["number"] for n in r.json["response"]["risk-notices"]["rowData"]] == [notice.number]
 

@@ -151,7 +151,8 @@ def detail(session: Session, alert: Alert, now: datetime, zone: ZoneInfo) -> dic
 
 
 def _matching(subject: str):
-    """The events an alert's subject is about, as SQL conditions (None: no series)."""
+    """The events an alert's subject is about, as SQL conditions (None: no series — an alert
+    about one event, or judged on the state now: a department's backlog, a street's staff)."""
     parts = dict(p.split(":", 1) for p in subject.split("|") if ":" in p)
     out = []
     if "place" in parts:
@@ -168,8 +169,6 @@ def _matching(subject: str):
         out.append(Event.reporter_key == parts["reporter"])
     if "source" in parts:
         out.append(Event.source == parts["source"])
-    if "department" in parts and parts["department"].isdigit():
-        out.append(Event.department_id == int(parts["department"]))
     return out or None
 
 
