@@ -440,10 +440,11 @@ def show(selected, _version, _n, screen, title_now, lang):
         d = view.detail(session, alert, utcnow(), rt.settings.zone)
     title = no_update
     if ctx.triggered_id == SELECTED or not title_now:  # another alert, or nothing typed yet
+        where = "" if d["area"] in d["title"] else d["area"]  # the place once, not twice
         title = (
-            f"关于{d['area']}{d['title']}的工作提示"
+            f"关于{where}{d['title']}的工作提示"
             if lang == "zh"
-            else f"Work notice: {d['title']} ({d['area']})"
+            else f"Work notice: {d['title']}" + (f" ({where})" if where else "")
         )[:200]
     return (
         detail_head(d, lang),
