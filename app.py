@@ -181,7 +181,9 @@ def serve(settings: Settings, progress=print) -> int:
     try:
         prepare(rt, progress)
         app = create_app(settings, rt)
-        progress(f"open http://{settings.host}:{settings.port}/ in a browser (Ctrl+C stops)")
+        address = f"http://{settings.host}:{settings.port}"
+        settings.serving_file.write_text(address + "\n")  # for `create-display`'s URL
+        progress(f"open {address}/ in a browser (Ctrl+C stops)")
         app.run(host=settings.host, port=settings.port, debug=False)
     except KeyboardInterrupt:
         pass
@@ -189,6 +191,7 @@ def serve(settings: Settings, progress=print) -> int:
         if app is not None and "cc_scheduler" in app.server.extensions:
             app.server.extensions["cc_scheduler"].stop()
         rt.close()
+        settings.serving_file.unlink(missing_ok=True)
         progress("stopped")
     return 0
 

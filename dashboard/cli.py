@@ -118,13 +118,24 @@ def cmd_create_display(args) -> int:
     rt = _runtime(args)
     with rt.sessions() as session, session.begin():
         token = auth.create_token(session, args.name, "display")
-    s = rt.settings
+    base = display_base(rt.settings, args.base_url)
     rt.close()
     print(
-        f"wall display {args.name!r} created; its URL (shown once):\n"
-        f"http://{s.host}:{s.port}/?kiosk=1&token={token}"
+        f"wall display {args.name!r} created; its URL (shown once):\n{base}/?kiosk=1&token={token}"
     )
     return 0
+
+
+def display_base(settings, given: str | None) -> str:
+    """The address a wall opens: the one given, else the one the running app serves on (it
+    writes it into VAR_DIR), else HOST and PORT."""
+    if given:
+        return given.rstrip("/")
+    try:
+        recorded = settings.serving_file.read_text().strip()
+    except OSError:
+        recorded = ""
+    return recorded or f"http://{settings.host}:{settings.port}"
 
 
 def cmd_import(args) -> int:
@@ -202,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_revoke_token)
     s = sub.add_parser("create-display", help="create a wall display; prints its URL")
     s.add_argument("--name", required=True)
+    s.add_argument(
+        "--base-url",
+        help="the address walls open, e.g. https://cc.example.gov.cn (default: the running app's)",
+    )
     s.set_defaults(func=cmd_create_display)
     s = sub.add_parser("import", help="import events, staff or areas from CSV/XLSX/GeoJSON")
     s.add_argument("kind", choices=["events", "staff", "areas"])

@@ -75,6 +75,11 @@ class Settings:
         return self.var_dir / "dashboard.sqlite3"
 
     @property
+    def serving_file(self) -> Path:
+        """Where a running `make run` writes the address it serves on (create-display reads it)."""
+        return self.var_dir / "serving.url"
+
+    @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
 

@@ -335,6 +335,12 @@ def test_cli_end_to_end(tmp_path, settings, redis_server):
     assert bad.returncode == 2 and "--source must be one of" in bad.stderr
     user = run("create-user", "--username", "lead", "--role", "leader")
     assert user.returncode == 0 and "password (shown once)" in user.stdout
+    # A wall's URL: the address the running app wrote, or the one given.
+    (tmp_path / "var" / "serving.url").write_text("http://127.0.0.1:8077\n")
+    wall = run("create-display", "--name", "wall-1")
+    assert wall.returncode == 0 and "http://127.0.0.1:8077/?kiosk=1&token=" in wall.stdout
+    wall = run("create-display", "--name", "wall-2", "--base-url", "https://cc.example.cn/")
+    assert "https://cc.example.cn/?kiosk=1&token=" in wall.stdout
     # A file refused whole: a message, not a traceback, and exit code 2.
     (tmp_path / "huge.csv").write_text("external_id,title\nA," + "x" * 140_000 + "\n")
     refused = run("import", "events", str(tmp_path / "huge.csv"))
