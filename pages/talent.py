@@ -11,7 +11,7 @@ register_page(
     order=4,
     permission="wall",
     prefix="talent-",
-    rotate=True,
+    rotate=False,  # not a wall page until it is built
 )
 
 

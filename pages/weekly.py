@@ -11,7 +11,7 @@ register_page(
     order=5,
     permission="wall",
     prefix="weekly-",
-    rotate=True,
+    rotate=False,  # not a wall page until it is built
 )
 
 

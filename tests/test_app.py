@@ -132,3 +132,22 @@ def test_stopping_the_app_stops_its_embedded_redis(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_the_wall_rotates_through_built_wall_pages_only(sign_in):
+    """The default playlist (`?rotate=30`): the pages that declare themselves wall pages, in
+    navigation order — not the ones still being built."""
+    layout = sign_in("leader").get("/_dash-layout").json
+
+    def find(node):
+        if isinstance(node, dict):
+            if node.get("props", {}).get("id") == "shell-playlist":
+                return node["props"]
+            node = list(node.values())
+        if isinstance(node, list):
+            for item in node:
+                if (found := find(item)) is not None:
+                    return found
+        return None
+
+    assert find(layout)["data-paths"].split(",") == ["/", "/flow", "/supervision", "/risk"]
