@@ -39,12 +39,18 @@ def _shell(settings: Settings):
             dcc.Interval(id="shell-tick", interval=5000),
             html.Header(
                 [
+                    # The title above the navigation: side by side, one of them was cut.
                     html.Div(
-                        platform_title(settings.city_name, lang),
-                        id="shell-title",
-                        className="shell-title",
+                        [
+                            html.Div(
+                                platform_title(settings.city_name, lang),
+                                id="shell-title",
+                                className="shell-title",
+                            ),
+                            dbc.Nav(page.nav_links(lang), className="shell-nav", id="shell-nav"),
+                        ],
+                        className="shell-brand",
                     ),
-                    dbc.Nav(page.nav_links(lang), className="shell-nav", id="shell-nav"),
                     html.Div(
                         [
                             html.Span(id="shell-clock", className="shell-clock"),

@@ -432,3 +432,36 @@ def test_a_duty_officer_acknowledges_an_alert_and_issues_a_work_notice(server, b
     assert notice.alert_id == alert_id and len(covered) == 8 and notice.department_id is not None
     assert audited == ["alert.ack", "alert.handle", "notice.issue"]
     assert_offline_and_clean(requests, errors)
+
+
+HEADER_CUT = """() => Array.from(document.querySelectorAll('#shell-header *')).filter(
+    e => e.children.length === 0 && e.textContent.trim() && getComputedStyle(e).display !== 'inline'
+      && e.scrollWidth > e.clientWidth + 1
+  ).map(e => e.textContent.trim())"""
+HEADER_BOXES = """() => { const r = s => document.querySelector(s).getBoundingClientRect();
+    return [r('.shell-brand').right, r('.shell-status').left, r('#shell-header').right,
+            r('.shell-status').right]; }"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_header_is_never_cut(server, browser, rt):
+    """At 1920×1080 and 3840×2160, in both languages, with the navigation shown: no header
+    element's text is wider than its box, and the title and navigation end before the status."""
+    from dashboard import auth, jobs
+
+    jobs.wall_snapshot(rt)
+    with rt.sessions() as session, session.begin():
+        _user, password = auth.create_user(session, "desk-header", "duty_officer")
+    requests, errors = [], []
+    for width, height in ((1920, 1080), (3840, 2160)):
+        page = watched(browser, width, height, requests, errors)
+        sign_in(page, server, "desk-header", password)
+        for lang in ("zh", "en"):
+            page.goto(server + f"/?lang={lang}", wait_until="networkidle")
+            page.wait_for_selector("#shell-clock:not(:empty)", timeout=10000)
+            assert page.evaluate(HEADER_CUT) == [], (width, lang)
+            brand, status, header_right, status_right = page.evaluate(HEADER_BOXES)
+            assert brand < status and status_right <= header_right + 1, (width, lang)
+        page.close()
+    assert_offline_and_clean(requests, errors)
