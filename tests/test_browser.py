@@ -205,9 +205,15 @@ def test_wall_reconnects_after_a_server_restart(web_app, rt, city, browser, disp
     page = browser.new_page(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
     page.goto(signed(f"http://127.0.0.1:{port}/", display), wait_until="networkidle")
     page.evaluate("window.__before_restart = true")
+    assert page.locator("#cc-lost").count() == 0
     first.shutdown()
     first.server_close()
-    time.sleep(12)  # the page notices the server is gone (it polls every 10 s)
+    stopped = time.monotonic()
+    # The header says the connection is lost within 10 s, in place of the data's age.
+    page.wait_for_selector("#cc-lost:has-text('连接中断')", timeout=10000)
+    assert time.monotonic() - stopped < 10
+    assert not page.locator("#shell-freshness").is_visible()
+    time.sleep(2)
     second = make_server("127.0.0.1", port, web_app.server, threaded=True)
     threading.Thread(target=second.serve_forever, daemon=True).start()
     try:
