@@ -56,6 +56,9 @@ def tile_texts(tiles: dict, lang: str) -> list:
         value, before = tiles[key]["value"], tiles[key]["before"]
         if key == "alerts":
             levels = value or {}
+            if not any(levels.get(str(n)) for n in (1, 2, 3, 4)):  # not "0000": say it
+                out += ["0", html.Span(t("no_alerts", lang), className="delta-none")]
+                continue
             out.append(
                 [
                     html.Span(f"{levels.get(str(n), 0)}", className=f"alert-count level-{n}")
@@ -63,6 +66,9 @@ def tile_texts(tiles: dict, lang: str) -> list:
                 ]
             )
             out.append(" ".join(pick(ALERT_LEVELS[n], lang) for n in (1, 2, 3, 4)))
+            continue
+        if key in RATE_TILES and value is None:  # "—" with the reason, not alone
+            out += ["—", html.Span(t(f"why_no_{key}", lang), className="delta-none")]
             continue
         if key in RATE_TILES:
             out.append(fmt.rate(value))

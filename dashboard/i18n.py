@@ -31,6 +31,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "ticker": ("最新事件", "Latest events"),
     "active_alerts": ("活跃预警", "Active alerts"),
     "no_alerts": ("暂无活跃预警", "No active alerts"),
+    "why_no_on_time_closing_rate": ("今日尚无到期案件", "No case has fallen due yet today"),
+    "why_no_satisfaction_rate": ("今日尚无满意度评价", "No satisfaction rated yet today"),
     "language": ("English", "中文"),
     # accounts
     "username": ("用户名", "User name"),

@@ -20,6 +20,11 @@ def test_overview_tiles_show_the_live_state(sign_in, rt, any_hour):
     assert r.status_code == 200
     resp = r.json["response"]
     assert resp["overview-tile-received-value"]["children"] == "2"
+    # Empty figures say why: no case fell due yet, no alert ("0", not "0000")
+    assert resp["overview-tile-on_time_closing_rate-value"]["children"] == "—"
+    assert "今日尚无到期案件" in str(resp["overview-tile-on_time_closing_rate-delta"]["children"])
+    assert resp["overview-tile-alerts-value"]["children"] == "0"
+    assert "暂无活跃预警" in str(resp["overview-tile-alerts-delta"]["children"])
     shown = resp["overview-seen-fast"]["data"]
     assert shown == [rt.live.version(), "zh", None]
     # Nothing changed since: the next refresh does no work and sends nothing back.
