@@ -21,9 +21,8 @@ from dashboard.views import flow
 from dashboard.web import current, runtime
 from ui import noticeform
 from ui.eventlist import columns
-from ui.figures import CONFIG
 from ui.page import register_page
-from ui.panel import panel
+from ui.panel import graph, panel
 
 register_page(
     __name__,
@@ -204,12 +203,12 @@ def layout(lang: str = "zh", **query):
                 [
                     panel(
                         "flow_funnel",
-                        dcc.Graph(id=graph_id("funnel"), config=CONFIG, style={"height": "30vh"}),
+                        graph(graph_id("funnel"), "30vh"),
                         lang,
                     ),
                     panel(
                         "flow_sankey",
-                        dcc.Graph(id=graph_id("sankey"), config=CONFIG, style={"height": "30vh"}),
+                        graph(graph_id("sankey"), "30vh"),
                         lang,
                     ),
                 ],
@@ -219,14 +218,12 @@ def layout(lang: str = "zh", **query):
                 [
                     panel(
                         "flow_throughput",
-                        dcc.Graph(
-                            id=graph_id("throughput"), config=CONFIG, style={"height": "28vh"}
-                        ),
+                        graph(graph_id("throughput"), "28vh"),
                         lang,
                     ),
                     panel(
                         "flow_ageing",
-                        dcc.Graph(id=graph_id("ageing"), config=CONFIG, style={"height": "28vh"}),
+                        graph(graph_id("ageing"), "28vh"),
                         lang,
                     ),
                     panel(

@@ -12,9 +12,8 @@ from dashboard import actions
 from dashboard.i18n import INCIDENT_KINDS, pick, t
 from dashboard.views import incident as view
 from dashboard.web import current, runtime
-from ui.figures import CONFIG
 from ui.page import register_page
-from ui.panel import panel
+from ui.panel import graph, panel
 
 register_page(
     __name__,
@@ -153,7 +152,7 @@ def layout(lang: str = "zh", source=None, external_id=None, **_kwargs):
                             ),
                             panel(
                                 "inc_location",
-                                dcc.Graph(id=MAP, config=CONFIG, style={"height": "34vh"}),
+                                graph(MAP, "34vh"),
                                 lang,
                             ),
                             panel("inc_alerts", html.Div(id=ALERTS), lang),

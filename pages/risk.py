@@ -17,9 +17,8 @@ from dashboard.i18n import ALERT_LEVELS, RULE_FAMILIES, pick, t
 from dashboard.views import risk as view
 from dashboard.web import current, runtime
 from ui import noticeform
-from ui.figures import CONFIG
 from ui.page import register_page
-from ui.panel import panel
+from ui.panel import graph, panel
 
 register_page(
     __name__,
@@ -193,7 +192,7 @@ def layout(lang: str = "zh", alert=None, level=None, family=None, kiosk=None, **
     )
     detail_body = [
         html.Div(id=DETAIL, children=html.P(t("risk_pick", lang), className="sv-note")),
-        dcc.Graph(id=EVIDENCE, config=CONFIG, style={"height": "26vh"}),
+        graph(EVIDENCE, "26vh"),
         # The forms are there for every role (their callbacks always have their components);
         # hidden from those who may not act, and refused on the server whatever is sent.
         html.P(
@@ -244,12 +243,12 @@ def layout(lang: str = "zh", alert=None, level=None, family=None, kiosk=None, **
                 [
                     panel(
                         "risk_heat",
-                        dcc.Graph(id=HEAT, config=CONFIG, style={"height": "34vh"}),
+                        graph(HEAT, "34vh"),
                         lang,
                     ),
                     panel(
                         "risk_hotspots",
-                        dcc.Graph(id=HOTSPOTS, config=CONFIG, style={"height": "34vh"}),
+                        graph(HOTSPOTS, "34vh"),
                         lang,
                     ),
                     panel("risk_times", html.Div(id=TIMES), lang),

@@ -11,8 +11,8 @@ from dashboard.i18n import t
 from dashboard.views.supervision import PERIODS
 from dashboard.web import current
 from ui import noticeform
-from ui.figures import CONFIG
 from ui.page import register_page
+from ui.panel import graph
 from ui.panel import panel as _panel
 
 register_page(
@@ -53,7 +53,7 @@ def graph_id(name: str) -> str:
 
 
 def _graph(name: str, height: str = "34vh"):
-    return dcc.Graph(id=graph_id(name), config=CONFIG, style={"height": height})
+    return graph(graph_id(name), height)
 
 
 def _grid(grid_id: str, height: str | None, multi: bool = False):

@@ -1,10 +1,11 @@
-"""A titled panel of a desk page (督办考核, 事件流转, 事件详情)."""
+"""A titled panel of a desk page (督办考核, 事件流转, 事件详情, 风险预警), and its charts."""
 
 from __future__ import annotations
 
-from dash import html
+from dash import dcc, html
 
 from dashboard.i18n import t
+from ui.figures import CONFIG
 
 
 def panel(title_key: str, body, lang: str, extra=None, panel_id: str | None = None):
@@ -18,3 +19,8 @@ def panel(title_key: str, body, lang: str, extra=None, panel_id: str | None = No
         className="sv-panel",
         **kwargs,
     )
+
+
+def graph(graph_id, height: str) -> dcc.Graph:
+    """A chart of a desk page: the app's chart settings, a height that follows the screen."""
+    return dcc.Graph(id=graph_id, config=CONFIG, style={"height": height})
