@@ -126,3 +126,11 @@ def test_department_board_shows_everyone_coloured_by_target():
     standing = {r["name"]: r["standing"] for r in board}
     assert standing["部门0"] == standing["部门2"] == "good"  # 99.4 and 98.7: above the target
     assert standing["部门3"] == "near" and standing["部门4"] == "poor"
+
+
+def test_a_ticker_row_names_the_kind_once():
+    from dashboard.views.overview import ticker_title
+
+    assert ticker_title("樟园社区共享单车乱停放", "共享单车乱停放") == "樟园社区"
+    assert ticker_title("小区停车位被占", "物业纠纷") == "小区停车位被占"
+    assert ticker_title("物业纠纷", "物业纠纷") == "物业纠纷"  # nothing else to show

@@ -202,8 +202,8 @@ def charts(
         "ticker": [
             {
                 "time": fmt.time_of_day(datetime.fromisoformat(i["at"]), live.zone)[:5],
-                "category": names.get(i["subcategory"], i["subcategory"]),
-                "title": i["title"],
+                "category": (sub := names.get(i["subcategory"], i["subcategory"])),
+                "title": ticker_title(i["title"], sub),
                 "event_id": i["event_id"],
             }
             for i in ticker[:TICKER_ITEMS]
@@ -215,3 +215,11 @@ def charts(
         if district
         else None,
     }
+
+
+def ticker_title(title: str, subcategory: str) -> str:
+    """A ticker row names the kind once: "樟园社区共享单车乱停放" under 共享单车乱停放 reads
+    "樟园社区"."""
+    if subcategory and title.endswith(subcategory) and len(title) > len(subcategory):
+        return title[: -len(subcategory)]
+    return title
