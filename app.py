@@ -188,7 +188,11 @@ def serve(settings: Settings, progress=print) -> int:
         prepare(rt, progress)
         app = create_app(settings, rt)
         address = f"http://{settings.host}:{settings.port}"
-        settings.serving_file.write_text(address + "\n")  # for `create-display`'s URL
+        try:  # for `create-display`'s URL; a read-only VAR_DIR must not stop the serving
+            settings.var_dir.mkdir(parents=True, exist_ok=True)
+            settings.serving_file.write_text(address + "\n")
+        except OSError:
+            pass
         progress(f"open {address}/ in a browser (Ctrl+C stops)")
         app.run(host=settings.host, port=settings.port, debug=False)
     except KeyboardInterrupt:
