@@ -251,7 +251,7 @@ def layout(lang: str = "zh", **query):
                     dbc.Collapse(
                         [
                             html.P(t("flow_notice_help", lang), className="sv-note"),
-                            noticeform.form("flow-", lang, scope),
+                            noticeform.form("flow-", lang, noticeform.targets(scope)),
                         ],
                         id=NOTICE_BOX,
                         is_open=False,

@@ -15,7 +15,7 @@ from dashboard import alerts
 from dashboard.access import allowed
 from dashboard.i18n import ALERT_LEVELS, RULE_FAMILIES, pick, t
 from dashboard.views import risk as view
-from dashboard.web import current, runtime
+from dashboard.web import current
 from ui import noticeform
 from ui.page import register_page
 from ui.panel import graph, panel
@@ -78,7 +78,7 @@ def _id(value) -> int | None:
     return n if 0 < n < 2**31 else None
 
 
-def act_form(lang: str, targets: dict, district_id: int | None):
+def act_form(lang: str, targets: dict):
     """The actions on the alert shown, and the work notice answering it."""
     zh = lang == "zh"
     depts = [{"label": name, "value": code} for code, name in targets["departments"]]
@@ -113,7 +113,7 @@ def act_form(lang: str, targets: dict, district_id: int | None):
             ),
             html.Div(id=RESULT, role="status", className="inc-result"),
             html.H3(t("risk_notice_new", lang), className="risk-sub"),
-            noticeform.form("risk-", lang, district_id),
+            noticeform.form("risk-", lang, targets),
             html.P(
                 "下发后，覆盖的事件在办结时一并处置完成。"
                 if zh
@@ -151,8 +151,7 @@ def layout(lang: str = "zh", alert=None, level=None, family=None, kiosk=None, **
     level = _id(level) if _id(level) in (1, 2, 3, 4) else None
     family = family if family in view.FAMILIES else None
     scope = principal.district_id if principal is not None and principal.scoped else None
-    with runtime().sessions() as session:
-        targets = view.notice_targets(session, scope)
+    targets = noticeform.targets(scope)
     bar = html.Div(
         [
             dbc.RadioItems(
@@ -200,7 +199,7 @@ def layout(lang: str = "zh", alert=None, level=None, family=None, kiosk=None, **
             className="sv-note" + (" d-none" if may_act else ""),
             id="risk-readonly",
         ),
-        html.Div(act_form(lang, targets, scope), className=None if may_act else "d-none"),
+        html.Div(act_form(lang, targets), className=None if may_act else "d-none"),
         html.H3(t("risk_events", lang), className="risk-sub"),
         _grid(EVENTS, t("risk_no_events", lang), "26vh"),
         html.H3(t("risk_history_one", lang), className="risk-sub"),

@@ -26,10 +26,15 @@ def ids(prefix: str) -> dict[str, str]:
     return names | {"issue": f"{prefix}notice-issue", "result": f"{prefix}notice-result"}
 
 
-def form(prefix: str, lang: str, district_id: int | None):
-    """Title, what is asked, the department and/or street it goes to, the deadline; issue."""
+def targets(district_id: int | None) -> dict:
+    """The departments and streets a notice may go to (dashboard.views.risk.notice_targets)."""
     with web.runtime().sessions() as session:
-        targets = view.notice_targets(session, district_id)
+        return view.notice_targets(session, district_id)
+
+
+def form(prefix: str, lang: str, targets: dict):
+    """Title, what is asked, the department and/or street it goes to, the deadline; issue.
+    `targets`: as `targets()` gives them."""
     names = ids(prefix)
     depts = [{"label": name, "value": code} for code, name in targets["departments"]]
     streets = [{"label": name, "value": code} for code, name in targets["streets"]]

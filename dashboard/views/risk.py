@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import alerts as alert_states
 from dashboard import notices
+from dashboard.clock import epoch, from_epoch
 from dashboard.models import (
     Alert,
     AlertEvent,
@@ -33,7 +34,6 @@ FAMILIES = ("surge", "repeat", "backlog", "major", "keywords", "staffing", "feed
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
 EVENTS_SHOWN = 200
 BASELINE_WEEKS = 4
-EPOCH = datetime(1970, 1, 1)
 
 
 def rule_names(session: Session) -> dict[str, tuple[str, str]]:
@@ -185,10 +185,10 @@ def series(session: Session, alert: Alert, now: datetime, zone: ZoneInfo) -> dic
         step, n = 86400, max(days, 7)
     else:
         step, n = 3600, 24
-    end = epoch_bucket_value(now, step, offset) + step
+    end = (epoch(now) + offset) // step * step + step  # as epoch_bucket cuts it, then one on
     start = end - n * step
     back = BASELINE_WEEKS if step == 3600 else 0
-    lo_time = EPOCH + timedelta(seconds=start - offset - back * 7 * 86400)
+    lo_time = from_epoch(start - offset - back * 7 * 86400)
     bucket = epoch_bucket(Event.reported_at, step, offset)
     counted = dict(
         session.execute(
@@ -201,9 +201,7 @@ def series(session: Session, alert: Alert, now: datetime, zone: ZoneInfo) -> dic
     x, y, low, mean, high = [], [], [], [], []
     for k in range(n):
         b = start + k * step
-        x.append(
-            (EPOCH + timedelta(seconds=b)).strftime("%m-%d %H:00" if step == 3600 else "%m-%d")
-        )
+        x.append(from_epoch(b).strftime("%m-%d %H:00" if step == 3600 else "%m-%d"))
         y.append(int(counted.get(b, 0)))
         if back:
             past = [int(counted.get(b - w * week, 0)) for w in range(1, back + 1)]
@@ -218,12 +216,6 @@ def series(session: Session, alert: Alert, now: datetime, zone: ZoneInfo) -> dic
         "high": high or None,
         "unit": "hour" if step == 3600 else "day",
     }
-
-
-def epoch_bucket_value(at: datetime, step: int, offset: int) -> int:
-    """What epoch_bucket gives for a naive-UTC time, computed in Python."""
-    seconds = int((at - EPOCH).total_seconds()) + offset
-    return seconds // step * step
 
 
 def heat(session: Session, district_id: int | None = None) -> list[dict]:
