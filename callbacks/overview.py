@@ -11,7 +11,7 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 from redis.exceptions import RedisError
 
-from dashboard import fmt, web
+from dashboard import web
 from dashboard.access import ScopeError, district_for
 from dashboard.clock import utcnow
 from dashboard.i18n import ALERT_LEVELS, pick, t
@@ -31,10 +31,9 @@ from pages.overview import (
     VIEWPORT,
     graph_id,
     tile_id,
+    tile_texts,
 )
 from ui import figures, viewport
-
-RATE_TILES = {"on_time_closing_rate", "satisfaction_rate"}
 
 
 def allowed_district(requested: str | None) -> str | None:
@@ -47,41 +46,6 @@ def allowed_district(requested: str | None) -> str | None:
         return district_for(principal, requested)
     except ScopeError:
         raise PreventUpdate from None
-
-
-def tile_texts(tiles: dict, lang: str) -> list:
-    """Value and delta children for every tile, in TILE_KEYS order."""
-    out = []
-    for key in TILE_KEYS:
-        value, before = tiles[key]["value"], tiles[key]["before"]
-        if key == "alerts":
-            levels = value or {}
-            if not any(levels.get(str(n)) for n in (1, 2, 3, 4)):  # not "0000": say it
-                out += ["0", html.Span(t("no_alerts", lang), className="delta-none")]
-                continue
-            out.append(
-                [
-                    html.Span(f"{levels.get(str(n), 0)}", className=f"alert-count level-{n}")
-                    for n in (1, 2, 3, 4)
-                ]
-            )
-            out.append(" ".join(pick(ALERT_LEVELS[n], lang) for n in (1, 2, 3, 4)))
-            continue
-        if key in RATE_TILES and value is None:  # "—" with the reason, not alone
-            out += ["—", html.Span(t(f"why_no_{key}", lang), className="delta-none")]
-            continue
-        if key in RATE_TILES:
-            out.append(fmt.rate(value))
-            text, direction = fmt.delta(value, before, is_rate=True)
-        else:
-            out.append(fmt.count(value, lang))
-            text, direction = fmt.delta(value, before)
-        out.append(
-            ""
-            if direction == "none"
-            else html.Span(f"{t('vs_yesterday', lang)} {text}", className=f"delta-{direction}")
-        )
-    return out
 
 
 TILE_OUTPUTS = [
@@ -118,7 +82,6 @@ CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
     Output("overview-list-alerts", "children"),
     Output("overview-list-ticker", "children"),
     Output(DISTRICTS, "data-codes"),
-    Output("overview-scope-label", "children"),
 ]
 
 
@@ -197,7 +160,6 @@ def overview_figures(live, lang: str, district: str | None = None) -> list:
         _alert_items(view["alerts"], lang),
         _ticker_items(view["ticker"]),
         ",".join(view["districts"]),
-        view["scope_name"],
     ]
 
 

@@ -1,10 +1,14 @@
 """总览: the big-screen overview — today's tiles, the loop, the map, mixes, board and alerts."""
 
 from dash import dcc, html
+from redis.exceptions import RedisError
 
+from dashboard import fmt
 from dashboard.access import ScopeError, district_for
-from dashboard.i18n import t
-from dashboard.web import current
+from dashboard.clock import utcnow
+from dashboard.i18n import ALERT_LEVELS, pick, t
+from dashboard.views import overview
+from dashboard.web import current, runtime
 from ui.figures import CONFIG
 from ui.page import register_page
 
@@ -53,13 +57,51 @@ DESK = "overview-desk"  # Store: True unless kiosk (on the wall nothing navigate
 LINKED_TILES = {"overdue"}  # tiles that open the list behind them (事件流转)
 
 
-def _tile(key: str, lang: str, desk: bool = False):
+RATE_TILES = {"on_time_closing_rate", "satisfaction_rate"}
+
+
+def tile_texts(tiles: dict, lang: str) -> list:
+    """Value and delta children for every tile, in TILE_KEYS order."""
+    out = []
+    for key in TILE_KEYS:
+        value, before = tiles[key]["value"], tiles[key]["before"]
+        if key == "alerts":
+            levels = value or {}
+            if not any(levels.get(str(n)) for n in (1, 2, 3, 4)):  # not "0000": say it
+                out += ["0", html.Span(t("no_alerts", lang), className="delta-none")]
+                continue
+            out.append(
+                [
+                    html.Span(f"{levels.get(str(n), 0)}", className=f"alert-count level-{n}")
+                    for n in (1, 2, 3, 4)
+                ]
+            )
+            out.append(" ".join(pick(ALERT_LEVELS[n], lang) for n in (1, 2, 3, 4)))
+            continue
+        if key in RATE_TILES and value is None:  # "—" with the reason, not alone
+            out += ["—", html.Span(t(f"why_no_{key}", lang), className="delta-none")]
+            continue
+        if key in RATE_TILES:
+            out.append(fmt.rate(value))
+            text, direction = fmt.delta(value, before, is_rate=True)
+        else:
+            out.append(fmt.count(value, lang))
+            text, direction = fmt.delta(value, before)
+        out.append(
+            ""
+            if direction == "none"
+            else html.Span(f"{t('vs_yesterday', lang)} {text}", className=f"delta-{direction}")
+        )
+    return out
+
+
+def _tile(key: str, lang: str, desk: bool, value, delta):
     linked = desk and key in LINKED_TILES
     return html.Div(
         [
             html.Div(t(key, lang), className="tile-label"),
-            html.Div("—", id=tile_id(key, "value"), className="tile-value"),
-            html.Div("", id=tile_id(key, "delta"), className="tile-delta"),
+            html.Div(value, id=tile_id(key, "value"), className="tile-value"),
+            html.Div(delta, id=tile_id(key, "delta"), className="tile-delta"),
         ],
         className="tile tile-link" if linked else "tile",
         id=tile_id(key, "box"),
@@ -105,25 +147,42 @@ def layout(
         district = district_for(principal, district) if principal else None
     except ScopeError:
         return html.Div(t("not_allowed", lang), className="page-refused", id="overview-refused")
+    # The tiles and the name of the place come with the page, so that a wall stepping to the
+    # next district never shows a blank tile or the previous district's figures under its name.
+    live = runtime().live
+    try:
+        shown = [live.version(), lang, district or None]
+        snapshot = live.document("wall") or {}
+        texts = tile_texts(overview.tiles(live, snapshot, utcnow(), district), lang)
+    except RedisError:  # the banner says Redis is away; the tiles fill when it is back
+        shown, snapshot, texts = None, {}, ["—", ""] * len(TILE_KEYS)
+    names = {d["code"]: d["name"] for d in snapshot.get("districts", [])}
+    desk = kiosk != "1"
+    tiles = [_tile(k, lang, desk, *texts[2 * i : 2 * i + 2]) for i, k in enumerate(TILE_KEYS)]
     return html.Div(
         [
             dcc.Store(id=SCOPE, data=district or None),
-            dcc.Store(id=DESK, data=kiosk != "1"),
+            dcc.Store(id=DESK, data=desk),
             dcc.Location(id=GO, refresh="callback-nav"),
             html.Div(id=DISTRICTS, hidden=True),
             dcc.Interval(id=FAST, interval=_seconds(tiles, 5)),
             dcc.Interval(id=SLOW, interval=_seconds(charts, 30)),
-            dcc.Store(id=SEEN_FAST),
+            dcc.Store(id=SEEN_FAST, data=shown),
             dcc.Store(id=SEEN_SLOW),
             dcc.Store(id=VIEWPORT),
-            html.Div(
-                [_tile(k, lang, kiosk != "1") for k in TILE_KEYS], className="tiles area-tiles"
-            ),
+            html.Div(tiles, className="tiles area-tiles"),
             _panel("loop", _graph("flow"), lang, "flow"),
             _panel("throughput", _graph("throughput"), lang, "throughput"),
             _panel(
                 "map",
-                [html.Div(id="overview-scope-label", className="scope-label"), _graph("map")],
+                [
+                    html.Div(
+                        names.get(district, district) if district else "",
+                        id="overview-scope-label",
+                        className="scope-label",
+                    ),
+                    _graph("map"),
+                ],
                 lang,
                 "map",
             ),

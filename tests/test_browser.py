@@ -471,3 +471,47 @@ def test_the_header_is_never_cut(server, browser, rt):
             assert brand < status and status_right <= header_right + 1, (width, lang)
         page.close()
     assert_offline_and_clean(requests, errors)
+
+
+# Every 40 ms: the district the page names (the label over its map; empty for the city), the
+# received-today tile and the district in the address.
+SAMPLE_ROTATION = """() => { window.__samples = []; window.setInterval(() => {
+    const label = document.getElementById('overview-scope-label');
+    const tile = document.getElementById('overview-tile-received-value');
+    window.__samples.push([label ? label.textContent : null, tile ? tile.textContent : null]);
+  }, 40); }"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_rotation_never_shows_another_districts_numbers(server, browser, rt, display):
+    """Stepping through the city and its districts every 5 s with tiles refreshed every second:
+    whenever a district is named, its tiles are its own, and once drawn they never go blank."""
+    from dashboard import jobs
+
+    now = utcnow()
+    reports = [event(f"D1-{i}", now - timedelta(minutes=3), grid="G11") for i in range(3)]
+    reports += [event(f"D2-{i}", now - timedelta(minutes=3), grid="G21") for i in range(5)]
+    rt.ingestor.ingest_events(reports, now=now)
+    jobs.wall_snapshot(rt, now=now)
+    expected = {"": "8", "第1区": "3", "第2区": "5"}
+    page = browser.new_page(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
+    page.goto(
+        signed(server + "/?kiosk=1&rotate=5&by=district&tiles=1&charts=2", display),
+        wait_until="networkidle",
+    )
+    page.wait_for_selector("#overview-tile-received-value:text-is('8')", timeout=15000)
+    page.evaluate(SAMPLE_ROTATION)
+    # city → 第1区 → 第2区 → city → 第1区
+    page.wait_for_function(
+        "new URLSearchParams(window.location.search).get('district') === '339001'"
+        " && window.__samples.length > 0 && window.location.search.includes('339001')",
+        timeout=12000,
+    )
+    time.sleep(17)
+    samples = page.evaluate("window.__samples")
+    page.close()
+    shown = [(label, tile) for label, tile in samples if label is not None and tile is not None]
+    assert {label for label, _tile in shown} == set(expected), set(shown)
+    wrong = [(label, tile) for label, tile in shown if tile != expected[label]]
+    assert wrong == [], f"{len(wrong)} of {len(shown)} samples: {sorted(set(wrong))}"

@@ -209,11 +209,6 @@ def charts(
             for i in ticker[:TICKER_ITEMS]
         ],
         "districts": districts,
-        "scope_name": next(
-            (d["name"] for d in snap.get("districts", []) if d["code"] == district), None
-        )
-        if district
-        else None,
     }
 
 
