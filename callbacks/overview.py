@@ -29,7 +29,9 @@ from pages.overview import (
     SLOW,
     TILE_KEYS,
     VIEWPORT,
+    WINDOW,
     graph_id,
+    label,
     tile_id,
     tile_texts,
 )
@@ -49,7 +51,7 @@ def allowed_district(requested: str | None) -> str | None:
 
 
 TILE_OUTPUTS = [
-    Output(tile_id(k, part), "children") for k in TILE_KEYS for part in ("value", "delta")
+    Output(tile_id(k, part), "children") for k in TILE_KEYS for part in ("value", "delta", "month")
 ]
 
 
@@ -61,21 +63,23 @@ TILE_OUTPUTS = [
     Input("shell-lang", "data"),
     State(SEEN_FAST, "data"),
     State(SCOPE, "data"),
+    State(WINDOW, "data"),
     # The timer is off while a refresh runs, so refreshes never overlap or pile up.
     running=[(Output(FAST, "disabled"), True, False)],
 )
-def update_tiles(_n, lang, seen, district):
+def update_tiles(_n, lang, seen, district, window):
     rt = current_app.extensions["dashboard"]
     district = allowed_district(district)
     lang = "en" if lang == "en" else "zh"
+    window = overview.window_of(window)
     try:
-        shown = [rt.live.version(), lang, district]
+        shown = [rt.live.version(), lang, district, window]
         if shown == seen:
             raise PreventUpdate  # nothing new: no work, nothing sent
-        tiles = overview.tiles(rt.live, rt.live.document("wall"), utcnow(), district)
+        tiles = overview.tiles(rt.live, rt.live.document("wall"), utcnow(), district, window)
     except RedisError:  # Redis down: keep what is on screen; the banner says so
         raise PreventUpdate from None
-    return [*tile_texts(tiles, lang), shown]
+    return [*tile_texts(tiles, lang, window), shown]
 
 
 CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
@@ -94,9 +98,10 @@ CHART_OUTPUTS = [Output(graph_id(g), "figure") for g in GRAPHS] + [
     Input("shell-theme", "data"),
     State(SEEN_SLOW, "data"),
     State(SCOPE, "data"),
+    State(WINDOW, "data"),
     running=[(Output(SLOW, "disabled"), True, False)],
 )
-def update_charts(_n, screen, lang, theme, seen, district):
+def update_charts(_n, screen, lang, theme, seen, district, window):
     rt = current_app.extensions["dashboard"]
     scale = viewport.scale(screen)
     seen = seen if isinstance(seen, dict) else {}
@@ -104,10 +109,11 @@ def update_charts(_n, screen, lang, theme, seen, district):
     lang = "en" if lang == "en" else "zh"
     try:
         version = rt.live.version()
-        view = [scale, lang, theme, district]
+        window = overview.window_of(window)
+        view = [scale, lang, theme, district, window]
         if seen.get("version") == version and seen.get("view") == view:
             raise PreventUpdate  # nothing new: no work, nothing sent
-        built = overview_figures(rt.live, lang, district)
+        built = overview_figures(rt.live, lang, district, window)
     except RedisError:  # Redis down: keep what is on screen; the banner says so
         raise PreventUpdate from None
     graphs = [figures.themed(figures.scaled(f, scale), theme) for f in built[: len(GRAPHS)]]
@@ -129,11 +135,15 @@ def update_charts(_n, screen, lang, theme, seen, district):
 viewport.track(VIEWPORT, "overview-page")
 
 
-def overview_figures(live, lang: str, district: str | None = None) -> list:
+def overview_figures(live, lang: str, district: str | None = None, window="today") -> list:
     """Every chart and list of the overview, from its read model (dashboard.views.overview)."""
     principal = web.current()
     view = overview.charts(
-        live, utcnow(), district, own_district_only=principal is not None and principal.scoped
+        live,
+        utcnow(),
+        district,
+        own_district_only=principal is not None and principal.scoped,
+        window=window,
     )
     area_map = view["map"]
     return [
@@ -143,20 +153,26 @@ def overview_figures(live, lang: str, district: str | None = None) -> list:
             view["closed"],
             (t("new_events", lang), t("closures", lang)),
         ),
-        figures.loop_flow(view["loop"], lang),
+        figures.loop_flow(
+            view["loop"], lang, (label("loop_today", lang, window), t("loop_waiting", lang))
+        ),
         figures.district_map(
             area_map["shapes"], area_map["load"], "open_per_10k", t("per_10k", lang)
         )
         if area_map["load"]
-        else figures.empty(),
-        figures.bars(
-            [name for name, _n in view["categories"]], [n for _c, n in view["categories"]]
-        ),
-        figures.donut([name for name, _n in view["sources"]], [n for _s, n in view["sources"]]),
+        else figures.empty(t("why_no_map", lang)),
+        figures.bars([name for name, _n in view["categories"]], [n for _c, n in view["categories"]])
+        if view["categories"]
+        else figures.empty(label("why_no_new_events", lang, window)),
+        figures.donut([name for name, _n in view["sources"]], [n for _s, n in view["sources"]])
+        if view["sources"]
+        else figures.empty(label("why_no_new_events", lang, window)),
         _board(view["board"], lang),
         figures.radar(
             [pick(v, lang) for v in WUZHI_DIMENSIONS.values()], list(view["wuzhi"].values())
-        ),
+        )
+        if any(v is not None for v in view["wuzhi"].values())
+        else figures.empty(t("why_no_wuzhi", lang)),
         _alert_items(view["alerts"], lang),
         _ticker_items(view["ticker"]),
         ",".join(view["districts"]),
@@ -175,7 +191,7 @@ def _board(rows: list[dict], lang: str) -> dict:
     """Every department by 综合指标值, coloured by its target (never by half of the list);
     too few cases: grey, with the number of cases instead of a rank."""
     if not rows:
-        return figures.empty()
+        return figures.empty(t("why_no_board", lang))
     fig = figures.bars(
         [r["name"] for r in rows],
         [round(r["score"], 1) for r in rows],

@@ -93,15 +93,20 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
     departments_by_district = {
         d.code: _department_rows(figures(*week, by="department", area=d.code)) for d in districts
     }
+    # The night shift's view (?window=24h): the last 24 hours against the 24 before them; and
+    # the month so far beside either window.
+    day_ago, two_days_ago = now - timedelta(days=1), now - timedelta(days=2)
+    last24 = figures(day_ago, now, now, by="district")
+    before24 = figures(two_days_ago, day_ago, now, by="district")
+    month_lo = to_utc_naive(datetime(today.year, today.month, 1), zone)
+    month = figures(month_lo, day_hi, now, by="district")
     return {
         "built_at": now.isoformat() + "Z",
         "day": today.isoformat(),
         "today": _pick(today_kpi),
         "yesterday": _pick(yesterday_kpi),
-        "today_by_district": {r["code"]: _pick(r) for r in today_kpi["breakdown"] if r["code"]},
-        "yesterday_by_district": {
-            r["code"]: _pick(r) for r in yesterday_kpi["breakdown"] if r["code"]
-        },
+        "today_by_district": _by_district(today_kpi),
+        "yesterday_by_district": _by_district(yesterday_kpi),
         "yesterday_counts_by_district": _counts_by_district(
             session, yesterday_lo, same_time_yesterday
         ),
@@ -130,6 +135,9 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
             if r["code"]
         ],
         "wuzhi_week": _wuzhi_dims(week_districts.get("wuzhi_index")),
+        "last24": _window(session, last24, day_ago, now, cats=True),
+        "before24": _window(session, before24, two_days_ago, day_ago),
+        "month": {"kpi": _pick(month), "kpi_by_district": _by_district(month)},
         "alert_levels": alert_levels,
         "alert_levels_by_district": alert_levels_by_district,
         "category_names": category_names(session),
@@ -163,6 +171,48 @@ def _department_rows(report: dict) -> list[dict]:
         for r in report["breakdown"]
         if r["code"]
     ]
+
+
+def _by_district(report: dict) -> dict:
+    return {r["code"]: _pick(r) for r in report["breakdown"] if r["code"]}
+
+
+def _window(session: Session, report: dict, start: datetime, end: datetime, cats=False) -> dict:
+    """A rolling window's figures, for the city and by district: the KPIs, the transitions by
+    status and (`cats`) the new events by category and source."""
+    by_district = _counts_by_district(session, start, end)
+    counts: dict[str, int] = {}
+    for row in by_district.values():
+        for status, n in row.items():
+            counts[status] = counts.get(status, 0) + n
+    out = {
+        "kpi": _pick(report),
+        "kpi_by_district": _by_district(report),
+        "counts": counts,
+        "counts_by_district": by_district,
+    }
+    if cats:
+        out["mix"] = _new_events_mix(session, start, end)
+    return out
+
+
+def _new_events_mix(session: Session, start: datetime, end: datetime) -> dict:
+    """New events by category and by source, for the city and each district (the keys the
+    live state's day counters use: "c:<category>", "s:<source>")."""
+    rows = session.execute(
+        select(Area.code, Category.code, Event.source, func.count())
+        .join(Area, Area.id == Event.district_id)
+        .join(Category, Category.id == Event.category_id)
+        .where(Event.reported_at >= start, Event.reported_at < end)
+        .group_by(Area.code, Category.code, Event.source)
+    ).all()
+    out: dict[str, dict[str, int]] = {"": {}}
+    for district, category, source, n in rows:
+        for scope in ("", district):
+            mix = out.setdefault(scope, {})
+            for key in (f"c:{category}", f"s:{source}"):
+                mix[key] = mix.get(key, 0) + n
+    return out
 
 
 def _counts_by_district(session: Session, start: datetime, end: datetime) -> dict:

@@ -6,7 +6,7 @@ from redis.exceptions import RedisError
 from dashboard import fmt
 from dashboard.access import ScopeError, district_for
 from dashboard.clock import utcnow
-from dashboard.i18n import ALERT_LEVELS, pick, t
+from dashboard.i18n import ALERT_LEVELS, LABELS, pick, t
 from dashboard.views import overview
 from dashboard.web import current, runtime
 from ui.figures import CONFIG
@@ -28,6 +28,7 @@ SLOW = "overview-slow"  # charts, every 30 s
 SEEN_FAST = "overview-seen-fast"  # the live version the tiles show
 SEEN_SLOW = "overview-seen-slow"
 VIEWPORT = "overview-viewport"  # the screen's size: chart text scales with it
+WINDOW = "overview-window"  # "today" or "24h" (?window=)
 SCOPE = "overview-scope"  # a district code, or None for the whole city
 DISTRICTS = "overview-districts"  # its data-codes list the districts (for rotation)
 TILE_KEYS = [
@@ -60,15 +61,25 @@ LINKED_TILES = {"overdue"}  # tiles that open the list behind them (事件流转
 RATE_TILES = {"on_time_closing_rate", "satisfaction_rate"}
 
 
-def tile_texts(tiles: dict, lang: str) -> list:
-    """Value and delta children for every tile, in TILE_KEYS order."""
+def label(key: str, lang: str, window: str = "today") -> str:
+    """A label as the window has it: "近24小时受理" in place of "今日受理"."""
+    return t(f"{key}_24h" if window == "24h" and f"{key}_24h" in LABELS else key, lang)
+
+
+def _figure(key: str, value, lang: str) -> str:
+    return fmt.rate(value) if key in RATE_TILES else fmt.count(value, lang)
+
+
+def tile_texts(tiles: dict, lang: str, window: str = "today") -> list:
+    """Value, delta and month-so-far children for every tile, in TILE_KEYS order."""
     out = []
     for key in TILE_KEYS:
-        value, before = tiles[key]["value"], tiles[key]["before"]
+        value, before, month = (tiles[key][k] for k in ("value", "before", "month"))
+        month_line = "" if month is None else f"{t('this_month', lang)} {_figure(key, month, lang)}"
         if key == "alerts":
             levels = value or {}
             if not any(levels.get(str(n)) for n in (1, 2, 3, 4)):  # not "0000": say it
-                out += ["0", html.Span(t("no_alerts", lang), className="delta-none")]
+                out += ["0", html.Span(t("no_alerts", lang), className="delta-none"), ""]
                 continue
             out.append(
                 [
@@ -76,32 +87,33 @@ def tile_texts(tiles: dict, lang: str) -> list:
                     for n in (1, 2, 3, 4)
                 ]
             )
-            out.append(" ".join(pick(ALERT_LEVELS[n], lang) for n in (1, 2, 3, 4)))
+            out += [" ".join(pick(ALERT_LEVELS[n], lang) for n in (1, 2, 3, 4)), ""]
             continue
         if key in RATE_TILES and value is None:  # "—" with the reason, not alone
-            out += ["—", html.Span(t(f"why_no_{key}", lang), className="delta-none")]
+            why = html.Span(label(f"why_no_{key}", lang, window), className="delta-none")
+            out += ["—", why, month_line]
             continue
-        if key in RATE_TILES:
-            out.append(fmt.rate(value))
-            text, direction = fmt.delta(value, before, is_rate=True)
-        else:
-            out.append(fmt.count(value, lang))
-            text, direction = fmt.delta(value, before)
+        out.append(_figure(key, value, lang))
+        text, direction = fmt.delta(value, before, is_rate=key in RATE_TILES)
         out.append(
             ""
             if direction == "none"
-            else html.Span(f"{t('vs_yesterday', lang)} {text}", className=f"delta-{direction}")
+            else html.Span(
+                f"{label('vs_yesterday', lang, window)} {text}", className=f"delta-{direction}"
+            )
         )
+        out.append(month_line)
     return out
 
 
-def _tile(key: str, lang: str, desk: bool, value, delta):
+def _tile(key: str, lang: str, window: str, desk: bool, value, delta, month):
     linked = desk and key in LINKED_TILES
     return html.Div(
         [
-            html.Div(t(key, lang), className="tile-label"),
+            html.Div(label(key, lang, window), className="tile-label"),
             html.Div(value, id=tile_id(key, "value"), className="tile-value"),
             html.Div(delta, id=tile_id(key, "delta"), className="tile-delta"),
+            html.Div(month, id=tile_id(key, "month"), className="tile-month"),
         ],
         className="tile tile-link" if linked else "tile",
         id=tile_id(key, "box"),
@@ -110,10 +122,10 @@ def _tile(key: str, lang: str, desk: bool, value, delta):
     )
 
 
-def _panel(title_key: str, body, lang: str, area: str):
+def _panel(title: str, body, area: str):
     return html.Section(
         [
-            html.H2(t(title_key, lang), className="panel-title"),
+            html.H2(title, className="panel-title"),
             html.Div(body, className="panel-body"),
         ],
         className=f"panel area-{area}",
@@ -138,10 +150,18 @@ def _seconds(value, default: float, low: float = 1, high: float = 3600) -> int:
 
 
 def layout(
-    lang: str = "zh", district: str | None = None, tiles=None, charts=None, kiosk=None, **_kwargs
+    lang: str = "zh",
+    district: str | None = None,
+    tiles=None,
+    charts=None,
+    kiosk=None,
+    window=None,
+    **_kwargs,
 ):
-    """`?tiles=5&charts=30` set the refresh periods in seconds (defaults 5 and 30)."""
+    """`?tiles=5&charts=30` set the refresh periods in seconds (defaults 5 and 30);
+    `?window=24h` shows the last 24 hours against the 24 before them instead of today."""
     lang = "en" if lang == "en" else "zh"
+    window = overview.window_of(window)
     principal = current()
     try:
         district = district_for(principal, district) if principal else None
@@ -151,18 +171,22 @@ def layout(
     # next district never shows a blank tile or the previous district's figures under its name.
     live = runtime().live
     try:
-        shown = [live.version(), lang, district or None]
+        shown = [live.version(), lang, district or None, window]
         snapshot = live.document("wall") or {}
-        texts = tile_texts(overview.tiles(live, snapshot, utcnow(), district), lang)
+        figures = overview.tiles(live, snapshot, utcnow(), district, window)
+        texts = tile_texts(figures, lang, window)
     except RedisError:  # the banner says Redis is away; the tiles fill when it is back
-        shown, snapshot, texts = None, {}, ["—", ""] * len(TILE_KEYS)
+        shown, snapshot, texts = None, {}, ["—", "", ""] * len(TILE_KEYS)
     names = {d["code"]: d["name"] for d in snapshot.get("districts", [])}
     desk = kiosk != "1"
-    tiles = [_tile(k, lang, desk, *texts[2 * i : 2 * i + 2]) for i, k in enumerate(TILE_KEYS)]
+    tiles = [
+        _tile(k, lang, window, desk, *texts[3 * i : 3 * i + 3]) for i, k in enumerate(TILE_KEYS)
+    ]
     return html.Div(
         [
             dcc.Store(id=SCOPE, data=district or None),
             dcc.Store(id=DESK, data=desk),
+            dcc.Store(id=WINDOW, data=window),
             dcc.Location(id=GO, refresh="callback-nav"),
             html.Div(id=DISTRICTS, hidden=True),
             dcc.Interval(id=FAST, interval=_seconds(tiles, 5)),
@@ -171,10 +195,10 @@ def layout(
             dcc.Store(id=SEEN_SLOW),
             dcc.Store(id=VIEWPORT),
             html.Div(tiles, className="tiles area-tiles"),
-            _panel("loop", _graph("flow"), lang, "flow"),
-            _panel("throughput", _graph("throughput"), lang, "throughput"),
+            _panel(label("loop", lang, window), _graph("flow"), "flow"),
+            _panel(label("throughput", lang, window), _graph("throughput"), "throughput"),
             _panel(
-                "map",
+                label("map", lang, window),
                 [
                     html.Div(
                         names.get(district, district) if district else "",
@@ -183,22 +207,22 @@ def layout(
                     ),
                     _graph("map"),
                 ],
-                lang,
                 "map",
             ),
             _panel(
-                "active_alerts",
+                label("active_alerts", lang, window),
                 html.Ul(id="overview-list-alerts", className="alert-list"),
-                lang,
                 "alerts",
             ),
             _panel(
-                "ticker", html.Ul(id="overview-list-ticker", className="ticker"), lang, "ticker"
+                label("ticker", lang, window),
+                html.Ul(id="overview-list-ticker", className="ticker"),
+                "ticker",
             ),
-            _panel("category_mix", _graph("category"), lang, "category"),
-            _panel("source_mix", _graph("source"), lang, "source"),
-            _panel("board", _graph("board"), lang, "board"),
-            _panel("radar", _graph("radar"), lang, "radar"),
+            _panel(label("category_mix", lang, window), _graph("category"), "category"),
+            _panel(label("source_mix", lang, window), _graph("source"), "source"),
+            _panel(label("board", lang, window), _graph("board"), "board"),
+            _panel(label("radar", lang, window), _graph("radar"), "radar"),
         ],
         className="overview",
         id="overview-page",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.conftest import as_role
-from tests.dash_requests import SHELL_VALUES, callback, callbacks
+from tests.dash_requests import SHELL_VALUES, callback, callbacks, route
 from tests.factories import event
 
 
@@ -26,7 +26,7 @@ def test_overview_tiles_show_the_live_state(sign_in, rt, any_hour):
     assert resp["overview-tile-alerts-value"]["children"] == "0"
     assert "暂无活跃预警" in str(resp["overview-tile-alerts-delta"]["children"])
     shown = resp["overview-seen-fast"]["data"]
-    assert shown == [rt.live.version(), "zh", None]
+    assert shown == [rt.live.version(), "zh", None, "today"]
     # Nothing changed since: the next refresh does no work and sends nothing back.
     body["state"][0]["value"] = shown
     again = client.post("/_dash-update-component", json=body)
@@ -134,3 +134,45 @@ def test_a_ticker_row_names_the_kind_once():
     assert ticker_title("樟园社区共享单车乱停放", "共享单车乱停放") == "樟园社区"
     assert ticker_title("小区停车位被占", "物业纠纷") == "小区停车位被占"
     assert ticker_title("物业纠纷", "物业纠纷") == "物业纠纷"  # nothing else to show
+
+
+def test_the_rolling_window_is_useful_just_after_midnight(sign_in, rt, time_machine):
+    """Ten seconds after midnight "today" is empty; ?window=24h shows the last 24 hours against
+    the 24 before them, and every count tile the month so far."""
+    from dashboard import jobs
+    from dashboard.clock import utcnow
+    from dashboard.views import overview
+    from tests.conftest import MOMENTS
+
+    time_machine.move_to(MOMENTS["after_midnight"], tick=False)
+    now = utcnow()
+    client = sign_in("leader")
+    reports = [event("R1", now - timedelta(hours=2)), event("R2", now - timedelta(hours=23))]
+    reports += [event("R3", now - timedelta(hours=30), grid="G21")]
+    reports += [event("R4", now - timedelta(hours=50))]  # 16 Nov: outside both windows
+    rt.ingestor.ingest_events(reports, now=now)
+    jobs.wall_snapshot(rt, now=now)
+    snapshot = rt.live.document("wall")
+    today = overview.tiles(rt.live, snapshot, now)
+    rolling = overview.tiles(rt.live, snapshot, now, window="24h")
+    assert today["received"]["value"] == 0
+    assert (rolling["received"]["value"], rolling["received"]["before"]) == (2, 1)
+    assert rolling["received"]["month"] == today["received"]["month"] == 4
+    district = overview.tiles(rt.live, snapshot, now, "339002", window="24h")["received"]
+    assert (district["value"], district["before"]) == (0, 1)
+    charts = overview.charts(rt.live, now, window="24h")
+    assert sum(n for _name, n in charts["categories"]) == 2
+    assert sum(n for _name, n in charts["sources"]) == 2
+    assert {s["status"]: s["today"] for s in charts["loop"]}["reported"] == 2
+    # The page says which window it shows, and comes with its figures.
+    page = str(route(client, "/", "?window=24h").json["response"])
+    assert "近24小时受理" in page and "较前24小时" in page and "本月 4" in page
+    assert "今日受理" in str(route(client, "/", "").json["response"])
+    # A window the page does not know is today's.
+    assert "今日受理" in str(route(client, "/", "?window=1y%27").json["response"])
+    # Today's panels say why they are empty instead of drawing blank boxes.
+    body = callback(client, "overview-graph-throughput", SHELL_VALUES, default=1)
+    resp = client.post("/_dash-update-component", json=body).json["response"]
+    for name in ("category", "source"):
+        note = resp[f"overview-graph-{name}"]["figure"]["layout"]["annotations"][0]["text"]
+        assert note == "今日暂无新事件"

@@ -202,8 +202,9 @@ def throughput(minutes: list[int], reported: list[int], closed: list[int], label
     }
 
 
-def loop_flow(stages: list[dict], lang: str) -> dict:
-    """The loop as bars: today's count through each stage, and what waits at it."""
+def loop_flow(stages: list[dict], lang: str, legend: tuple[str, str]) -> dict:
+    """The loop as bars: the count through each stage (today, or a window), and what waits at
+    it; `legend` names the two."""
     names = [s["zh"] if lang == "zh" else s["en"] for s in stages]
     return {
         "data": [
@@ -211,7 +212,7 @@ def loop_flow(stages: list[dict], lang: str) -> dict:
                 "type": "bar",
                 "x": names,
                 "y": [s["today"] for s in stages],
-                "name": "今日" if lang == "zh" else "Today",
+                "name": legend[0],
                 "marker": {"color": ACCENT},
                 "text": [f"{s['today']:,}" for s in stages],
                 "textposition": "outside",
@@ -221,7 +222,7 @@ def loop_flow(stages: list[dict], lang: str) -> dict:
                 "type": "bar",
                 "x": names,
                 "y": [s["waiting"] for s in stages],
-                "name": "待办" if lang == "zh" else "Waiting",
+                "name": legend[1],
                 "marker": {"color": ALERT_COLOURS[2]},
                 "text": [f"{s['waiting']:,}" for s in stages],
                 "textposition": "outside",
@@ -310,19 +311,28 @@ def district_map(geo: dict, rows: list[dict], value_key: str, title: str) -> dic
 def bars(
     labels: list[str], values: list[float], colour: str = ACCENT, horizontal=True, fmt: str = "{:,}"
 ) -> dict:
+    # Values beside their bars at the chart's own size (inside, plotly shrinks them to the
+    # bar's width: 10 px on a wall); every label shown, none skipped for want of room.
     trace = {
         "type": "bar",
         "marker": {"color": colour},
         "text": [fmt.format(v) for v in values],
-        "textposition": "auto",
+        "textposition": "outside",
         "cliponaxis": False,
     }
+    room = max([v for v in values if v is not None] or [1]) * 1.22 or 1
     if horizontal:
-        trace |= {"x": values, "y": labels, "orientation": "h"}
+        trace |= {
+            "x": values,
+            "y": labels,
+            "orientation": "h",
+            "hovertemplate": "%{y}: %{text}<extra></extra>",
+        }
         lay = layout(
-            yaxis={"autorange": "reversed", "color": TEXT, "type": "category"},
-            xaxis={"visible": False},
+            yaxis={"autorange": "reversed", "color": TEXT, "type": "category", "dtick": 1},
+            xaxis={"visible": False, "range": [0, room]},
             margin={"l": 110, "r": 12, "t": 4, "b": 4},
+            bargap=0.25,
         )
     else:
         trace |= {"x": labels, "y": values}
@@ -349,7 +359,8 @@ def donut(labels: list[str], values: list[int]) -> dict:
                 "textposition": [
                     "outside" if v / total >= SMALLEST_LABELLED else "none" for v in values
                 ],
-                "textfont": {"size": 13},
+                "textfont": {"size": 14},
+                "hovertemplate": "%{label}: %{value:,} (%{percent})<extra></extra>",
             }
         ],
         "layout": layout(margin={"l": 20, "r": 20, "t": 20, "b": 20}),
@@ -367,17 +378,18 @@ def radar(axes: list[str], values: list[float | None]) -> dict:
                 "fill": "toself",
                 "line": {"color": ACCENT},
                 "fillcolor": "rgba(62,198,255,0.25)",
+                "hovertemplate": "%{theta}: %{r:.1f}<extra></extra>",
             }
         ],
         "layout": layout(
-            margin={"l": 40, "r": 40, "t": 20, "b": 20},
+            margin={"l": 70, "r": 70, "t": 24, "b": 24},
             polar={
                 "bgcolor": "rgba(0,0,0,0)",
                 "radialaxis": {
                     "range": [0, 100],
                     "gridcolor": GRID,
                     "color": MUTED,
-                    "tickfont": {"size": 10},
+                    "tickfont": {"size": 12},
                 },
                 "angularaxis": {"gridcolor": GRID, "color": TEXT},
             },

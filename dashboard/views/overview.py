@@ -34,56 +34,98 @@ STUCK = {
 }
 
 
-def tiles(
-    live: LiveState, snapshot: dict | None, now: datetime, district: str | None = None
-) -> dict:
-    """The KPI tiles for the city or one district: live counters for today, the snapshot for
-    rates, staffing and alerts; each as {"value", "before"} (the same time yesterday)."""
-    today = live.today(now, district)
-    state = live.open_state(district)
-    snap = snapshot or {}
+WINDOWS = ("today", "24h")  # ?window=: today so far (default), or the last 24 hours
+MONTH_TILES = {  # tiles that also show the month so far, and the figure they show
+    "received": "received",
+    "closed": "closed",
+    "on_time_closing_rate": "on_time_closing_rate",
+    "satisfaction_rate": "satisfaction_rate",
+}
+
+
+def window_of(value) -> str:
+    return value if value in WINDOWS else "today"
+
+
+def _scoped(snap: dict, key: str, district: str | None) -> dict:
+    """snap[key] for the city, or snap[key + "_by_district"][district]."""
     if district:
-        yesterday = snap.get("yesterday_counts_by_district", {}).get(district, {})
-        today_kpi = snap.get("today_by_district", {}).get(district, {})
-        yesterday_kpi = snap.get("yesterday_by_district", {}).get(district, {})
+        return (snap.get(f"{key}_by_district") or {}).get(district) or {}
+    return snap.get(key) or {}
+
+
+def tiles(
+    live: LiveState,
+    snapshot: dict | None,
+    now: datetime,
+    district: str | None = None,
+    window: str = "today",
+) -> dict:
+    """The KPI tiles for the city or one district, each as {"value", "before", "month"}.
+
+    window "today": today's live counters against the same time yesterday; "24h": the last 24
+    hours against the 24 before them (the minute snapshot). Rates come from the snapshot, the
+    open and overdue events from the live state; "month" is the month so far."""
+    snap = snapshot or {}
+    if window == "24h":
+        last, before = snap.get("last24") or {}, snap.get("before24") or {}
+        counts = _scoped(last, "counts", district)
+        counts = {s: counts.get(s, 0) for s in ("reported", "accepted", "closed")}
+        counts_before = _scoped(before, "counts", district)
+        rates, rates_before = _scoped(last, "kpi", district), _scoped(before, "kpi", district)
+    else:
+        counts = live.today(now, district)
+        counts_before = _scoped(snap, "yesterday_counts", district)
+        rates = _scoped(snap, "today", district)
+        rates_before = _scoped(snap, "yesterday", district)
+    yesterday_kpi = _scoped(snap, "yesterday", district)
+    month = _scoped(snap.get("month") or {}, "kpi", district)
+    if district:
         on_duty = snap.get("on_duty_by_district", {}).get(district)
         alerts = snap.get("alert_levels_by_district", {}).get(district, {})
     else:
-        yesterday = snap.get("yesterday_counts", {})
-        today_kpi = snap.get("today", {})
-        yesterday_kpi = snap.get("yesterday", {})
         on_duty = snap.get("on_duty_grid_staff")
         alerts = snap.get("alert_levels", {})
 
-    def tile(value, before):
-        return {"value": value, "before": before}
+    def tile(key, value, before):
+        figure = MONTH_TILES.get(key)
+        return {"value": value, "before": before, "month": month.get(figure) if figure else None}
 
     return {
-        "received": tile(today["reported"], yesterday.get("reported", 0)),
-        "accepted": tile(today["accepted"], yesterday.get("accepted", 0)),
-        "closed": tile(today["closed"], yesterday.get("closed", 0)),
+        "received": tile("received", counts["reported"], counts_before.get("reported", 0)),
+        "accepted": tile("accepted", counts["accepted"], counts_before.get("accepted", 0)),
+        "closed": tile("closed", counts["closed"], counts_before.get("closed", 0)),
         "on_time_closing_rate": tile(
-            today_kpi.get("on_time_closing_rate"), yesterday_kpi.get("on_time_closing_rate")
+            "on_time_closing_rate",
+            rates.get("on_time_closing_rate"),
+            rates_before.get("on_time_closing_rate"),
         ),
-        "overdue": tile(state["overdue"], yesterday_kpi.get("overdue_open")),
+        "overdue": tile(
+            "overdue", live.open_state(district)["overdue"], yesterday_kpi.get("overdue_open")
+        ),
         "satisfaction_rate": tile(
-            today_kpi.get("satisfaction_rate"), yesterday_kpi.get("satisfaction_rate")
+            "satisfaction_rate",
+            rates.get("satisfaction_rate"),
+            rates_before.get("satisfaction_rate"),
         ),
-        "on_duty": tile(on_duty, None),
-        "alerts": tile(alerts, None),
+        "on_duty": tile("on_duty", on_duty, None),
+        "alerts": tile("alerts", alerts, None),
     }
 
 
-def loop_flow(live: LiveState, now: datetime, district: str | None = None) -> list[dict]:
-    """Today's count through each loop stage, and the open events waiting at it."""
-    today = live.today(now, district)
+def loop_flow(
+    live: LiveState, now: datetime, district: str | None = None, passed: dict | None = None
+) -> list[dict]:
+    """The count through each loop stage today (or in `passed`, a window's counts by status),
+    and the open events waiting at it."""
+    passed = live.today(now, district) if passed is None else passed
     waiting = live.open_state(district)["status"]
     return [
         {
             "status": s,
             "zh": zh,
             "en": en,
-            "today": today[s],
+            "today": passed.get(s, 0),
             "waiting": sum(waiting[w] for w in STUCK[s]),
         }
         for s, zh, en in LOOP
@@ -156,9 +198,11 @@ def charts(
     now: datetime,
     district: str | None = None,
     own_district_only: bool = False,
+    window: str = "today",
 ) -> dict:
     """Everything the overview's charts and lists show, as plain data. `own_district_only`: a
-    district-bound principal's wall rotates through its own district only."""
+    district-bound principal's wall rotates through its own district only. `window` as for
+    `tiles`: the loop and the category and source mixes follow it."""
     snap = live.document("wall") or {}
     geo = live.document("geo") or {}
     last = now.replace(second=0, microsecond=0) + live.zone.utcoffset(now)  # local wall time
@@ -178,8 +222,18 @@ def charts(
         departments = snap.get("departments_week", [])
         dims = snap.get("wuzhi_week") or {}
     names = snap.get("category_names", {})
-    categories = sorted(live.today_mix(now, "category", district).items(), key=lambda kv: -kv[1])
-    sources = live.today_mix(now, "source", district)
+    if window == "24h":
+        last = snap.get("last24") or {}
+        mix = (last.get("mix") or {}).get(district or "", {})
+        categories = sorted(_part(mix, "c:").items(), key=lambda kv: -kv[1])
+        sources = _part(mix, "s:")
+        passed = _scoped(last, "counts", district)
+    else:
+        categories = sorted(
+            live.today_mix(now, "category", district).items(), key=lambda kv: -kv[1]
+        )
+        sources = live.today_mix(now, "source", district)
+        passed = None
     alerts = snap.get("alerts", [])
     ticker = live.ticker(TICKER_ITEMS if not district else TICKER_SCAN)
     districts = [d["code"] for d in snap.get("districts", [])]
@@ -192,7 +246,7 @@ def charts(
         "minutes": minutes,
         "reported": live.throughput("reported", THROUGHPUT_MINUTES, now, district),
         "closed": live.throughput("closed", THROUGHPUT_MINUTES, now, district),
-        "loop": loop_flow(live, now, district),
+        "loop": loop_flow(live, now, district, passed),
         "map": {"shapes": shapes, "load": load if shapes.get("features") else []},
         "categories": [(names.get(c, c), n) for c, n in categories[:CATEGORIES_SHOWN]],
         "sources": [(SOURCE_LABELS.get(s, (s,))[0], n) for s, n in sources.items()],
@@ -210,6 +264,10 @@ def charts(
         ],
         "districts": districts,
     }
+
+
+def _part(mix: dict, prefix: str) -> dict:
+    return {k[len(prefix) :]: n for k, n in mix.items() if k.startswith(prefix) and n}
 
 
 def ticker_title(title: str, subcategory: str) -> str:
