@@ -168,6 +168,7 @@ def overview_figures(live, lang: str, district: str | None = None, window="today
         if view["sources"]
         else figures.empty(label("why_no_new_events", lang, window)),
         _board(view["board"], lang),
+        _ranking(view["districts_week"], district, lang),
         figures.radar(
             [pick(v, lang) for v in WUZHI_DIMENSIONS.values()], list(view["wuzhi"].values())
         )
@@ -198,14 +199,32 @@ def _board(rows: list[dict], lang: str) -> dict:
         fmt="{:.1f}",
     )
     fig["data"][0]["text"] = [
-        f"{r['score']:.1f}"
-        + (f" ({t('sv_small_sample', lang)} n={r['n']})" if r["small_sample"] else "")
-        for r in rows
+        f"{r['score']:.1f}" + (f" · n={r['n']}" if r["small_sample"] else "") for r in rows
     ]
     fig["data"][0]["marker"] = {
         "color": [BOARD_COLOURS[None if r["small_sample"] else r["standing"]] for r in rows]
     }
-    fig["data"][0]["hovertemplate"] = "%{y}: %{x:.1f}<extra></extra>"
+    fig["data"][0]["hovertext"] = [
+        f"({t('sv_small_sample', lang)} n={r['n']})" if r["small_sample"] else "" for r in rows
+    ]
+    fig["data"][0]["hovertemplate"] = "%{y}: %{x:.1f} %{hovertext}<extra></extra>"
+    return fig
+
+
+def _ranking(rows: list[dict], district: str | None, lang: str) -> dict:
+    """The districts by this week's 综合指标值, best first; the district shown stands out."""
+    rows = sorted(
+        (r for r in rows if r.get("composite_score") is not None),
+        key=lambda r: -r["composite_score"],
+    )
+    if not rows:
+        return figures.empty(t("why_no_board", lang))
+    fig = figures.bars(
+        [r["name"] for r in rows], [round(r["composite_score"], 1) for r in rows], fmt="{:.1f}"
+    )
+    fig["data"][0]["marker"] = {
+        "color": [figures.ACCENT if district in (None, r["code"]) else figures.MUTED for r in rows]
+    }
     return fig
 
 

@@ -28,6 +28,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "source_mix": ("今日事件来源", "Today by source"),
     "board": ("本周部门综合指标值", "Departments: composite score this week"),
     "radar": ("五治融合指数（本周）", "Five-governance index (this week)"),
+    "ranking": ("本周各区综合指标值", "Districts: composite score this week"),
     "ticker": ("最新事件", "Latest events"),
     "active_alerts": ("活跃预警", "Active alerts"),
     "no_alerts": ("暂无活跃预警", "No active alerts"),

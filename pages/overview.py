@@ -41,7 +41,7 @@ TILE_KEYS = [
     "on_duty",
     "alerts",
 ]
-GRAPHS = ["throughput", "flow", "map", "category", "source", "board", "radar"]
+GRAPHS = ["throughput", "flow", "map", "category", "source", "board", "ranking", "radar"]
 LISTS = ["alerts", "ticker"]
 
 
@@ -223,6 +223,8 @@ def layout(
             _panel(label("source_mix", lang, window), _graph("source"), "source"),
             _panel(label("board", lang, window), _graph("board"), "board"),
             _panel(label("radar", lang, window), _graph("radar"), "radar"),
+            # only on a 32:9 wall, where there is room beside the map (assets/shell.css)
+            _panel(label("ranking", lang, window), _graph("ranking"), "ranking"),
         ],
         className="overview",
         id="overview-page",

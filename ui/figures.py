@@ -195,9 +195,9 @@ def throughput(minutes: list[int], reported: list[int], closed: list[int], label
         ],
         "layout": layout(
             showlegend=True,
-            legend={"orientation": "h", "x": 0, "y": 1.12, "font": {"size": 13}},
+            legend={"orientation": "h", "x": 0, "y": 1.12, "font": {"size": 14}},
             xaxis={"gridcolor": GRID, "color": MUTED, "type": "date", "tickformat": "%H:%M"},
-            yaxis={"gridcolor": GRID, "color": MUTED, "rangemode": "tozero"},
+            yaxis=count_axis(max([*reported, *closed, 0])),
         ),
     }
 
@@ -233,7 +233,7 @@ def loop_flow(stages: list[dict], lang: str, legend: tuple[str, str]) -> dict:
             barmode="group",
             showlegend=True,
             bargap=0.25,
-            legend={"orientation": "h", "x": 0, "y": 1.15, "font": {"size": 13}},
+            legend={"orientation": "h", "x": 0, "y": 1.15, "font": {"size": 14}},
             yaxis={"visible": False},
         ),
     }
@@ -318,9 +318,10 @@ def bars(
         "marker": {"color": colour},
         "text": [fmt.format(v) for v in values],
         "textposition": "outside",
+        "textfont": {"size": 15},
         "cliponaxis": False,
     }
-    room = max([v for v in values if v is not None] or [1]) * 1.22 or 1
+    room = max([v for v in values if v is not None] or [1]) * 1.25 or 1
     if horizontal:
         trace |= {
             "x": values,
@@ -329,7 +330,13 @@ def bars(
             "hovertemplate": "%{y}: %{text}<extra></extra>",
         }
         lay = layout(
-            yaxis={"autorange": "reversed", "color": TEXT, "type": "category", "dtick": 1},
+            yaxis={
+                "autorange": "reversed",
+                "color": TEXT,
+                "type": "category",
+                "dtick": 1,
+                "tickfont": {"size": 15},
+            },
             xaxis={"visible": False, "range": [0, room]},
             margin={"l": 110, "r": 12, "t": 4, "b": 4},
             bargap=0.25,
@@ -560,7 +567,7 @@ def week_against_week(buckets: list[str], now: list[int], before: list[int], lab
         ],
         "layout": layout(
             showlegend=True,
-            legend={"orientation": "h", "x": 0, "y": 1.15, "font": {"size": 13}},
+            legend={"orientation": "h", "x": 0, "y": 1.15, "font": {"size": 14}},
             xaxis={
                 "color": MUTED,
                 "type": "category",
@@ -592,7 +599,7 @@ def stacked_bars(labels: list[str], series: list[tuple[str, list[int], str, str]
         "layout": layout(
             barmode="stack",
             showlegend=True,
-            legend={"orientation": "h", "x": 0, "y": 1.15, "font": {"size": 13}},
+            legend={"orientation": "h", "x": 0, "y": 1.15, "font": {"size": 14}},
             xaxis={"color": MUTED, "type": "category"},
             yaxis=count_axis(
                 max(map(sum, zip(*(v for _n, v, _k, _c in series), strict=True)), default=0)

@@ -11,10 +11,10 @@ from dashboard.kpi import WUZHI_DIMENSIONS
 from dashboard.live import LiveState
 
 THROUGHPUT_MINUTES = 180
-TICKER_ITEMS = 12
+TICKER_ITEMS = 20  # as many as the tallest list (a 32:9 wall) shows
 TICKER_SCAN = 300  # newest items searched for one district's ticker
 CATEGORIES_SHOWN = 8
-ALERTS_SHOWN = 8
+ALERTS_SHOWN = 16
 
 # The loop as the wall shows it: 发现 → 立案 → 派遣 → 处置 → 结案.
 LOOP = [
@@ -263,6 +263,7 @@ def charts(
             for i in ticker[:TICKER_ITEMS]
         ],
         "districts": districts,
+        "districts_week": snap.get("districts_week", []),
     }
 
 
