@@ -162,9 +162,15 @@ def contribution(f: Mapping, offset: int) -> dict[tuple, Counter]:
     return out
 
 
+# Deadlines and due times are planned, not things that have happened: a case accepted today
+# with a deadline in a fortnight must not make today's row unreadable until then.
+PLANNED = frozenset(c for _met, deadline, due in STEP_FACTS.values() for c in (deadline, due))
+
+
 def _latest(f: Mapping) -> datetime:
-    times = [v for v in f.values() if isinstance(v, datetime)]
-    return max(times)
+    """The latest thing that happened to the event (what `rebuild` stamps: the last
+    transition)."""
+    return max(v for k, v in f.items() if isinstance(v, datetime) and k not in PLANNED)
 
 
 # --- keeping the rows in step ---------------------------------------------------------------

@@ -228,3 +228,20 @@ def test_the_upgrade_fills_the_new_read_paths_from_what_is_stored(rt, city):
     finally:
         command.upgrade(config, "head")
     assert stored() == before
+
+
+def test_a_deadline_to_come_does_not_keep_a_day_from_the_summaries(rt, city):
+    """A case reported and accepted on Monday, due to close days later: on Tuesday
+    Monday's rows answer (a deadline is planned, not something that has happened)."""
+    from dashboard.clock import local_day
+
+    at = T0 + h(2)
+    rt.ingestor.ingest_events([event("DL1", at)], now=at)
+    rt.ingestor.transition_event("grid", "DL1", [step("accepted", at + h(1))], now=at + h(1))
+    with rt.sessions() as session:
+        e = session.execute(select(Event).where(Event.external_id == "DL1")).scalar_one()
+        assert e.close_deadline > at + h(24)  # the deadline lies days ahead
+        monday = local_day(at, rt.settings.zone)
+        counts, latest = summaries.read(session, monday, monday + timedelta(days=1), {}, None)
+    assert counts[None]["received"] == 1 and counts[None]["accepted"] == 1
+    assert latest == at + h(1)  # the last thing that happened: the 立案
