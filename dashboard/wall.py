@@ -35,15 +35,21 @@ def week_start(day, zone: ZoneInfo) -> datetime:
 
 def refresh(session: Session, live: LiveState, now: datetime, zone: ZoneInfo) -> dict:
     """The scheduler's job: rebuild the snapshot (and the map shapes when missing)."""
-    snapshot = build_snapshot(session, now, zone)
+    snapshot = build_snapshot(session, now, zone, live.document("wall"))
     if (live.document("geo") or {}).get("version") != GEO_VERSION:
         live.set_document("geo", build_geo(session), bump=False)
     live.set_document("wall", snapshot)
     return {"built_at": snapshot["built_at"]}
 
 
-def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
-    """Everything on the wall that needs SQL, for the city and its districts."""
+RATES_EVERY = timedelta(minutes=5)
+
+
+def build_snapshot(
+    session: Session, now: datetime, zone: ZoneInfo, previous: dict | None = None
+) -> dict:
+    """Everything on the wall that needs SQL, for the city and its districts (`previous`: the
+    snapshot before, whose slower parts may be carried over)."""
     today = local_day(now, zone)
     day_lo, day_hi = day_bounds(today, zone)
     yesterday_lo = day_lo - timedelta(days=1)
@@ -94,12 +100,24 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
         d.code: _department_rows(figures(*week, by="department", area=d.code)) for d in districts
     }
     # The night shift's view (?window=24h): the last 24 hours against the 24 before them; and
-    # the month so far beside either window.
+    # the month so far beside either window. Their counts are new every minute; their rates
+    # (three KPI reports) every RATES_EVERY, carried over in between.
     day_ago, two_days_ago = now - timedelta(days=1), now - timedelta(days=2)
-    last24 = figures(day_ago, now, now, by="district")
-    before24 = figures(two_days_ago, day_ago, now, by="district")
-    month_lo = to_utc_naive(datetime(today.year, today.month, 1), zone)
-    month = figures(month_lo, day_hi, now, by="district")
+    rates = (previous or {}).get("window_rates")
+    if (
+        not rates
+        or rates.get("day") != today.isoformat()
+        or now - datetime.fromisoformat(rates["at"]) >= RATES_EVERY
+    ):
+        month_lo = to_utc_naive(datetime(today.year, today.month, 1), zone)
+        rates = {"at": now.isoformat(), "day": today.isoformat()} | {
+            name: _scoped_picks(figures(start, end, now, by="district", wuzhi=False))
+            for name, (start, end) in {
+                "last24": (day_ago, now),
+                "before24": (two_days_ago, day_ago),
+                "month": (month_lo, day_hi),
+            }.items()
+        }
     return {
         "built_at": now.isoformat() + "Z",
         "day": today.isoformat(),
@@ -135,9 +153,10 @@ def build_snapshot(session: Session, now: datetime, zone: ZoneInfo) -> dict:
             if r["code"]
         ],
         "wuzhi_week": _wuzhi_dims(week_districts.get("wuzhi_index")),
-        "last24": _window(session, last24, day_ago, now, cats=True),
-        "before24": _window(session, before24, two_days_ago, day_ago),
-        "month": {"kpi": _pick(month), "kpi_by_district": _by_district(month)},
+        "window_rates": rates,
+        "last24": _window(session, rates["last24"], day_ago, now, cats=True),
+        "before24": _window(session, rates["before24"], two_days_ago, day_ago),
+        "month": rates["month"],
         "alert_levels": alert_levels,
         "alert_levels_by_district": alert_levels_by_district,
         "category_names": category_names(session),
@@ -177,17 +196,21 @@ def _by_district(report: dict) -> dict:
     return {r["code"]: _pick(r) for r in report["breakdown"] if r["code"]}
 
 
-def _window(session: Session, report: dict, start: datetime, end: datetime, cats=False) -> dict:
-    """A rolling window's figures, for the city and by district: the KPIs, the transitions by
-    status and (`cats`) the new events by category and source."""
+def _scoped_picks(report: dict) -> dict:
+    return {"kpi": _pick(report), "kpi_by_district": _by_district(report)}
+
+
+def _window(session: Session, rates: dict, start: datetime, end: datetime, cats=False) -> dict:
+    """A rolling window's figures, for the city and by district: its KPIs (`rates`, from
+    _scoped_picks), the transitions by status and (`cats`) the new events by category and
+    source."""
     by_district = _counts_by_district(session, start, end)
     counts: dict[str, int] = {}
     for row in by_district.values():
         for status, n in row.items():
             counts[status] = counts.get(status, 0) + n
     out = {
-        "kpi": _pick(report),
-        "kpi_by_district": _by_district(report),
+        **rates,
         "counts": counts,
         "counts_by_district": by_district,
     }

@@ -176,3 +176,9 @@ def test_the_rolling_window_is_useful_just_after_midnight(sign_in, rt, time_mach
     for name in ("category", "source"):
         note = resp[f"overview-graph-{name}"]["figure"]["layout"]["annotations"][0]["text"]
         assert note == "今日暂无新事件"
+    # The windows' counts are new every minute; their rates every five minutes.
+    first = rt.live.document("wall")["window_rates"]["at"]
+    jobs.wall_snapshot(rt, now=now + timedelta(minutes=1))
+    assert rt.live.document("wall")["window_rates"]["at"] == first
+    jobs.wall_snapshot(rt, now=now + timedelta(minutes=5))
+    assert rt.live.document("wall")["window_rates"]["at"] != first
