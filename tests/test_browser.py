@@ -515,3 +515,35 @@ def test_rotation_never_shows_another_districts_numbers(server, browser, rt, dis
     assert {label for label, _tile in shown} == set(expected), set(shown)
     wrong = [(label, tile) for label, tile in shown if tile != expected[label]]
     assert wrong == [], f"{len(wrong)} of {len(shown)} samples: {sorted(set(wrong))}"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_cold_wall_loads_at_most_one_and_a_half_megabytes(server, browser, rt, display):
+    """A wall opened with an empty cache: what crosses the wire (compressed) stays under
+    1.5 MB, plotly's full bundle is never fetched, and the favicon is the platform's own."""
+    from dashboard import jobs
+
+    jobs.wall_snapshot(rt)
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    page.goto(signed(server + "/?kiosk=1", display), wait_until="networkidle")  # signs in
+    page.close()
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    urls, sizes = {}, {}
+    cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))  # fmt: skip
+    cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))  # fmt: skip
+    page.goto(server + "/?kiosk=1", wait_until="networkidle")
+    page.wait_for_selector("#overview-graph-map path.choroplethlocation", timeout=15000)
+    fetched = [urls.get(r, "") for r in sizes]
+    assert not any("package_data/plotly" in u for u in fetched), fetched
+    assert any("plotly-traces" in u for u in fetched)
+    total = sum(sizes.values())
+    assert total <= 1.5 * 1024 * 1024, f"{total / 1024:.0f} KB: {sorted(fetched)}"
+    icon = page.get_attribute("link[rel=icon]", "href")
+    body = page.request.get(server + icon).body()
+    assert body == (Path(__file__).resolve().parent.parent / "assets/favicon.ico").read_bytes()
+    context.close()

@@ -54,3 +54,25 @@ def test_count_axes_show_whole_numbers_only():
     assert len(fig["layout"]["xaxis"]["tickvals"]) <= 6  # a week of hours, six labels
     bars = stacked_bars(["x", "y"], [("n", [2, 3], "k", "#fff"), ("m", [4, 0], "o", "#000")])
     assert "dtick" not in bars["layout"]["yaxis"]  # x stacks to 6
+
+
+def test_the_plotly_bundle_draws_every_trace_type_the_app_uses():
+    """assets/plotly-traces.min.js holds the trace types of scripts/plotly/entry.js (scatter
+    comes with the core): every type a figure of the app names must be among them, or plotly
+    would draw it as a scatter."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    entry = (root / "scripts/plotly/entry.js").read_text()
+    bundled = set(re.findall(r'require\("plotly\.js/lib/(\w+)"\)', entry)) - {"core"}
+    bundled.add("scatter")
+    not_traces = {"category", "date", "linear", "log", "mercator", "FeatureCollection"}
+    used = set()
+    for folder in ("ui", "callbacks", "pages", "dashboard/views"):
+        for source in (root / folder).glob("*.py"):
+            used |= set(re.findall(r'"type": "(\w+)"', source.read_text()))
+    assert used - not_traces <= bundled, used - not_traces - bundled
+    assert {"bar", "pie", "choropleth", "sankey", "funnel", "scatterpolar"} <= used
+    bundle = (root / "assets/plotly-traces.min.js").read_text()
+    assert bundle.startswith("/*! plotly.js v")
