@@ -85,16 +85,21 @@ def _shell(settings: Settings):
 
 def _account(lang: str) -> list:
     """Who is signed in, the password link and sign-out (a POST form with its CSRF token);
-    nothing for a wall display."""
+    nothing for a wall display (an empty, hidden stand-in for the language callback)."""
     principal = web.current()
     if principal is None or principal.kind == "display":
-        return []
+        return [html.Span(id="shell-signout", hidden=True)]
     return [
         html.A(principal.name, href="/account/password", className="shell-user", id="shell-user"),
         html.Form(
             [
                 dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
-                html.Button(t("sign_out", lang), type="submit", className="shell-signout"),
+                html.Button(
+                    t("sign_out", lang),
+                    type="submit",
+                    className="shell-signout",
+                    id="shell-signout",
+                ),
             ],
             action="/logout",
             method="POST",

@@ -72,6 +72,7 @@ def with_lang(search: str | None, lang: str) -> str:
     Output("shell-language", "href"),
     Output("shell-banner", "children"),
     Output("shell-theme", "data"),
+    Output("shell-signout", "children"),
     Input("shell-url", "search"),
 )
 def update_language(search):
@@ -87,4 +88,5 @@ def update_language(search):
         with_lang(search, other),
         t("live_interrupted", lang),
         "light" if parse_qs((search or "").lstrip("?")).get("theme") == ["light"] else "dark",
+        t("sign_out", lang),
     )

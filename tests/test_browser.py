@@ -467,6 +467,9 @@ def test_the_header_is_never_cut(server, browser, rt):
             page.goto(server + f"/?lang={lang}", wait_until="networkidle")
             page.wait_for_selector("#shell-clock:not(:empty)", timeout=10000)
             assert page.evaluate(HEADER_CUT) == [], (width, lang)
+            page.wait_for_selector(
+                f"#shell-signout:text-is('{'Sign out' if lang == 'en' else '退出'}')", timeout=5000
+            )
             brand, status, header_right, status_right = page.evaluate(HEADER_BOXES)
             assert brand < status and status_right <= header_right + 1, (width, lang)
         page.close()
@@ -547,3 +550,46 @@ def test_a_cold_wall_loads_at_most_one_and_a_half_megabytes(server, browser, rt,
     body = page.request.get(server + icon).body()
     assert body == (Path(__file__).resolve().parent.parent / "assets/favicon.ico").read_bytes()
     context.close()
+
+
+COLUMNS = (
+    "getComputedStyle(document.querySelector('.overview')).gridTemplateColumns.split(' ').length"
+)
+CUT_VALUES = """() => Array.from(document.querySelectorAll('.tile-value, .tile-label'))
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_leaders_phone_and_tablet(server, browser, rt):
+    """移动驾驶舱: signed in as themselves, a leader's phone shows the overview in one column
+    and a tablet in two, with nothing wider than the screen, no figure or header text cut, and
+    navigation big enough for a finger."""
+    from dashboard import auth, jobs
+
+    now = utcnow()
+    rt.ingestor.ingest_events(
+        [event(f"P{i}", now - timedelta(minutes=2)) for i in range(1234)], now=now
+    )
+    jobs.wall_snapshot(rt)
+    with rt.sessions() as session, session.begin():
+        _user, password = auth.create_user(session, "leader-phone", "leader")
+    requests, errors = [], []
+    for (width, height), columns in (((390, 844), 1), ((1024, 768), 2)):
+        page = watched(browser, width, height, requests, errors)
+        sign_in(page, server, "leader-phone", password)
+        for lang in ("zh", "en"):
+            page.goto(server + f"/?lang={lang}", wait_until="networkidle")
+            page.wait_for_selector("#overview-tile-received-value:text-is('1,234')")
+            page.wait_for_selector("#overview-graph-flow .main-svg", timeout=15000)
+            assert page.evaluate("document.documentElement.scrollWidth") == width, lang
+            assert page.evaluate(COLUMNS) == columns, (width, lang)
+            assert page.evaluate(CUT_VALUES) == [], (width, lang)
+            assert page.evaluate(HEADER_CUT) == [], (width, lang)
+            assert page.locator("#shell-title").is_visible()
+            link = page.locator("#shell-nav a.nav-link").first.bounding_box()
+            assert link["height"] >= 44, (width, lang, link)
+            SHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"overview-{lang}-{width}x{height}.png"))
+        page.close()
+    assert_offline_and_clean(requests, errors)
