@@ -456,6 +456,10 @@ def test_the_header_is_never_cut(server, browser, rt):
     element's text is wider than its box, and the title and navigation end before the status."""
     from dashboard import auth, jobs
 
+    now = utcnow()  # four-digit figures with their deltas: the widest tiles
+    rt.ingestor.ingest_events(
+        [event(f"H{i}", now - timedelta(minutes=2)) for i in range(1234)], now=now
+    )
     jobs.wall_snapshot(rt)
     with rt.sessions() as session, session.begin():
         _user, password = auth.create_user(session, "desk-header", "duty_officer")
@@ -466,7 +470,9 @@ def test_the_header_is_never_cut(server, browser, rt):
         for lang in ("zh", "en"):
             page.goto(server + f"/?lang={lang}", wait_until="networkidle")
             page.wait_for_selector("#shell-clock:not(:empty)", timeout=10000)
+            page.wait_for_selector("#overview-tile-received-delta:not(:empty)", timeout=10000)
             assert page.evaluate(HEADER_CUT) == [], (width, lang)
+            assert page.evaluate(CUT_VALUES) == [], (width, lang)  # nor a tile or a title
             page.wait_for_selector(
                 f"#shell-signout:text-is('{'Sign out' if lang == 'en' else '退出'}')", timeout=5000
             )
@@ -555,7 +561,8 @@ def test_a_cold_wall_loads_at_most_one_and_a_half_megabytes(server, browser, rt,
 COLUMNS = (
     "getComputedStyle(document.querySelector('.overview')).gridTemplateColumns.split(' ').length"
 )
-CUT_VALUES = """() => Array.from(document.querySelectorAll('.tile-value, .tile-label'))
+CUT_VALUES = """() => Array.from(document.querySelectorAll(
+    '.tile-value, .tile-label, .tile-delta, .tile-month, .panel-title'))
     .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
 
 
