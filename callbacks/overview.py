@@ -160,7 +160,7 @@ def overview_figures(live, lang: str, district: str | None = None, window="today
             area_map["shapes"], area_map["load"], "open_per_10k", t("per_10k", lang)
         )
         if area_map["load"]
-        else figures.empty(t("why_no_map", lang)),
+        else figures.empty(t("why_no_map" if area_map["pending"] else "why_no_shapes", lang)),
         figures.bars([name for name, _n in view["categories"]], [n for _c, n in view["categories"]])
         if view["categories"]
         else figures.empty(label("why_no_new_events", lang, window)),

@@ -600,3 +600,58 @@ def test_a_leaders_phone_and_tablet(server, browser, rt):
             page.screenshot(path=str(SHOTS / f"overview-{lang}-{width}x{height}.png"))
         page.close()
     assert_offline_and_clean(requests, errors)
+
+
+SIZES = ((1920, 1080), (3840, 2160), (5760, 1620), (1024, 768), (390, 844))
+# Every size in every language, theme, scope and moment: (moment, language, theme, district,
+# window); each shot is kept in tests/screenshots/ for review.
+VIEWS = (
+    ("morning", "zh", "dark", None, "today"),
+    ("morning", "en", "light", "339001", "today"),
+    ("after_midnight", "zh", "light", None, "today"),
+    ("after_midnight", "en", "dark", "339002", "24h"),
+)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_wall_screenshots_at_every_size_by_day_and_just_after_midnight(
+    server, browser, rt, time_machine
+):
+    """The overview at five screen sizes, both languages, both themes, the city and a
+    district, by day and ten seconds after midnight (the 24-hour window): nothing wider than
+    the screen, and after midnight the window still shows the day's work."""
+    from dashboard import auth, jobs
+
+    morning = utcnow()
+    reports = [
+        event(f"S{i}", morning - timedelta(minutes=7 * i), grid=("G11", "G21")[i % 2])
+        for i in range(90)
+    ]
+    rt.ingestor.ingest_events(reports, now=morning)
+    with rt.sessions() as session, session.begin():
+        _user, password = auth.create_user(session, "leader-shots", "leader")
+    SHOTS.mkdir(exist_ok=True)
+    requests, errors = [], []
+    for moment in ("morning", "after_midnight"):
+        time_machine.move_to(datetime.fromisoformat(MOMENTS[moment]), tick=True)
+        jobs.wall_snapshot(rt)
+        for width, height in SIZES:
+            rt.live.heartbeat("ingest")  # the data is fresh: no "interrupted" banner
+            page = watched(browser, width, height, requests, errors)
+            sign_in(page, server, "leader-shots", password)
+            for when, lang, theme, district, window in VIEWS:
+                if when != moment:
+                    continue
+                query = f"?lang={lang}&theme={theme}&window={window}"
+                page.goto(server + "/" + query + (f"&district={district}" if district else ""))
+                page.wait_for_selector("#overview-graph-flow .main-svg", timeout=15000)
+                page.wait_for_timeout(600)  # the charts' own transitions
+                assert page.evaluate("document.documentElement.scrollWidth") == width
+                received = page.text_content("#overview-tile-received-value")
+                if window == "24h":
+                    assert received not in ("0", "—")  # the night shift sees the day's work
+                name = f"wall-{moment}-{lang}-{theme}-{district or 'city'}-{window}"
+                page.screenshot(path=str(SHOTS / f"{name}-{width}x{height}.png"))
+            page.close()
+    assert_offline_and_clean(requests, errors)

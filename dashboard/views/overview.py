@@ -247,7 +247,12 @@ def charts(
         "reported": live.throughput("reported", THROUGHPUT_MINUTES, now, district),
         "closed": live.throughput("closed", THROUGHPUT_MINUTES, now, district),
         "loop": loop_flow(live, now, district, passed),
-        "map": {"shapes": shapes, "load": load if shapes.get("features") else []},
+        # "pending": the shapes come with the minute's snapshot and are not there yet
+        "map": {
+            "shapes": shapes,
+            "load": load if shapes.get("features") else [],
+            "pending": not geo,
+        },
         "categories": [(names.get(c, c), n) for c, n in categories[:CATEGORIES_SHOWN]],
         "sources": [(SOURCE_LABELS.get(s, (s,))[0], n) for s, n in sources.items()],
         "board": board(departments, snap.get("targets") or {}),
