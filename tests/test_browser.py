@@ -137,6 +137,7 @@ def test_kiosk_and_rotation(server, browser, rt, display):
     jobs.wall_snapshot(rt)  # the snapshot lists the districts to rotate through
     page = browser.new_page(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
     page.goto(signed(server + "/?kiosk=1&rotate=5", display), wait_until="networkidle")
+    page.wait_for_selector("#shell-nav", state="attached", timeout=15000)  # Dash has drawn
     assert page.evaluate("getComputedStyle(document.getElementById('shell-nav')).display") == (
         "none"
     )
@@ -161,6 +162,7 @@ def test_english(server, browser, display):
     page.wait_for_function(
         "document.getElementById('shell-nav')?.textContent.includes('Overview')", timeout=10000
     )
+    page.wait_for_selector(".tile-label", timeout=10000)
     labels = page.eval_on_selector_all(".tile-label", "els => els.map(e => e.textContent)")
     assert labels[0] == "Received today" and "Grid staff on duty" in labels
     assert page.text_content("#shell-language") == "中文"
@@ -204,6 +206,7 @@ def test_wall_reconnects_after_a_server_restart(web_app, rt, city, browser, disp
     threading.Thread(target=first.serve_forever, daemon=True).start()
     page = browser.new_page(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
     page.goto(signed(f"http://127.0.0.1:{port}/", display), wait_until="networkidle")
+    page.wait_for_selector("#shell-freshness:not(:empty)", timeout=15000)  # Dash has drawn
     page.evaluate("window.__before_restart = true")
     assert page.locator("#cc-lost").count() == 0
     first.shutdown()
