@@ -167,7 +167,7 @@ def overview_figures(live, lang: str, district: str | None = None, window="today
         figures.donut([name for name, _n in view["sources"]], [n for _s, n in view["sources"]])
         if view["sources"]
         else figures.empty(label("why_no_new_events", lang, window)),
-        _board(view["board"], lang),
+        _board(view["board"], lang, view["board_unscored"]),
         _ranking(view["districts_week"], district, lang),
         figures.radar(
             [pick(v, lang) for v in WUZHI_DIMENSIONS.values()], list(view["wuzhi"].values())
@@ -188,7 +188,7 @@ BOARD_COLOURS = {
 }
 
 
-def _board(rows: list[dict], lang: str) -> dict:
+def _board(rows: list[dict], lang: str, unscored: int = 0) -> dict:
     """Every department by 综合指标值, coloured by its target (never by half of the list);
     too few cases: grey, with the number of cases instead of a rank."""
     if not rows:
@@ -208,6 +208,22 @@ def _board(rows: list[dict], lang: str) -> dict:
         f"({t('sv_small_sample', lang)} n={r['n']})" if r["small_sample"] else "" for r in rows
     ]
     fig["data"][0]["hovertemplate"] = "%{y}: %{x:.1f} %{hovertext}<extra></extra>"
+    if unscored:  # nobody left out unsaid
+        fig["layout"]["margin"]["b"] = 22
+        fig["layout"]["annotations"] = [
+            {
+                "text": t("board_unscored", lang).format(n=unscored),
+                "showarrow": False,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 1,
+                "y": 0,
+                "xanchor": "right",
+                "yanchor": "top",
+                "yshift": -4,
+                "font": {"color": figures.MUTED, "size": 13},
+            }
+        ]
     return fig
 
 

@@ -48,6 +48,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "why_no_new_events_24h": ("近24小时无新事件", "No new event in 24 h"),
     "why_no_map": ("地图数据每分钟更新，请稍候", "The map comes with the minute's update"),
     "why_no_shapes": ("暂无区域边界数据", "No boundaries on record for this area"),
+    "board_unscored": ("另有 {n} 个部门本周无到期案件", "{n} more with no case due this week"),
     "why_no_board": ("本周尚无到期案件，暂无排名", "No case has fallen due this week: no ranking"),
     "why_no_wuzhi": ("本周尚无足够数据计算五治指数", "Not enough data this week for the index"),
     "language": ("English", "中文"),

@@ -126,6 +126,13 @@ def test_department_board_shows_everyone_coloured_by_target():
     standing = {r["name"]: r["standing"] for r in board}
     assert standing["部门0"] == standing["部门2"] == "good"  # 99.4 and 98.7: above the target
     assert standing["部门3"] == "near" and standing["部门4"] == "poor"
+    # A department with no case due this week has no score: the chart says how many.
+    from callbacks.overview import _board
+
+    fig = _board(board, "zh", unscored=2)
+    assert len(fig["data"][0]["y"]) == 14
+    assert fig["layout"]["annotations"][0]["text"] == "另有 2 个部门本周无到期案件"
+    assert "annotations" not in _board(board, "zh")["layout"]
 
 
 def test_a_ticker_row_names_the_kind_once():

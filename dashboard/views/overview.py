@@ -256,6 +256,8 @@ def charts(
         "categories": [(names.get(c, c), n) for c, n in categories[:CATEGORIES_SHOWN]],
         "sources": [(SOURCE_LABELS.get(s, (s,))[0], n) for s, n in sources.items()],
         "board": board(departments, snap.get("targets") or {}),
+        # departments with no score this week (no case has fallen due): named as a count
+        "board_unscored": sum(1 for r in departments if r.get("composite_score") is None),
         "wuzhi": {k: dims.get(k) for k in WUZHI_DIMENSIONS},
         "alerts": alerts[:ALERTS_SHOWN],
         "ticker": [
