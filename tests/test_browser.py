@@ -443,6 +443,20 @@ def test_a_duty_officer_acknowledges_an_alert_and_issues_a_work_notice(server, b
     assert_offline_and_clean(requests, errors)
 
 
+def busy_morning(rt, username: str, role: str) -> str:
+    """1,234 events reported two minutes ago (four-digit figures with their deltas: the widest
+    tiles), the minute snapshot, and a person to sign in as; returns the password."""
+    from dashboard import auth, jobs
+
+    now = utcnow()
+    rt.ingestor.ingest_events(
+        [event(f"B{i}", now - timedelta(minutes=2)) for i in range(1234)], now=now
+    )
+    jobs.wall_snapshot(rt)
+    with rt.sessions() as session, session.begin():
+        return auth.create_user(session, username, role)[1]
+
+
 HEADER_CUT = """() => Array.from(document.querySelectorAll('#shell-header *')).filter(
     e => e.children.length === 0 && e.textContent.trim() && getComputedStyle(e).display !== 'inline'
       && e.scrollWidth > e.clientWidth + 1
@@ -457,15 +471,7 @@ HEADER_BOXES = """() => { const r = s => document.querySelector(s).getBoundingCl
 def test_the_header_is_never_cut(server, browser, rt):
     """At 1920×1080 and 3840×2160, in both languages, with the navigation shown: no header
     element's text is wider than its box, and the title and navigation end before the status."""
-    from dashboard import auth, jobs
-
-    now = utcnow()  # four-digit figures with their deltas: the widest tiles
-    rt.ingestor.ingest_events(
-        [event(f"H{i}", now - timedelta(minutes=2)) for i in range(1234)], now=now
-    )
-    jobs.wall_snapshot(rt)
-    with rt.sessions() as session, session.begin():
-        _user, password = auth.create_user(session, "desk-header", "duty_officer")
+    password = busy_morning(rt, "desk-header", "duty_officer")
     requests, errors = [], []
     for width, height in ((1920, 1080), (3840, 2160)):
         page = watched(browser, width, height, requests, errors)
@@ -575,15 +581,7 @@ def test_a_leaders_phone_and_tablet(server, browser, rt):
     """移动驾驶舱: signed in as themselves, a leader's phone shows the overview in one column
     and a tablet in two, with nothing wider than the screen, no figure or header text cut, and
     navigation big enough for a finger."""
-    from dashboard import auth, jobs
-
-    now = utcnow()
-    rt.ingestor.ingest_events(
-        [event(f"P{i}", now - timedelta(minutes=2)) for i in range(1234)], now=now
-    )
-    jobs.wall_snapshot(rt)
-    with rt.sessions() as session, session.begin():
-        _user, password = auth.create_user(session, "leader-phone", "leader")
+    password = busy_morning(rt, "leader-phone", "leader")
     requests, errors = [], []
     for (width, height), columns in (((390, 844), 1), ((1024, 768), 2)):
         page = watched(browser, width, height, requests, errors)
