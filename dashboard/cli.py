@@ -139,13 +139,19 @@ def display_base(settings, given: str | None) -> str:
 
 
 def cmd_import(args) -> int:
-    from dashboard import importer
+    from dashboard import importer, roster
 
+    if args.dry_run and args.kind not in roster.IMPORTERS:
+        print("error: --dry-run is for staff, shifts and training files", file=sys.stderr)
+        return 2
     rt = _runtime(args)
     try:
-        report = importer.import_file(
-            rt, args.kind, args.file, source=args.source, progress=progress
-        )
+        if args.kind in roster.IMPORTERS:
+            report = roster.import_file(rt, args.kind, args.file, progress, dry_run=args.dry_run)
+        else:
+            report = importer.import_file(
+                rt, args.kind, args.file, source=args.source, progress=progress
+            )
     except importer.ImportFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -158,6 +164,9 @@ def cmd_import(args) -> int:
         print(f"  … {len(report.errors) - args.show_errors} more rows with errors")
     if report.error_file:
         print(f"row-level errors written to {report.error_file}")
+    if args.dry_run:
+        for line in report.preview.rows[: args.show_errors]:
+            print("  " + "  ".join(f"{k}={v}" for k, v in line.items()))
     return 0 if not report.errors else 1
 
 
@@ -218,10 +227,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="the address walls open, e.g. https://cc.example.gov.cn (default: the running app's)",
     )
     s.set_defaults(func=cmd_create_display)
-    s = sub.add_parser("import", help="import events, staff or areas from CSV/XLSX/GeoJSON")
-    s.add_argument("kind", choices=["events", "staff", "areas"])
+    s = sub.add_parser(
+        "import",
+        help="import events, areas, the staff roster, duty shifts or training records "
+        "from CSV/XLSX/GeoJSON",
+    )
+    s.add_argument("kind", choices=["events", "areas", "staff", "shifts", "training"])
     s.add_argument("file")
     s.add_argument("--source", help="default source for event rows without one")
+    s.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="staff, shifts, training: check the file and say what it would change; write nothing",
+    )
     s.add_argument("--show-errors", type=int, default=20)
     s.set_defaults(func=cmd_import)
     s = sub.add_parser("rollup", help="roll up new transitions into the summary tables")

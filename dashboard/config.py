@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from dashboard import staffing
 from dashboard.repeats import DEFAULT_DISTANCE_M, MAX_DISTANCE_M
 from dashboard.workcalendar import DEFAULT_HOURS, WorkCalendar, parse_hours
 
@@ -56,6 +57,9 @@ class Settings:
     proxies: int = 0  # PROXIES: reverse proxies in front (their X-Forwarded-For is trusted)
     work_hours: str = DEFAULT_HOURS  # WORK_HOURS: the working day of 工作时/工作日 time limits
     repeat_distance_m: float = DEFAULT_DISTANCE_M  # REPEAT_DISTANCE_M: 重复诉求 "same place"
+    staffing_file: str = (
+        ""  # STAFFING_FILE: the staffing standard (default dashboard/staffing.toml)
+    )
     # Not environment settings: limits of the ingest contract (docs/api.md).
     max_body_bytes: int = 4 * 1024 * 1024
     max_batch: int = 1000
@@ -69,6 +73,10 @@ class Settings:
     @property
     def calendar(self) -> WorkCalendar:
         return _calendar(self.work_hours)
+
+    @property
+    def staffing(self) -> staffing.Standards:
+        return _staffing(self.staffing_file)
 
     @property
     def sqlite_path(self) -> Path:
@@ -114,6 +122,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     distance = parse_number(env.get("REPEAT_DISTANCE_M"), DEFAULT_DISTANCE_M)
     if not 0 <= distance <= MAX_DISTANCE_M:
         raise ValueError(f"REPEAT_DISTANCE_M must be between 0 and {MAX_DISTANCE_M:g}")
+    staffing_file = env.get("STAFFING_FILE") or ""
+    _staffing(staffing_file)  # fail early on a staffing standard that does not parse
     rate = parse_number(env.get("SIMULATOR_RATE"), 3.0)
     if rate < 0:
         raise ValueError("SIMULATOR_RATE must be >= 0")
@@ -136,7 +146,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         proxies=int(parse_number(env.get("PROXIES"), 0, int)),
         work_hours=work_hours,
         repeat_distance_m=distance,
+        staffing_file=staffing_file,
     )
+
+
+@functools.cache
+def _staffing(path: str) -> staffing.Standards:
+    return staffing.load(path or None)
 
 
 @functools.cache

@@ -85,9 +85,10 @@ STAFF_ROLE_LABELS: dict[str, tuple[str, str]] = {
     "it_admin": ("网络技术管理员", "Network administrator"),
 }
 STAFF_STATUS_LABELS = {
-    "on_duty": ("在岗", "On duty"),
+    # the employment status of the roster; who is on duty now is dashboard.duty's
+    "on_duty": ("在职", "In post"),
     "leave": ("请假", "On leave"),
-    "off": ("离岗", "Off post"),
+    "off": ("离岗", "Left"),
 }
 ACTIVITY_LABELS: dict[str, tuple[str, str]] = {
     "consultation": ("协商议事", "Community consultation"),

@@ -35,6 +35,15 @@ def delta(now: float | None, before: float | None, is_rate: bool = False) -> tup
     return text, "up" if diff > 0 else "down" if diff < 0 else "flat"
 
 
+def duration(hours: float | None, lang: str = "zh") -> str:
+    """0.06 → 4 分钟 (4 min); 2.5 → 2.5 小时 (2.5 h); None → —."""
+    if hours is None:
+        return "—"
+    if hours < 1:
+        return f"{hours * 60:.0f} 分钟" if lang == "zh" else f"{hours * 60:.0f} min"
+    return f"{hours:.1f} 小时" if lang == "zh" else f"{hours:.1f} h"
+
+
 def clock(at_utc: datetime, zone: ZoneInfo, lang: str = "zh") -> str:
     local = at_utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
     if lang == "zh":

@@ -1,8 +1,9 @@
 """Import events, staff and areas from CSV, XLSX or GeoJSON, with row-level error reports.
 
 Events go through the same validation and write path as the API (valid rows are stored, bad
-rows reported). Staff and areas are imported all or nothing: a roster or an area tree with
-holes is worse than none, so one bad row stops the file and nothing is written.
+rows reported). Areas are imported all or nothing: an area tree with holes is worse than none,
+so one bad row stops the file and nothing is written. The personnel office's files (staff,
+shifts, training) are dashboard.roster's, all or nothing too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator
@@ -21,18 +21,14 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from dashboard.clock import utcnow
-from dashboard.domain import LEVELS, STAFF_ROLE_LABELS, STAFF_STATUS_LABELS
-from dashboard.models import Area, Staff
+from dashboard.domain import LEVELS
+from dashboard.models import Area
 from dashboard.runtime import Runtime
 from dashboard.schemas import Input, one_of, pydantic_errors
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
-_TRUE = {"1", "true", "yes", "y", "是", "党员", "中共党员"}
-_FALSE = {"0", "false", "no", "n", "否", "群众", ""}
-_ROLE_BY_NAME = {zh: code for code, (zh, _en) in STAFF_ROLE_LABELS.items()}
-_STATUS_BY_NAME = {zh: code for code, (zh, _en) in STAFF_STATUS_LABELS.items()}
 
 
 class ImportFailed(Exception):
@@ -135,7 +131,7 @@ def _clean(row: dict) -> dict:
     return out
 
 
-def _write_errors(rt: Runtime, kind: str, errors: list[dict]) -> Path | None:
+def write_errors(rt: Runtime, kind: str, errors: list[dict]) -> Path | None:
     if not errors:
         return None
     folder = rt.settings.var_dir / "exports"
@@ -172,108 +168,6 @@ def import_events(rt: Runtime, rows: list[dict], progress) -> ImportReport:
             else:
                 report.errors.append({"row": line, "errors": res.errors})
         progress(f"events: {min(start + BATCH, len(rows)):,}/{len(rows):,} rows")
-    return report
-
-
-# --- staff --------------------------------------------------------------------------------
-class StaffIn(Input):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, coerce_numbers_to_str=True)
-
-    staff_no: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=100)
-    id_number: str | None = Field(default=None, pattern=r"^\d{17}[\dXx]$")
-    phone: str | None = Field(default=None, max_length=32)
-    role: str
-    area_code: str = Field(min_length=1, max_length=32)
-    party_member: bool | str | None = None
-    certifications: str | None = Field(default=None, max_length=200)
-    training_hours: float = Field(default=0, ge=0, le=10000)
-    hire_date: date | None = None
-    status: str = "on_duty"
-    shift: str = "day"
-
-    @field_validator("role")
-    @classmethod
-    def _role(cls, v: str) -> str:
-        v = _ROLE_BY_NAME.get(v, v)
-        if v not in STAFF_ROLE_LABELS:
-            raise ValueError(f"must be one of {', '.join(STAFF_ROLE_LABELS)} (or 专职网格员 …)")
-        return v
-
-    @field_validator("status")
-    @classmethod
-    def _status(cls, v: str) -> str:
-        v = _STATUS_BY_NAME.get(v, v)
-        if v not in STAFF_STATUS_LABELS:
-            raise ValueError("must be on_duty/leave/off (在岗/请假/离岗)")
-        return v
-
-    @field_validator("party_member")
-    @classmethod
-    def _party(cls, v) -> bool:
-        if isinstance(v, bool) or v is None:
-            return bool(v)
-        key = str(v).strip().lower()
-        if key in _TRUE:
-            return True
-        if key in _FALSE:
-            return False
-        raise ValueError("must be 是/否 (yes/no)")
-
-
-def import_staff(rt: Runtime, rows: list[dict], progress) -> ImportReport:
-    report = ImportReport("staff", rows=len(rows))
-    with rt.sessions() as session, session.begin():
-        areas = {a.code: a for a in session.execute(select(Area)).scalars()}
-        existing = {s.staff_no: s for s in session.execute(select(Staff)).scalars()}
-        seen: set[str] = set()
-        valid: list[tuple[StaffIn, Area]] = []
-        for i, raw in enumerate(rows):
-            try:
-                s = StaffIn.model_validate(raw)
-            except ValidationError as exc:
-                report.errors.append({"row": i + 2, "errors": pydantic_errors(exc)})
-                continue
-            area = areas.get(s.area_code)
-            errs = {}
-            if area is None:
-                errs["area_code"] = "unknown area"
-            if s.staff_no in seen:
-                errs["staff_no"] = "appears twice in the file"
-            seen.add(s.staff_no)
-            if errs:
-                report.errors.append({"row": i + 2, "errors": errs})
-            else:
-                valid.append((s, area))
-        if report.errors:
-            report.written = False
-            session.rollback()
-            return report
-        for s, area in valid:
-            values = {
-                "name": s.name,
-                "id_number": s.id_number.upper() if s.id_number else None,
-                "phone": s.phone,
-                "role": s.role,
-                "area_id": area.id,
-                "district_id": area.district_id or area.id,
-                "street_id": area.street_id,
-                "party_member": bool(s.party_member),
-                "certifications": s.certifications or "",
-                "training_hours": s.training_hours,
-                "hire_date": s.hire_date,
-                "status": s.status,
-                "shift": s.shift,
-            }
-            row = existing.get(s.staff_no)
-            if row is None:
-                session.add(Staff(staff_no=s.staff_no, **values))
-                report.created += 1
-            else:
-                for k, v in values.items():
-                    setattr(row, k, v)
-                report.updated += 1
-        progress(f"staff: {len(valid):,} rows written")
     return report
 
 
@@ -441,6 +335,7 @@ def import_file(
     source: str | None = None,
     progress: Callable[[str], None] = print,
 ) -> ImportReport:
+    """Import a file of events or areas (the personnel office's are dashboard.roster's)."""
     p = Path(path)
     if kind == "areas" and p.suffix.lower() in (".geojson", ".json"):
         if not p.exists():
@@ -452,11 +347,9 @@ def import_file(
         if source:
             rows = [r if r.get("source") else {**r, "source": source} for r in rows]
         report = import_events(rt, rows, progress)
-    elif kind == "staff":
-        report = import_staff(rt, rows, progress)
     elif kind == "areas":
         report = import_areas(rt, rows, progress)
     else:
         raise ImportFailed(f"unknown kind {kind!r}")
-    report.error_file = _write_errors(rt, kind, report.errors)
+    report.error_file = write_errors(rt, kind, report.errors)
     return report

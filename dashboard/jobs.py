@@ -166,7 +166,7 @@ def risk_evaluation(rt: Runtime, now: datetime | None = None) -> dict:
 
     now = now or utcnow()
     with rt.sessions() as session, session.begin():
-        result = risk.evaluate(session, now, rt.settings.zone)
+        result = risk.evaluate(session, now, rt.settings.zone, rt.settings.staffing)
         result["escalated"] = alerts.escalate_unacknowledged(session, now)
     if result["alerts"] or result["cleared"] or result["escalated"]:
         rt.live.bump_quietly()
@@ -178,7 +178,9 @@ def wall_snapshot(rt: Runtime, now: datetime | None = None) -> dict:
     from dashboard import wall
 
     with rt.sessions() as session:
-        return wall.refresh(session, rt.live, now or utcnow(), rt.settings.zone)
+        return wall.refresh(
+            session, rt.live, now or utcnow(), rt.settings.zone, rt.settings.staffing
+        )
 
 
 def trim(rt: Runtime, now: datetime | None = None) -> dict:

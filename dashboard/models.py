@@ -298,24 +298,73 @@ class KpiSetting(Base):
 
 
 class Staff(Base):
-    """人才队伍: grid workers, social workers, mediators …"""
+    """人才队伍: grid workers, social workers, mediators … The ID number and phone are sealed
+    (PII_KEY) and shown masked; `id_key` (a keyed hash of the ID number) finds one person on two
+    staff numbers without opening either. `status` is the employment status (在岗/请假/离岗);
+    who is on duty at a moment comes from the duty roster and check-ins (dashboard.duty)."""
 
     __tablename__ = "staff"
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_no: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    id_number: Mapped[str | None] = mapped_column(String(32))
-    phone: Mapped[str | None] = mapped_column(String(32))
+    id_number: Mapped[str | None] = mapped_column(String(400))  # sealed: PII_KEY
+    id_key: Mapped[str | None] = mapped_column(String(24), index=True)
+    phone: Mapped[str | None] = mapped_column(String(400))  # sealed: PII_KEY
     role: Mapped[str] = mapped_column(String(32), index=True)
     area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
     district_id: Mapped[int] = mapped_column(Integer, index=True)
     street_id: Mapped[int | None] = mapped_column(Integer)
     party_member: Mapped[bool] = mapped_column(Boolean, default=False)
     certifications: Mapped[str] = mapped_column(String(200), default="")
-    training_hours: Mapped[float] = mapped_column(Float, default=0)
     hire_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="on_duty")
-    shift: Mapped[str] = mapped_column(String(16), default="day")
+
+
+class DutyShift(Base):
+    """排班: one person's shift, [starts_at, ends_at) in UTC; a night shift runs past midnight."""
+
+    __tablename__ = "duty_shifts"
+    __table_args__ = (
+        UniqueConstraint("staff_id", "starts_at", name="uq_duty_shifts_staff_start"),
+        Index("ix_duty_shifts_time", "starts_at", "ends_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    starts_at: Mapped[datetime] = mapped_column(DateTime)
+    ends_at: Mapped[datetime] = mapped_column(DateTime)
+    kind: Mapped[str] = mapped_column(String(16), default="day")  # day | night | on_call
+
+
+class CheckIn(Base):
+    """签到 (`in`) and 签退 (`out`) from the grid app or the duty desk."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (
+        UniqueConstraint("staff_id", "at", "kind", name="uq_check_ins_staff_at_kind"),
+        Index("ix_check_ins_at", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    kind: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(32), default="app")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class TrainingRecord(Base):
+    """培训: a course a person completed, its hours, and the certificate it gave (if any)."""
+
+    __tablename__ = "training_records"
+    __table_args__ = (
+        UniqueConstraint("staff_id", "course", "date", name="uq_training_staff_course_date"),
+        Index("ix_training_records_date", "date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    course: Mapped[str] = mapped_column(String(100))
+    hours: Mapped[float] = mapped_column(Float)
+    date: Mapped[date] = mapped_column(Date)
+    certificate: Mapped[str | None] = mapped_column(String(100))
 
 
 class Activity(Base):

@@ -26,7 +26,7 @@ import orjson
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from dashboard import surge
+from dashboard import duty, surge
 from dashboard.alerts import OPEN_STATES
 from dashboard.auth import audit
 from dashboard.domain import SOURCE_LABELS
@@ -39,11 +39,11 @@ from dashboard.models import (
     Department,
     Event,
     RiskRule,
-    Staff,
 )
 from dashboard.privacy import mask_text
-from dashboard.queries import GRID_STAFF_ROLES
 from dashboard.schemas import InputError, text_problem
+from dashboard.staffing import Standards
+from dashboard.staffing import load as load_standards
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
 FAMILIES = ("surge", "major", "keywords", "repeat", "backlog", "staffing", "feed_silence")
@@ -598,11 +598,18 @@ def silences(session: Session, rule: Rule, now: datetime) -> list[Finding]:
     return found
 
 
-def staffing(session: Session, rule: Rule, now: datetime, zone: ZoneInfo | None = None):
-    """力量不足: a street whose grid workers on duty in the current shift are few against its
-    standard (`per_grid` workers a grid by day, `night_factor` of that by night) while its open
-    events are many."""
+def staffing(
+    session: Session,
+    rule: Rule,
+    now: datetime,
+    zone: ZoneInfo | None = None,
+    standards: Standards | None = None,
+):
+    """力量不足: a street whose grid workers on duty now (rota and check-ins, dashboard.duty)
+    are few against its standard (`per_grid` workers a grid by day, `night_factor` of that by
+    night) while its open events are many."""
     p = rule.params
+    standards = standards or load_standards()
     hour = (now + (zone.utcoffset(now) if zone else timedelta(0))).hour
     start, end = p.get("day_hours", [8, 20])
     day = start <= hour < end
@@ -614,17 +621,8 @@ def staffing(session: Session, rule: Rule, now: datetime, zone: ZoneInfo | None 
             .group_by(Area.street_id)
         ).all()
     )
-    on_duty = dict(
-        session.execute(
-            select(Area.street_id, func.count())
-            .select_from(Staff)
-            .join(Area, Area.id == Staff.area_id)
-            .where(
-                Staff.role.in_(GRID_STAFF_ROLES), Staff.status == "on_duty", Staff.shift == shift
-            )
-            .group_by(Area.street_id)
-        ).all()
-    )
+    early = timedelta(minutes=standards.check_in_early_minutes)
+    on_duty = duty.count(duty.roster_at(session, now, early, standards.grid_roles), "street_id")
     open_by = dict(
         session.execute(
             select(Event.street_id, func.count()).where(Event.is_open).group_by(Event.street_id)
@@ -694,15 +692,21 @@ def _unexplained(new: list[Finding], found: list[Finding]) -> list[Finding]:
     return [f for f in new if f.subject.startswith(precise) or (f.area_id, _sub(f)) not in places]
 
 
-def evaluate(session: Session, now: datetime, zone: ZoneInfo | None = None) -> dict:
+def evaluate(
+    session: Session,
+    now: datetime,
+    zone: ZoneInfo | None = None,
+    standards: Standards | None = None,
+) -> dict:
     """The scheduled pass: every periodic rule, its findings recorded, stale alerts cleared.
-    `zone`: the city's (the staffing rule's day and night shifts are local hours)."""
+    `zone`: the city's (the staffing rule's day and night are local hours); `standards`: the
+    staffing standard (dashboard/staffing.toml when not given)."""
     found: list[Finding] = []
     for rule in sorted(rules(session, "surge"), key=lambda r: r.params.get("area") not in PRECISE):
         found += _unexplained(surges(session, rule, now), found)
     for rule in rules(session):
         if rule.family == "staffing":
-            found += staffing(session, rule, now, zone)
+            found += staffing(session, rule, now, zone, standards)
         elif rule.family in PERIODIC and rule.family != "surge":
             found += PERIODIC[rule.family](session, rule, now)
     alerts = [record(session, f, now) for f in found]

@@ -44,6 +44,7 @@ def job_definitions(rt: Runtime) -> list[JobDef]:
     ]
     if rt.settings.demo and rt.settings.simulator_rate > 0:
         defs.append(JobDef("simulate", demo.simulate_tick, demo.SIMULATOR_TICK_SECONDS))
+        defs.append(JobDef("duty", demo.duty.tick, 60))
     return defs
 
 

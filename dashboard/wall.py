@@ -9,6 +9,7 @@ touches no SQL.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -16,14 +17,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dashboard import duty, staffing
 from dashboard.alerts import OPEN_STATES, list_alerts
 from dashboard.clock import day_bounds, local_day, to_utc_naive
 from dashboard.domain import STATUSES
 from dashboard.kpi import WUZHI_DIMENSIONS
 from dashboard.live import LiveState
-from dashboard.models import Area, Category, Event, Staff, Transition
+from dashboard.models import Area, Category, Event, Transition
 from dashboard.privacy import mask_text
-from dashboard.queries import GRID_STAFF_ROLES, kpi_report
+from dashboard.queries import kpi_report
 from dashboard.refdata import area_codes
 
 
@@ -33,9 +35,15 @@ def week_start(day, zone: ZoneInfo) -> datetime:
     return to_utc_naive(datetime(monday.year, monday.month, monday.day), zone)
 
 
-def refresh(session: Session, live: LiveState, now: datetime, zone: ZoneInfo) -> dict:
+def refresh(
+    session: Session,
+    live: LiveState,
+    now: datetime,
+    zone: ZoneInfo,
+    standards: staffing.Standards | None = None,
+) -> dict:
     """The scheduler's job: rebuild the snapshot (and the map shapes when missing)."""
-    snapshot = build_snapshot(session, now, zone, live.document("wall"))
+    snapshot = build_snapshot(session, now, zone, live.document("wall"), standards)
     if (live.document("geo") or {}).get("version") != GEO_VERSION:
         live.set_document("geo", build_geo(session), bump=False)
     live.set_document("wall", snapshot)
@@ -46,10 +54,15 @@ RATES_EVERY = timedelta(minutes=5)
 
 
 def build_snapshot(
-    session: Session, now: datetime, zone: ZoneInfo, previous: dict | None = None
+    session: Session,
+    now: datetime,
+    zone: ZoneInfo,
+    previous: dict | None = None,
+    standards: staffing.Standards | None = None,
 ) -> dict:
     """Everything on the wall that needs SQL, for the city and its districts (`previous`: the
-    snapshot before, whose slower parts may be carried over)."""
+    snapshot before, whose slower parts may be carried over; `standards`: the staffing
+    standard, dashboard/staffing.toml when not given)."""
     today = local_day(now, zone)
     day_lo, day_hi = day_bounds(today, zone)
     yesterday_lo = day_lo - timedelta(days=1)
@@ -70,16 +83,14 @@ def build_snapshot(
             .group_by(Transition.to_status)
         ).all()
     )
-    on_duty = session.execute(
-        select(func.count()).where(Staff.role.in_(GRID_STAFF_ROLES), Staff.status == "on_duty")
-    ).scalar()
-    on_duty_by_district = dict(
-        session.execute(
-            select(Staff.district_id, func.count())
-            .where(Staff.role.in_(GRID_STAFF_ROLES), Staff.status == "on_duty")
-            .group_by(Staff.district_id)
-        ).all()
+    standards = standards or staffing.load()
+    early = timedelta(minutes=standards.check_in_early_minutes)
+    on_duty_now, on_duty_then = (
+        duty.count(duty.roster_at(session, at, early, standards.grid_roles), "district_id")
+        for at in (now, same_time_yesterday)
     )
+    posts = staffing.against_standard(session, standards)
+    uncovered = staffing.uncovered_grids(session)
     districts = (
         session.execute(select(Area).where(Area.level == "district").order_by(Area.code))
         .scalars()
@@ -130,9 +141,20 @@ def build_snapshot(
         ),
         "open_by_street": open_by_street(session),
         "yesterday_counts": {s: yesterday_counts.get(s, 0) for s in STATUSES},
-        "on_duty_grid_staff": on_duty,
-        "on_duty_by_district": {
-            district_code.get(k, ""): v for k, v in on_duty_by_district.items()
+        # 在岗网格员 now and at the same time yesterday (dashboard.duty), and the posts the
+        # staffing standard says are missing (缺编) and the grids with no full-time worker
+        "on_duty_grid_staff": on_duty_now.total(),
+        "on_duty_by_district": {district_code.get(k, ""): v for k, v in on_duty_now.items()},
+        "on_duty_yesterday": on_duty_then.total(),
+        "on_duty_yesterday_by_district": {
+            district_code.get(k, ""): v for k, v in on_duty_then.items()
+        },
+        "staffing_gap": staffing.shortfall(posts),
+        "staffing_gap_by_district": staffing.gaps_by_district(posts),
+        "uncovered_grids": len(uncovered),
+        "uncovered_grids_by_district": {
+            district_code.get(k, ""): v
+            for k, v in Counter(g["district_id"] for g in uncovered).items()
         },
         "districts": [
             {"code": d.code, "name": d.name, "population": d.population} for d in districts

@@ -102,8 +102,19 @@ def tile_texts(tiles: dict, lang: str, window: str = "today") -> list:
                 f"{label('vs_yesterday', lang, window)} {text}", className=f"delta-{direction}"
             )
         )
-        out.append(month_line)
+        out.append(_gap_line(tiles[key].get("gap"), lang) if key == "on_duty" else month_line)
     return out
+
+
+def _gap_line(gap, lang: str):
+    """The staffing gap under 在岗网格员: the posts the staffing standard says are missing."""
+    if gap is None:
+        return ""
+    if gap == 0:
+        return html.Span(t("staffing_full", lang), className="gap-none")
+    return html.Span(
+        f"{t('staffing_gap_posts', lang)} {fmt.count(gap, lang)}", className="gap-some"
+    )
 
 
 def _tile(key: str, lang: str, window: str, desk: bool, value, delta, month):

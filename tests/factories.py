@@ -177,3 +177,50 @@ def report_and_accept(rt, ids: list[str], at: datetime) -> None:
     rt.ingestor.ingest_events([event(x, at) for x in ids], now=at)
     for x in ids:
         rt.ingestor.transition_event("grid", x, [step("accepted", at)], now=at)
+
+
+def staff(
+    session: Session,
+    staff_no: str,
+    area: str,
+    role: str = "grid_fulltime",
+    status: str = "on_duty",
+    **kw,
+) -> int:
+    """One person on the roster of an area (code); their id."""
+    from sqlalchemy import select
+
+    from dashboard.models import Area, Staff
+
+    a = session.execute(select(Area).where(Area.code == area)).scalar_one()
+    person = Staff(
+        staff_no=staff_no,
+        name=kw.pop("name", "测试员"),
+        role=role,
+        area_id=a.id,
+        district_id=a.district_id or a.id,
+        street_id=a.street_id,
+        status=status,
+        **kw,
+    )
+    session.add(person)
+    session.flush()
+    return person.id
+
+
+def shift(
+    session: Session,
+    staff_id: int,
+    start: datetime,
+    hours: float,
+    checked_in: datetime | None = None,
+    checked_out: datetime | None = None,
+    kind: str = "day",
+) -> None:
+    """A shift from `start` (naive UTC) for `hours`, with its check-in and check-out if given."""
+    from dashboard.models import CheckIn, DutyShift
+
+    session.add(DutyShift(staff_id=staff_id, starts_at=start, ends_at=start + h(hours), kind=kind))
+    for at, mark in ((checked_in, "in"), (checked_out, "out")):
+        if at is not None:
+            session.add(CheckIn(staff_id=staff_id, at=at, kind=mark, source="test", created_at=at))

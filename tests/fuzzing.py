@@ -134,7 +134,9 @@ COLUMNS = {
     "events": ["external_id", "source", "subcategory", "grid_code", "title", "description",
                "reported_at", "reporter_name", "reporter_phone", "severity", "lat", "lon"],
     "staff": ["staff_no", "name", "id_number", "phone", "role", "area_code", "party_member",
-              "training_hours", "hire_date", "status"],
+              "certifications", "hire_date", "status", "工号", "姓名", "身份证号"],
+    "shifts": ["staff_no", "date", "start", "end", "kind", "工号", "日期"],
+    "training": ["staff_no", "course", "hours", "date", "certificate", "学时"],
     "areas": ["code", "name", "level", "parent_code", "population", "households", "lat", "lon"],
 }  # fmt: skip
 
@@ -172,11 +174,12 @@ def csv_files():
 def fuzz_importer(rt, folder: Path, examples: int, stats: FuzzStats | None = None) -> FuzzStats:
     """Files in: a report or a clear refusal (ImportFailed), never another exception; a
     refused staff or area file writes nothing, an events file exactly what it reports."""
-    from dashboard import importer
-    from dashboard.models import Area, Staff
+    from dashboard import importer, roster
+    from dashboard.models import Area, DutyShift, Staff, TrainingRecord
 
     stats = stats or FuzzStats()
-    tables = {"events": Event, "staff": Staff, "areas": Area}
+    tables = {"events": Event, "staff": Staff, "areas": Area, "shifts": DutyShift,
+              "training": TrainingRecord}  # fmt: skip
 
     def count(model) -> int:
         with rt.sessions() as session:
@@ -192,7 +195,9 @@ def fuzz_importer(rt, folder: Path, examples: int, stats: FuzzStats | None = Non
         before = count(tables[kind])
         stats.requests += 1
         try:
-            report = importer.import_file(rt, kind, str(path), progress=lambda _m: None)
+            report = (roster if kind in roster.IMPORTERS else importer).import_file(
+                rt, kind, str(path), progress=lambda _m: None
+            )
         except importer.ImportFailed:
             stats.statuses["refused"] += 1
             delta, expected = count(tables[kind]) - before, 0

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from dashboard import auth, importer
+from dashboard import auth, importer, roster
 from dashboard.cli import build_parser
 from dashboard.models import ApiToken, Area, Event, Staff, User
 from tests.factories import T0
@@ -74,18 +74,18 @@ def test_import_staff_xlsx_is_all_or_nothing(rt, city, tmp_path):
     wb = Workbook()
     ws = wb.active
     ws.append(["staff_no", "name", "id_number", "role", "area_code", "party_member", "status"])
-    ws.append(["W1", "李四", "11010119900307123X", "专职网格员", "G11", "是", "在岗"])
+    ws.append(["W1", "李四", "110101199003071233", "专职网格员", "G11", "是", "在岗"])
     ws.append(["W2", "王五", "123", "社工", "C1", "否", "在岗"])
     path = tmp_path / "staff.xlsx"
     wb.save(path)
-    report = importer.import_file(rt, "staff", str(path), progress=lambda _m: None)
+    report = roster.import_file(rt, "staff", str(path), progress=lambda _m: None)
     assert not report.written and report.errors[0]["row"] == 3
     assert "id_number" in report.errors[0]["errors"]
     with rt.sessions() as s:
         assert s.execute(select(func.count()).select_from(Staff)).scalar() == 0
     ws.delete_rows(3)
     wb.save(path)
-    report = importer.import_file(rt, "staff", str(path), progress=lambda _m: None)
+    report = roster.import_file(rt, "staff", str(path), progress=lambda _m: None)
     assert report.written and report.created == 1
     with rt.sessions() as s:
         w1 = s.execute(select(Staff)).scalar_one()
@@ -204,7 +204,7 @@ def test_files_that_cannot_be_read_whole_are_refused_whole(rt, city, tmp_path):
     book.active.append(["S1", "张三", "李四"])
     book.save(tmp_path / "twice.xlsx")
     with pytest.raises(importer.ImportFailed, match="more than once: name"):
-        importer.import_file(rt, "staff", str(tmp_path / "twice.xlsx"))
+        roster.import_file(rt, "staff", str(tmp_path / "twice.xlsx"))
     assert _events(rt) == []
 
 
@@ -220,7 +220,7 @@ def test_a_nul_byte_is_an_error_of_its_row(rt, city, tmp_path):
     staff.write_text(
         "staff_no,name,role,area_code\nS1,张三,grid_fulltime,G11\nS2,李\x00四,mediator,C1\n"
     )
-    report = importer.import_file(rt, "staff", str(staff), progress=lambda _m: None)
+    report = roster.import_file(rt, "staff", str(staff), progress=lambda _m: None)
     assert not report.written and report.errors[0]["row"] == 3
     with rt.sessions() as session:
         assert session.execute(select(func.count()).select_from(Staff)).scalar() == 0

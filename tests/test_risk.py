@@ -10,8 +10,8 @@ import orjson
 from sqlalchemy import func, select, update
 
 from dashboard import alerts, risk
-from dashboard.models import Alert, AlertEvent, Area, Event, RiskRule
-from tests.factories import T0, event, h
+from dashboard.models import Alert, AlertEvent, Event, RiskRule
+from tests.factories import T0, event, h, shift, staff
 
 NOW = T0 + h(24 * 29)  # four weeks and a day of history before it
 
@@ -190,8 +190,6 @@ def test_quiet_data_raises_nothing(rt, city):
 
 
 def test_a_street_short_of_grid_workers_on_duty_with_many_open_cases(rt, city):
-    from dashboard.models import Staff
-
     _rules(rt)
     zone = rt.settings.zone
     with rt.sessions() as session, session.begin():
@@ -202,19 +200,13 @@ def test_a_street_short_of_grid_workers_on_duty_with_many_open_cases(rt, city):
             ("G22", "grid_fulltime", "on_duty", "day"),
             ("G22", "grid_parttime", "on_duty", "night"),
         ]
-        ids = dict(session.execute(select(Area.code, Area.id)).all())
-        session.add_all(
-            Staff(
-                staff_no=f"S{i}",
-                name="网格员",
-                role=role,
-                area_id=ids[grid],
-                district_id=2 if grid < "G2" else 7,
-                status=status,
-                shift=shift,
-            )
-            for i, (grid, role, status, shift) in enumerate(rows)
-        )
+        for i, (grid, role, status, kind) in enumerate(rows):
+            person = staff(session, f"S{i}", grid, role, status)
+            # the rota: 08:00–20:00 local from NOW, or 20:00–08:00 the night before it; the
+            # one on leave is on the rota but never checks in
+            start = NOW if kind == "day" else NOW - h(12)
+            came = None if status == "leave" else start - h(0.25)
+            shift(session, person, start, 12, checked_in=came, kind=kind)
     rt.ingestor.ingest_events([event(f"O{i}", NOW - h(1), ("G11", "G21")[i % 2]) for i in range(12)], now=NOW)  # fmt: skip
     params = {"per_grid": 1.0, "night_factor": 0.5, "day_hours": [8, 20],
               "levels": [{"level": 4, "max_share": 0.6, "min_open": 5}, {"level": 3, "max_share": 0.1, "min_open": 6}]}  # fmt: skip

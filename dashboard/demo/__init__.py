@@ -8,6 +8,7 @@ The simulator posts through the same ingest code path as the API.
 catalogue.toml / catalogue.py   what the city is made of (data)
 geometry.py                     the map's lattice
 city.py                         areas, departments, categories, staff, activities
+duty.py                         the duty rota, check-ins and training records
 history.py                      the events and their transitions
 simulator.py                    the live stream
 """
@@ -25,6 +26,7 @@ from sqlalchemy import func, select
 from dashboard import jobs, reconcile, summaries
 from dashboard.clock import utcnow
 from dashboard.db import bulk_load, refresh_statistics, reset_sequences, without_indexes
+from dashboard.demo import duty
 from dashboard.demo.city import build_city, generate_activities, generate_staff
 from dashboard.demo.history import generate_history
 from dashboard.demo.simulator import SIMULATOR_TICK_SECONDS, simulate_tick
@@ -32,7 +34,7 @@ from dashboard.models import Area, Event, Transition
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SIMULATOR_TICK_SECONDS", "seed_demo", "simulate_tick"]
+__all__ = ["SIMULATOR_TICK_SECONDS", "duty", "seed_demo", "simulate_tick"]
 
 
 def seed_demo(
@@ -56,8 +58,10 @@ def seed_demo(
     ):
         progress("building the city: districts, streets, communities, grids, departments")
         city = build_city(conn, rng, rt.settings.city_name)
-        progress("generating the staff roster and community activities")
-        staff = generate_staff(conn, city, rng)
+        progress("generating the staff roster, duty rota, training and community activities")
+        staff = generate_staff(conn, city, rng, rt.settings.secret_key)
+        rota = duty.seed(conn, rt.settings.zone, now)
+        trained = duty.training(conn, now, rt.settings.zone, rng)
         activities = generate_activities(conn, city, rng, now, days)
         history = generate_history(conn, city, rng, now, rt.settings, days, per_day, progress)
         reset_sequences(
@@ -69,6 +73,9 @@ def seed_demo(
                 "events",
                 "transitions",
                 "staff",
+                "duty_shifts",
+                "check_ins",
+                "training_records",
                 "activities",
                 "extensions",
                 "supervisions",
@@ -93,6 +100,8 @@ def seed_demo(
         "grids": counts.get("grid", 0),
         "departments": len(city.departments),
         "staff": staff,
+        **rota,
+        "training_records": trained,
         "activities": activities,
         **history,
         "rollup_rows": rolled["rows"],

@@ -10,11 +10,13 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from dashboard import privacy
 from dashboard.db import bulk_insert
 from dashboard.demo import people
 from dashboard.demo.catalogue import Catalogue, CategoryDef, load
 from dashboard.demo.geometry import block_outline, lattice
 from dashboard.domain import SEVERITY_LABELS
+from dashboard.roster import id_key
 from dashboard.workcalendar import Limit
 
 
@@ -295,8 +297,9 @@ def tuples(df: pd.DataFrame):
     return [tuple(r) for r in obj.itertuples(index=False, name=None)]
 
 
-def generate_staff(conn, city: City, rng) -> int:
-    """A roster of ~3,500 people across all roles."""
+def generate_staff(conn, city: City, rng, secret: str) -> int:
+    """A roster of ~3,500 people across all roles (ID numbers and phones sealed as an import
+    seals them)."""
     areas = city.areas
     grids = areas[areas.level == "grid"]
     comms = areas[areas.level == "community"]
@@ -309,8 +312,8 @@ def generate_staff(conn, city: City, rng) -> int:
     part = grids.sample(n=min(320, len(grids)), random_state=int(rng.integers(1 << 30)))
     roster += [("grid_parttime", r.id, r.district_id, r.street_id) for r in part.itertuples()]
     for role, pool, k in (
-        ("social_worker", comms, 260),
-        ("mediator", comms, 210),
+        ("social_worker", comms, 340),
+        ("mediator", comms, 380),
         ("governance_officer", streets, 64),
         ("it_admin", districts, 16),
     ):
@@ -339,7 +342,6 @@ def generate_staff(conn, city: City, rng) -> int:
         [role.startswith("grid") and street_of.get(area) == short for role, area, _d, _s in roster]
     )
     status = np.where(away & (rng.random(n) < 0.7), "leave", status)
-    shift = rng.choice(["day", "night"], n, p=[0.8, 0.2])
     for i, (role, area_id, district_id, street_id) in enumerate(roster):
         party = rng.random() < party_by_district.get(district_id, 0.45)
         certs = []
@@ -350,23 +352,23 @@ def generate_staff(conn, city: City, rng) -> int:
         if role.startswith("grid") and rng.random() < 0.2:
             certs.append("网格员培训合格证")
         hired = date(2015, 1, 1) + timedelta(days=int(rng.integers(0, 3900)))
+        id_number = people.id_number(rng, hired)
         rows.append(
             (
                 i + 1,
                 f"S{i + 1:06d}",
                 str(names[i]),
-                people.id_number(rng, hired),
-                phones[i],
+                privacy.seal(id_number),
+                id_key(id_number, secret),
+                privacy.seal(phones[i]),
                 role,
                 int(area_id),
                 int(district_id),
                 None if street_id is None or pd.isna(street_id) else int(street_id),
                 bool(party),
                 ",".join(certs),
-                float(round(rng.gamma(4, 8), 1)),
                 hired.isoformat(),
                 str(status[i]),
-                str(shift[i]),
             )
         )
     bulk_insert(
@@ -377,6 +379,7 @@ def generate_staff(conn, city: City, rng) -> int:
             "staff_no",
             "name",
             "id_number",
+            "id_key",
             "phone",
             "role",
             "area_id",
@@ -384,10 +387,8 @@ def generate_staff(conn, city: City, rng) -> int:
             "street_id",
             "party_member",
             "certifications",
-            "training_hours",
             "hire_date",
             "status",
-            "shift",
         ],
         rows,
     )

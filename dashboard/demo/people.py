@@ -8,6 +8,7 @@ import numpy as np
 
 from dashboard import privacy
 from dashboard.demo.catalogue import load
+from dashboard.roster import check_digit
 
 
 def names(rng, n: int) -> np.ndarray:
@@ -28,9 +29,7 @@ def id_number(rng, hired: date) -> str:
     """A well-formed but fictional 18-digit resident ID number (GB 11643 check digit)."""
     born = date(1965, 1, 1) + timedelta(days=int(rng.integers(0, 365 * 35)))
     body = f"339{int(rng.integers(0, 1000)):03d}{born:%Y%m%d}{int(rng.integers(0, 1000)):03d}"
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    check = "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
-    return body + check
+    return body + check_digit(body)
 
 
 def sealed(values):

@@ -81,11 +81,16 @@ def tiles(
     yesterday_kpi = _scoped(snap, "yesterday", district)
     month = _scoped(snap.get("month") or {}, "kpi", district)
     if district:
-        on_duty = snap.get("on_duty_by_district", {}).get(district)
+        on_duty = snap.get("on_duty_by_district", {}).get(district, 0)
+        on_duty_then = snap.get("on_duty_yesterday_by_district", {}).get(district, 0)
+        gap = snap.get("staffing_gap_by_district", {}).get(district, 0)
         alerts = snap.get("alert_levels_by_district", {}).get(district, {})
     else:
-        on_duty = snap.get("on_duty_grid_staff")
+        on_duty, on_duty_then = snap.get("on_duty_grid_staff"), snap.get("on_duty_yesterday")
+        gap = snap.get("staffing_gap")
         alerts = snap.get("alert_levels", {})
+    if "staffing_gap" not in snap:  # a snapshot from before the duty roster: no figures
+        on_duty = on_duty_then = gap = None
 
     def tile(key, value, before):
         figure = MONTH_TILES.get(key)
@@ -108,7 +113,8 @@ def tiles(
             rates.get("satisfaction_rate"),
             rates_before.get("satisfaction_rate"),
         ),
-        "on_duty": tile("on_duty", on_duty, None),
+        # on duty now against the same moment yesterday; `gap`: posts missing (缺编)
+        "on_duty": tile("on_duty", on_duty, on_duty_then) | {"gap": gap},
         "alerts": tile("alerts", alerts, None),
     }
 
