@@ -17,6 +17,7 @@ from dashboard import (
     actions,
     alerts,
     auth,
+    duty,
     exports,
     i18n,
     notices,
@@ -208,6 +209,36 @@ def post_events():
     counts = {k: sum(r.status == k for r in results) for k in ("created", "duplicate", "rejected")}
     status = 400 if counts["rejected"] == len(results) else 200
     return json_response({**counts, "results": [r.as_dict() for r in results]}, status)
+
+
+@api.post("/checkins")
+@token_required()
+def post_check_ins():
+    """签到/签退 from the grid app: one object or {"check_ins": [...]}; per-item results, the
+    valid ones committed together."""
+    body = _json_body()
+    if isinstance(body, dict) and isinstance(body.get("check_ins"), list):
+        if set(body) - {"check_ins"}:
+            raise InputError({k: "unknown field" for k in set(body) - {"check_ins"}})
+        items = body["check_ins"]
+    elif isinstance(body, dict):
+        items = [body]
+    else:
+        raise InputError({"_": 'send one check-in object or {"check_ins": [...]}'})
+    if not items:
+        raise InputError({"check_ins": "empty list"})
+    if len(items) > runtime().settings.max_batch:
+        return error(413, f"at most {runtime().settings.max_batch} check-ins per request")
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        results = duty.record_check_ins(
+            session, items, utcnow(), rt.settings.zone, source=f"token:{g.token.name}"[:32]
+        )
+    counts = {
+        k: sum(r["status"] == k for r in results) for k in ("created", "duplicate", "rejected")
+    }
+    status = 400 if counts["rejected"] == len(results) else 200
+    return json_response({**counts, "results": results}, status)
 
 
 @api.post("/events/<source>/<path:external_id>/transitions")

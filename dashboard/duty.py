@@ -13,11 +13,17 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
 
+from pydantic import Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.clock import to_utc_naive
+from dashboard.lifecycle import FUTURE_TOLERANCE
 from dashboard.models import CheckIn, DutyShift, Staff
+from dashboard.schemas import Input, pydantic_errors
 
 LONGEST_SHIFT = timedelta(hours=36)  # check-ins older than a shift's start can matter no more
 
@@ -112,3 +118,74 @@ def count(duties: list[Duty], key: str | None = None, present: bool = True) -> C
     """How many are on duty (or, `present=False`, scheduled) in all (key None) or by an
     attribute of Duty ("district_id", "street_id", "role", "area_id")."""
     return Counter((getattr(d, key) if key else None) for d in duties if d.present or not present)
+
+
+# --- check-ins from the grid app (POST /api/v1/checkins) ----------------------------------
+LATE_SYNC = timedelta(days=7)  # a phone that was offline may send a week's check-ins late
+
+
+class CheckInIn(Input):
+    staff_no: str = Field(min_length=1, max_length=32)
+    kind: Literal["in", "out"]
+    at: datetime | None = None  # default: now
+
+
+def record_check_ins(
+    session: Session, items: list, now: datetime, zone: ZoneInfo, source: str = "app"
+) -> list[dict]:
+    """Each item → {"index", "status": created | duplicate | rejected, "errors"?}; the valid
+    ones are added to the session together (the caller commits). Re-sending a check-in never
+    records it twice."""
+    results: list[dict] = []
+    valid: list[tuple[int, int, datetime, str]] = []
+    parsed = []
+    for i, raw in enumerate(items):
+        try:
+            parsed.append((i, CheckInIn.model_validate(raw)))
+        except ValidationError as exc:
+            results.append({"index": i, "status": "rejected", "errors": pydantic_errors(exc)})
+    numbers = {c.staff_no for _i, c in parsed}
+    people = (
+        dict(
+            session.execute(
+                select(Staff.staff_no, Staff.id).where(
+                    Staff.staff_no.in_(numbers), Staff.status != "off"
+                )
+            ).all()
+        )
+        if numbers
+        else {}
+    )
+    for i, c in parsed:
+        at = to_utc_naive(c.at, zone) if c.at else now
+        errors = {}
+        if c.staff_no not in people:
+            errors["staff_no"] = "not on the roster (or has left)"
+        if at > now + FUTURE_TOLERANCE:
+            errors["at"] = "lies in the future"
+        elif at < now - LATE_SYNC:
+            errors["at"] = f"more than {LATE_SYNC.days} days ago"
+        if errors:
+            results.append({"index": i, "status": "rejected", "errors": errors})
+        else:
+            valid.append((i, people[c.staff_no], at, c.kind))
+    stored = (
+        set(
+            session.execute(
+                select(CheckIn.staff_id, CheckIn.at, CheckIn.kind).where(
+                    CheckIn.staff_id.in_({v[1] for v in valid}),
+                    CheckIn.at >= min(v[2] for v in valid),
+                )
+            ).all()
+        )
+        if valid
+        else set()
+    )
+    for i, staff_id, at, kind in valid:
+        if (staff_id, at, kind) in stored:
+            results.append({"index": i, "status": "duplicate"})
+            continue
+        stored.add((staff_id, at, kind))
+        session.add(CheckIn(staff_id=staff_id, at=at, kind=kind, source=source, created_at=now))
+        results.append({"index": i, "status": "created"})
+    return sorted(results, key=lambda r: r["index"])

@@ -332,7 +332,9 @@ def _validate(model, rows: list[dict], report: RosterReport) -> list[tuple[int, 
     out = []
     for i, raw in enumerate(rows):
         try:
-            out.append((i + 2, model.model_validate(raw)))  # 1-based, after the header
+            # an empty cell is a missing value: "required" where one must be given
+            present = {k: v for k, v in raw.items() if v is not None}
+            out.append((i + 2, model.model_validate(present)))  # 1-based, after the header
         except ValidationError as exc:
             report.errors.append({"row": i + 2, "errors": pydantic_errors(exc)})
     return out
