@@ -710,7 +710,7 @@ def _import(contents, filename, kind, dry_run: bool):
     principal = web.current()
     if principal is None or not allowed(principal, "admin"):
         raise PreventUpdate
-    if kind not in roster.IMPORTERS or not isinstance(contents, str):
+    if not isinstance(kind, str) or kind not in roster.IMPORTERS or not isinstance(contents, str):
         raise PreventUpdate
     name = filename if isinstance(filename, str) else ""
     return roster.import_upload(

@@ -13,11 +13,13 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from dashboard import duty, privacy, roster, staffing
+from dashboard import duty, privacy, roster, staffing, wall
 from dashboard.importer import ImportFailed
 from dashboard.models import AuditLog, CheckIn, DutyShift, Staff, TrainingRecord
 from dashboard.schemas import InputError
 from dashboard.views import talent as view
+from tests.conftest import as_role, rt_client
+from tests.dash_requests import call
 from tests.factories import T0, event, h, shift, staff
 
 STANDARDS = staffing.load()
@@ -641,3 +643,154 @@ def test_check_ins_by_api(client, rt, city, bearer, time_machine):
         assert r.status_code == 400, (bad, r.json)
     assert client.post("/api/v1/checkins", json=body).status_code == 401
     assert _count(rt, CheckIn) == 1
+
+
+# --- the page's callbacks -----------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_page_cache():
+    view.forget_cached()
+    yield
+    view.forget_cached()
+
+
+def _page(client, district=None):
+    return call(
+        client,
+        "talent-cards",
+        "talent-district.value",
+        {"talent-district.value": district, "shell-lang.data": "zh", "shell-theme.data": "dark"},
+    )
+
+
+def test_the_page_callbacks_answer_and_hold_the_scope(client, rt, city, time_machine):
+    time_machine.move_to(T0 + h(2), tick=False)
+    _workday(rt)
+    with rt.sessions() as session:
+        rt.live.set_document("geo", wall.build_geo(session), bump=False)
+    leader = as_role(client, rt, "leader")
+    r = _page(leader)
+    assert r.status_code == 200, r.data[:300]
+    out = r.json["response"]
+    cards = out["talent-cards"]["children"]
+    assert len(cards) == 9 and cards[0]["props"]["id"] == "talent-card-in_post"
+    assert [row["staff_no"] for row in out["talent-people"]["rowData"]] == ["A", "B", "C"]
+    posts = {row["district_name"]: row for row in out["talent-posts"]["rowData"]}
+    assert (
+        posts["第1区"]["grid_fulltime"] == "1/2 (-1)" and posts["第1区"]["grid_fulltime_gap"] == -1
+    )
+    assert "每个网格 1 名" in out["talent-standards"]["children"]
+    assert out["talent-graph-map"]["figure"]["data"][-1]["text"] == ["网格12"]
+    r = _page(leader, "339002")
+    assert [row["staff_no"] for row in r.json["response"]["talent-people"]["rowData"]] == ["B", "C"]
+    officer = as_role(rt_client(client), rt, "district_officer", "339001")
+    mine = _page(officer)
+    assert [x["staff_no"] for x in mine.json["response"]["talent-people"]["rowData"]] == ["A"]
+    for crafted in ("339002", {"a": 1}, ["339001"]):
+        assert _page(officer, crafted).status_code == 204, crafted
+    assert _page(leader, "NOPE").status_code == 200  # an unknown code: said, not a 500
+
+
+def _open(client, staff_no):
+    return call(
+        client,
+        "talent-person.is_open",
+        "talent-search-go.n_clicks",
+        {"talent-search-go.n_clicks": 1, "talent-search.value": staff_no, "talent-lang.data": "zh"},
+    )
+
+
+def _reveal(client, reason, staff_no="A"):
+    return call(
+        client,
+        "talent-reveal-result.children...talent-reveal-timer.disabled",
+        "talent-reveal.n_clicks",
+        {
+            "talent-reveal.n_clicks": 1,
+            "talent-reveal-reason.value": reason,
+            "talent-person-shown.data": staff_no,
+            "talent-lang.data": "zh",
+        },
+    )
+
+
+def test_a_person_opens_masked_and_only_a_duty_officer_reveals(client, rt, city, time_machine):
+    time_machine.move_to(T0 + h(2), tick=False)
+    _workday(rt)
+    with rt.sessions() as session, session.begin():
+        a = session.execute(select(Staff).where(Staff.staff_no == "A")).scalar_one()
+        a.name, a.phone = "张三丰", "13812345678"
+    leader = as_role(client, rt, "leader")
+    r = _open(leader, "A")
+    assert r.status_code == 200 and r.json["response"]["talent-person"]["is_open"] is True
+    body = str(r.json["response"]["talent-person-body"])
+    assert "张**" in body and "138****5678" in body and "13812345678" not in body
+    assert r.json["response"]["talent-person-shown"]["data"] == "A"
+    assert "no such person" in str(_open(leader, "ZZZ").json["response"])
+    assert "张三丰" not in str(_reveal(leader, "核实值班情况").json["response"])
+    officer = as_role(rt_client(client), rt, "district_officer", "339002")
+    assert "no such person" in str(_open(officer, "A").json["response"])
+    duty_officer = as_role(rt_client(client), rt, "duty_officer")
+    assert "请填写查看原因" in str(_reveal(duty_officer, "看").json["response"])
+    nul = _reveal(duty_officer, "核实\x00情况")  # the gate refuses NUL in any callback body
+    assert nul.status_code == 400 and b"NUL" in nul.data
+    shown = _reveal(duty_officer, "核实值班情况")
+    assert "张三丰" in str(shown.json["response"]) and "13812345678" in str(shown.json["response"])
+    for crafted in ({"x": 1}, ["A"], "A" * 200):
+        assert "张三丰" not in str(_reveal(duty_officer, "核实值班情况", crafted).data)
+    with rt.sessions() as session:
+        log = session.execute(
+            select(AuditLog.action, AuditLog.target).where(AuditLog.action.like("pii.%"))
+        ).all()
+    assert log == [("pii.reveal", "staff:A")]
+
+
+def _upload(client, data: bytes, name="花名册.csv", kind="staff"):
+    url = "data:text/csv;base64," + base64.b64encode(data).decode()
+    return call(
+        client,
+        "talent-import-summary.children",
+        "talent-upload.contents",
+        {
+            "talent-upload.contents": url,
+            "talent-upload.filename": name,
+            "talent-import-kind.value": kind,
+            "talent-lang.data": "zh",
+        },
+    ), url
+
+
+def test_only_an_admin_imports_and_sees_the_dry_run_first(client, rt, city):
+    data = (",".join(HEADER) + "\n" + ",".join(map(str, GOOD[0])) + "\n").encode("gbk")
+    leader = as_role(client, rt, "leader")
+    r, _url = _upload(leader, data)
+    assert r.status_code == 204 and _count(rt, Staff) == 0
+    admin = as_role(rt_client(client), rt, "admin")
+    r, url = _upload(admin, data)
+    out = r.json["response"]
+    assert "将新增 1 行" in str(out["talent-import-summary"]) and _count(rt, Staff) == 0
+    assert out["talent-import-preview"]["rowData"][0]["id_number"] == "110***********1233"
+    assert out["talent-import-confirm"]["disabled"] is False
+    done = call(
+        admin,
+        "talent-import-summary.children@",
+        "talent-import-confirm.n_clicks",
+        {
+            "talent-import-confirm.n_clicks": 1,
+            "talent-upload.contents": url,
+            "talent-upload.filename": "花名册.csv",
+            "talent-import-kind.value": "staff",
+            "talent-lang.data": "zh",
+        },
+    )
+    assert "已导入" in str(done.json["response"]) and _count(rt, Staff) == 1
+    bad = ",".join(HEADER) + "\n" + ",".join(map(str, [*GOOD[1][:3], ID_BAD, *GOOD[1][4:]])) + "\n"
+    r, _url = _upload(admin, bad.encode("utf-8"))
+    assert "1 行有错误" in str(r.json["response"]) and "check digit" in str(r.json["response"])
+    r, _url = _upload(admin, b"\x00\x01garbage", name="x.xlsx")
+    assert "cannot read the workbook" in str(r.json["response"])
+    for kind in ("areas", {"k": 1}):
+        assert _upload(admin, data, kind=kind)[0].status_code == 204
+    assert _count(rt, Staff) == 1
+    with rt.sessions() as session:
+        imports = select(AuditLog.action).where(AuditLog.action.like("import.%"))
+        assert session.execute(imports).scalars().all() == ["import.staff"]
