@@ -51,17 +51,13 @@ from pages.flow import (
     grid,
 )
 from ui import eventlist, figures, noticeform, viewport
-from ui.scope import callback_scope
+from ui.scope import callback_scope, lang_of
 
 LEVEL_BELOW = {"city": "district", "district": "street", "street": "community", "community": "grid"}
 
 
 def _rt():
     return current_app.extensions["dashboard"]
-
-
-def _lang(lang) -> str:
-    return "en" if lang == "en" else "zh"
 
 
 def _filters(query) -> flow.Filters:
@@ -99,7 +95,7 @@ def _filters(query) -> flow.Filters:
 def filters(
     rng, start, end, area, category, source, department, status, severity, flags, old, lang
 ):
-    lang = _lang(lang)
+    lang = lang_of(lang)
     principal, district_id = callback_scope()
     raw = {
         "range": rng,
@@ -298,7 +294,7 @@ def _point(click) -> dict | None:
     State("flow-lang", "data"),
 )
 def draw(query, _n, screen, lang):
-    lang = _lang(lang)
+    lang = lang_of(lang)
     scale = viewport.scale(screen)
     _principal, district_id = callback_scope()
     f = _filters(query)
@@ -446,7 +442,7 @@ def _ageing(rows: list[dict], lang: str) -> dict:
     State("flow-lang", "data"),
 )
 def rows(request, query, lang):
-    lang = _lang(lang)
+    lang = lang_of(lang)
     _principal, district_id = callback_scope()
     if not isinstance(request, dict):
         raise PreventUpdate
@@ -511,5 +507,5 @@ def notice_issue(_n, *args):
             raise InputError({"event_ids": f"more than {notices.MAX_EVENTS:,}: narrow the filters"})
         return {"event_ids": ids}
 
-    message, _issued = noticeform.submit(values, covers, _lang(lang))
+    message, _issued = noticeform.submit(values, covers, lang_of(lang))
     return message

@@ -52,14 +52,11 @@ from pages.incident import (
     VIEWPORT,
 )
 from ui import eventlist, figures, viewport
+from ui.scope import lang_of
 
 
 def _rt():
     return current_app.extensions["dashboard"]
-
-
-def _lang(lang) -> str:
-    return "en" if lang == "en" else "zh"
 
 
 def _load(case) -> dict:
@@ -319,7 +316,7 @@ def pending_box(d: dict, lang: str):
     State("incident-lang", "data"),
 )
 def show(case, _version, screen, lang):
-    lang = _lang(lang)
+    lang = lang_of(lang)
     scale = viewport.scale(screen)
     d = _load(case)
     related = eventlist.present(d["related"], lang)
@@ -377,7 +374,7 @@ FORM_NAMES = {  # the form field each action reads the text box as
     prevent_initial_call=True,
 )
 def act(_n, action, text, hours, deadline, decision, case, version, lang):
-    lang = _lang(lang)
+    lang = lang_of(lang)
     principal = web.current()
     if principal is None or not isinstance(version, int):
         raise PreventUpdate

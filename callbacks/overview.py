@@ -12,7 +12,6 @@ from flask import current_app
 from redis.exceptions import RedisError
 
 from dashboard import web
-from dashboard.access import ScopeError, district_for
 from dashboard.clock import utcnow
 from dashboard.i18n import ALERT_LEVELS, pick, t
 from dashboard.kpi import WUZHI_DIMENSIONS
@@ -36,19 +35,7 @@ from pages.overview import (
     tile_texts,
 )
 from ui import figures, viewport
-
-
-def allowed_district(requested: str | None) -> str | None:
-    """The district this request may show (dashboard.access): a district-bound principal who
-    asks for another district gets nothing at all."""
-    principal = web.current()
-    if principal is None or not isinstance(requested, str | None):
-        raise PreventUpdate  # a crafted request: nothing
-    try:
-        return district_for(principal, requested)
-    except ScopeError:
-        raise PreventUpdate from None
-
+from ui.scope import requested_district
 
 TILE_OUTPUTS = [
     Output(tile_id(k, part), "children") for k in TILE_KEYS for part in ("value", "delta", "month")
@@ -69,7 +56,7 @@ TILE_OUTPUTS = [
 )
 def update_tiles(_n, lang, seen, district, window):
     rt = current_app.extensions["dashboard"]
-    district = allowed_district(district)
+    district = requested_district(district)
     lang = "en" if lang == "en" else "zh"
     window = overview.window_of(window)
     try:
@@ -105,7 +92,7 @@ def update_charts(_n, screen, lang, theme, seen, district, window):
     rt = current_app.extensions["dashboard"]
     scale = viewport.scale(screen)
     seen = seen if isinstance(seen, dict) else {}
-    district = allowed_district(district)
+    district = requested_district(district)
     lang = "en" if lang == "en" else "zh"
     try:
         version = rt.live.version()
@@ -312,7 +299,7 @@ def go(_tile_clicks, map_click, district, desk, lang):
     opens 事件流转 for that district (or street)."""
     if desk is not True:
         raise PreventUpdate
-    district = allowed_district(district)
+    district = requested_district(district)
     suffix = "&lang=en" if lang == "en" else ""
     if ctx.triggered_id == graph_id("map"):
         points = (map_click or {}).get("points") if isinstance(map_click, dict) else None

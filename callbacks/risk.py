@@ -58,17 +58,13 @@ from pages.risk import (
     VIEWPORT,
 )
 from ui import eventlist, figures, noticeform, viewport
-from ui.scope import callback_scope
+from ui.scope import callback_scope, lang_of
 
 FRESH = timedelta(minutes=10)  # a red or orange alert this new stands out
 
 
 def _rt():
     return current_app.extensions["dashboard"]
-
-
-def _lang(lang) -> str:
-    return "en" if lang == "en" else "zh"
 
 
 # --- the list side ------------------------------------------------------------------------------
@@ -283,7 +279,7 @@ def hotspot_bars(rows: list[dict], lang: str) -> dict:
     prevent_initial_call="initial_duplicate",
 )
 def overview(level, family, period, _n, _version, screen, selected, lang):
-    lang = _lang(lang)
+    lang = lang_of(lang)
     _principal, district_id = callback_scope()
     level = level if level in (1, 2, 3, 4) else None
     family = family if isinstance(family, str) and family in view.FAMILIES else None
@@ -428,7 +424,7 @@ def history_items(d: dict, lang: str) -> list:
     State(LANG, "data"),
 )
 def show(selected, _version, _n, screen, title_now, lang):
-    lang = _lang(lang)
+    lang = lang_of(lang)
     _principal, district_id = callback_scope()
     rt = _rt()
     with rt.sessions() as session:
@@ -480,7 +476,7 @@ def _actor():
     prevent_initial_call=True,
 )
 def act(_n, action, note, assignee, department, selected, version, lang):
-    lang = _lang(lang)
+    lang = lang_of(lang)
     if not isinstance(version, int) or not is_id(selected):
         raise PreventUpdate
     rt = _rt()
@@ -524,7 +520,7 @@ def issue(_n, *args):
     if not isinstance(version, int) or not is_id(selected):
         raise PreventUpdate
     message, issued = noticeform.submit(
-        values, lambda _session, _district: {"alert_id": selected}, _lang(lang)
+        values, lambda _session, _district: {"alert_id": selected}, lang_of(lang)
     )
     return message, version + 1 if issued else no_update
 
@@ -541,7 +537,7 @@ def issue(_n, *args):
     State(LANG, "data"),
 )
 def notice_list(query, _version, _n, _decided, lang):
-    lang = _lang(lang)
+    lang = lang_of(lang)
     _principal, district_id = callback_scope()
     if query is not None and text_problem(query, 100):
         query = None
@@ -571,7 +567,7 @@ def notice_list(query, _version, _n, _decided, lang):
     prevent_initial_call=True,
 )
 def decide(_accept, _return, notice_id, outcome, version, lang):
-    lang = _lang(lang)
+    lang = lang_of(lang)
     if ctx.triggered_id not in (NOTICE_ACCEPT, NOTICE_RETURN) or not isinstance(version, int):
         raise PreventUpdate
     rt = _rt()

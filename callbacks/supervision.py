@@ -9,7 +9,7 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from dashboard import fmt, notices, supervisions, web
-from dashboard.access import ScopeError, allowed, district_for
+from dashboard.access import allowed
 from dashboard.clock import utcnow
 from dashboard.i18n import KPI_NAMES, pick, t
 from dashboard.kpi import WUZHI_DIMENSIONS
@@ -36,25 +36,11 @@ from pages.supervision import (
     graph_id,
 )
 from ui import figures, noticeform
+from ui.scope import lang_of, requested_district
 
 
 def _rt():
     return current_app.extensions["dashboard"]
-
-
-def _district(requested) -> str | None:
-    """The district this request may show; a crafted request for another gets nothing."""
-    principal = web.current()
-    if principal is None or not isinstance(requested, str | None):
-        raise PreventUpdate
-    try:
-        return district_for(principal, requested or None)
-    except ScopeError:
-        raise PreventUpdate from None
-
-
-def _lang(lang) -> str:
-    return "en" if lang == "en" else "zh"
 
 
 # --- showing values -----------------------------------------------------------------------
@@ -226,8 +212,8 @@ def overdue_rows(cases: list[dict]) -> list[dict]:
 )
 def update_report(period, first, last, district, lang, theme):
     rt = _rt()
-    lang = _lang(lang)
-    district = _district(district)
+    lang = lang_of(lang)
+    district = requested_district(district)
     now = utcnow()
     zone = rt.settings.zone
     if period == "custom" and not (first and last):
@@ -340,8 +326,8 @@ def _mediation_figure(kinds: list[dict], lang: str) -> dict:
 )
 def update_trends(district, department, lang, theme):
     rt = _rt()
-    lang = _lang(lang)
-    district = _district(district)
+    lang = lang_of(lang)
+    district = requested_district(district)
     if department is not None and not isinstance(department, str):
         raise PreventUpdate
     try:
@@ -378,13 +364,13 @@ def update_trends(district, department, lang, theme):
 )
 def send_supervision(n_clicks, selected, note, hours, district, lang):
     """督办 for the selected overdue cases: one record per case, audit-logged as a batch."""
-    lang = _lang(lang)
+    lang = lang_of(lang)
     principal = web.current()
     if not n_clicks or principal is None:
         raise PreventUpdate
     if not allowed(principal, "act"):
         return html.Span(t("sv_not_allowed", lang), className="text-warning"), no_update
-    district = _district(district)
+    district = requested_district(district)
     rows = selected if isinstance(selected, list) else []
     ids = [r.get("id") for r in rows if isinstance(r, dict)]
     rt = _rt()
@@ -426,8 +412,8 @@ def update_notices(period, first, last, district, query, lang):
     """工作提示单 counted for the period: issued, done, done by their deadline, open past it, the
     events they covered; and listed, searchable."""
     rt = _rt()
-    lang = _lang(lang)
-    district = _district(district)
+    lang = lang_of(lang)
+    district = requested_district(district)
     if query is not None and text_problem(query, 100):
         query = None
     now, zone = utcnow(), rt.settings.zone

@@ -10,10 +10,9 @@ from datetime import datetime
 
 from dash import Input, Output, State, callback, ctx, html, no_update
 from dash.exceptions import PreventUpdate
-from flask import current_app
 
 from dashboard import fmt, roster, web
-from dashboard.access import ScopeError, allowed, district_for
+from dashboard.access import allowed
 from dashboard.clock import utcnow
 from dashboard.domain import STAFF_ROLE_LABELS, STAFF_STATUS_LABELS
 from dashboard.i18n import pick, t
@@ -44,28 +43,11 @@ from pages.talent import (
     STANDARDS,
     TICK,
     UPLOAD,
+    VIEWPORT,
     graph_id,
 )
-from ui import figures
-
-
-def _rt():
-    return current_app.extensions["dashboard"]
-
-
-def _lang(lang) -> str:
-    return "en" if lang == "en" else "zh"
-
-
-def _district(requested) -> str | None:
-    """The district this request may show; a crafted request for another gets nothing."""
-    principal = web.current()
-    if principal is None or not isinstance(requested, str | None):
-        raise PreventUpdate
-    try:
-        return district_for(principal, requested or None)
-    except ScopeError:
-        raise PreventUpdate from None
+from ui import figures, viewport
+from ui.scope import lang_of, requested_district
 
 
 def role_name(role: str, lang: str) -> str:
@@ -242,6 +224,20 @@ def grids_columns(lang: str) -> list[dict]:
             "cellClassRules": {"sv-poor": {"function": "params.value == null"}},
         },
     ]
+
+
+def load_district_columns(lang: str) -> list[dict]:
+    return [
+        {"field": "district_name", "headerName": t("col_district", lang), "minWidth": 80},
+        {"field": "workers", "headerName": t("tl_col_workers", lang)},
+        {"field": "open_per_worker", "headerName": t("tl_col_open_per_worker", lang)},
+        {"field": "patrol_per_worker", "headerName": t("tl_col_patrol_per_worker", lang)},
+        {"field": "response", "headerName": t("tl_col_response", lang), "minWidth": 90},
+    ]
+
+
+def load_district_rows(rows: list[dict], lang: str) -> list[dict]:
+    return [r | {"response": fmt.duration(r["response_hours_median"], lang)} for r in rows]
 
 
 def courses_columns(lang: str) -> list[dict]:
@@ -438,6 +434,8 @@ def certificates_figure(tr: dict, lang: str) -> dict:
     Output(GRIDS["people"], "columnDefs"),
     Output(GRIDS["grids"], "rowData"),
     Output(GRIDS["grids"], "columnDefs"),
+    Output(GRIDS["load_districts"], "rowData"),
+    Output(GRIDS["load_districts"], "columnDefs"),
     Output(GRIDS["courses"], "rowData"),
     Output(GRIDS["courses"], "columnDefs"),
     Output(GRIDS["mediation"], "rowData"),
@@ -451,13 +449,14 @@ def certificates_figure(tr: dict, lang: str) -> dict:
     Output(STANDARDS, "children"),
     Input(DISTRICT, "value"),
     Input(TICK, "n_intervals"),
+    Input(VIEWPORT, "data"),
     Input("shell-lang", "data"),
     Input("shell-theme", "data"),
 )
-def update_page(district, _n, lang, theme):
-    rt = _rt()
-    lang = _lang(lang)
-    district = _district(district)
+def update_page(district, _n, screen, lang, theme):
+    rt = web.runtime()
+    lang = lang_of(lang)
+    district = requested_district(district)
     now = utcnow()
     try:
         r = view.cached_report(rt, now, district)
@@ -465,14 +464,16 @@ def update_page(district, _n, lang, theme):
             districts = list_areas(session, level="district")
     except InputError as exc:
         message = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
-        return [html.Div(message, className="text-warning"), *[no_update] * 20]
+        return [html.Div(message, className="text-warning"), *[no_update] * 22]
     try:
         geo = rt.live.document("geo")
     except Exception:  # noqa: BLE001 - Redis down: the map says so, the rest is from SQL
         geo = None
 
+    scale = viewport.scale(screen)
+
     def themed(fig):
-        return figures.themed(fig, theme)
+        return figures.themed(figures.scaled(fig, scale), theme)
 
     built = fmt.time_of_day(datetime.fromisoformat(r["built_at"].rstrip("Z")), rt.settings.zone)
     note = f"{t('tl_as_of', lang)} {built} · {t('tl_week_from', lang)} {r['week_from']}"
@@ -487,6 +488,8 @@ def update_page(district, _n, lang, theme):
         people_columns(lang),
         r["workload"]["grids"],
         grids_columns(lang),
+        load_district_rows(r["workload"]["by_district"], lang),
+        load_district_columns(lang),
         r["training"]["courses"],
         courses_columns(lang),
         mediation_rows(r["mediation"], lang),
@@ -615,7 +618,7 @@ def person_body(p: dict, lang: str) -> list:
     prevent_initial_call="initial_duplicate",
 )
 def open_person(clicked, _go, _submit, from_url, typed, lang):
-    lang = _lang(lang)
+    lang = lang_of(lang)
     trigger = ctx.triggered_id
     if trigger == GRIDS["people"]:
         staff_no = clicked.get("rowId") if isinstance(clicked, dict) else None
@@ -628,7 +631,7 @@ def open_person(clicked, _go, _submit, from_url, typed, lang):
     principal = web.current()
     if principal is None:
         raise PreventUpdate
-    rt = _rt()
+    rt = web.runtime()
     scope = principal.district_id if principal.scoped else None
     try:
         with rt.sessions() as session:
@@ -652,7 +655,7 @@ def open_person(clicked, _go, _submit, from_url, typed, lang):
 )
 def reveal(n, reason, staff_no, lang):
     """The person's name, phone and ID number, for 30 seconds; the reason is audit-logged."""
-    lang = _lang(lang)
+    lang = lang_of(lang)
     principal = web.current()
     if not n or principal is None:
         raise PreventUpdate
@@ -661,7 +664,7 @@ def reveal(n, reason, staff_no, lang):
     reason = reason.strip() if isinstance(reason, str) else ""
     if not 4 <= len(reason) <= 200 or "\x00" in reason:
         return html.Span(t("tl_reason_needed", lang), className="inc-error"), True
-    rt = _rt()
+    rt = web.runtime()
     scope = principal.district_id if principal.scoped else None
     try:
         with rt.sessions() as session, session.begin():
@@ -714,7 +717,7 @@ def _import(contents, filename, kind, dry_run: bool):
         raise PreventUpdate
     name = filename if isinstance(filename, str) else ""
     return roster.import_upload(
-        _rt(), kind, name, contents, principal.actor, web.address(), dry_run=dry_run
+        web.runtime(), kind, name, contents, principal.actor, web.address(), dry_run=dry_run
     )
 
 
@@ -750,7 +753,7 @@ def _report_outputs(report, kind: str, lang: str, dry_run: bool):
 )
 def dry_run(contents, kind, filename, lang):
     """An uploaded file is checked first: what it would change, or every row's errors."""
-    lang = _lang(lang)
+    lang = lang_of(lang)
     if contents is None:
         raise PreventUpdate
     try:
@@ -774,7 +777,7 @@ def dry_run(contents, kind, filename, lang):
 )
 def confirm_import(n, contents, kind, filename, lang):
     """The checked file, written (checked again: all of it or none)."""
-    lang = _lang(lang)
+    lang = lang_of(lang)
     if not n or contents is None:
         raise PreventUpdate
     try:
@@ -783,3 +786,6 @@ def confirm_import(n, contents, kind, filename, lang):
         return html.Span(str(exc), className="inc-error"), [], [], True
     view.forget_cached()
     return _report_outputs(report, kind, lang, dry_run=False)
+
+
+viewport.track(VIEWPORT, "talent-page")

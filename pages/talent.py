@@ -28,6 +28,7 @@ DISTRICT = "talent-district"
 NOTE = "talent-note"
 CARDS = "talent-cards"
 TICK = "talent-tick"
+VIEWPORT = "talent-viewport"  # the screen's size: chart text grows with it
 STANDARDS = "talent-standards"  # the staffing standard in words, under the headcount
 LANG = "talent-lang"
 GRIDS = {
@@ -35,6 +36,7 @@ GRIDS = {
     "duty": "talent-duty-roles",
     "people": "talent-people",
     "grids": "talent-grids",
+    "load_districts": "talent-load-districts",
     "courses": "talent-courses",
     "mediation": "talent-mediation",
 }
@@ -55,7 +57,7 @@ IMPORT_SUMMARY = "talent-import-summary"
 IMPORT_PREVIEW = "talent-import-preview"
 IMPORT_CONFIRM = "talent-import-confirm"
 IMPORT_KINDS = ("staff", "shifts", "training")
-UPLOAD_MAX_BYTES = 3 * 1024 * 1024  # base64 in the request stays under the body limit
+UPLOAD_MAX_BYTES = 2_500_000  # as base64 in a callback it stays under the 4 MB body limit
 
 
 def graph_id(name: str) -> str:
@@ -184,6 +186,7 @@ def layout(lang: str = "zh", district=None, staff=None, **_kwargs):
         dcc.Store(id=LANG, data=lang),
         dcc.Store(id=PERSON_NO, data=staff if isinstance(staff, str) else None),
         dcc.Store(id=SHOWN),
+        dcc.Store(id=VIEWPORT),
         dcc.Interval(id=TICK, interval=60_000),
         controls,
         html.Div(id=CARDS, className="sv-cards"),
@@ -202,8 +205,9 @@ def layout(lang: str = "zh", district=None, staff=None, **_kwargs):
             [
                 panel("tl_duty", graph(graph_id("duty"), "34vh"), lang),
                 panel("tl_duty_roles", _grid(GRIDS["duty"]), lang),
+                panel("tl_load_districts", _grid(GRIDS["load_districts"]), lang),
             ],
-            className="sv-row sv-row-even",
+            className="sv-row sv-row-3",
         ),
         html.Div(
             [

@@ -150,4 +150,10 @@ def test_the_wall_rotates_through_built_wall_pages_only(sign_in):
                     return found
         return None
 
-    assert find(layout)["data-paths"].split(",") == ["/", "/flow", "/supervision", "/risk"]
+    assert find(layout)["data-paths"].split(",") == [
+        "/",
+        "/flow",
+        "/supervision",
+        "/risk",
+        "/talent",
+    ]

@@ -284,6 +284,69 @@ def test_supervision_page(server, browser, rt, display):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_talent_page(server, browser, rt):
+    """人才队伍 in a browser: a duty officer sees the cards, the headcount against the standard,
+    the most loaded grid workers; opens one (masked), reveals them with a reason (audit-logged);
+    screenshots at 1920×1080, 3840×2160 and a phone's 390×844."""
+    from sqlalchemy import select
+
+    from dashboard import auth, jobs
+    from dashboard.models import AuditLog, Staff
+    from dashboard.views import talent
+    from tests.factories import shift, staff
+
+    now = utcnow()
+    with rt.sessions() as session, session.begin():
+        a = staff(session, "A001", "G11", name="张三丰", phone="13812345678")
+        b = staff(session, "B001", "G21")
+        staff(session, "M001", "C2", "mediator")
+        shift(session, a, now - timedelta(hours=2), 10, checked_in=now - timedelta(hours=2.2))
+        shift(session, b, now - timedelta(hours=2), 10)
+        _user, password = auth.create_user(session, "duty-talent", "duty_officer")
+    rt.ingestor.ingest_events([event(f"T{i}", now - timedelta(minutes=30 + i), "G11") for i in range(5)], now=now)  # fmt: skip
+    jobs.wall_snapshot(rt, now=now)  # the map's shapes
+    talent.forget_cached()
+    SHOTS.mkdir(exist_ok=True)
+    requests, errors = [], []
+    for width, height in ((1920, 1080), (3840, 2160), (390, 844)):
+        rt.live.heartbeat("ingest")
+        page = watched(browser, width, height, requests, errors)
+        sign_in(page, server, "duty-talent", password)
+        page.goto(server + "/talent")
+        page.wait_for_selector("#talent-card-on_duty .sv-card-value:text-is('1')", timeout=20000)
+        page.wait_for_selector("#talent-people .ag-row", state="attached", timeout=15000)
+        page.wait_for_selector("#talent-graph-map .main-svg", timeout=15000)
+        assert page.locator("#talent-cards .sv-card").count() == 9
+        assert page.text_content("#talent-card-uncovered .sv-card-value") == "2"  # G12, G22
+        page.wait_for_selector(
+            "#talent-people .ag-row [col-id=name]:has-text('张**')", state="attached", timeout=15000
+        )
+        assert "张三丰" not in page.content()  # masked in the page, not merely hidden
+        assert page.evaluate("document.documentElement.scrollWidth") == width
+        page.screenshot(path=str(SHOTS / f"talent-{width}x{height}.png"))
+        if width == 1920:
+            page.fill("#talent-search", "A001")
+            page.click("#talent-search-go")
+            page.wait_for_selector("#talent-person-body .tl-facts", timeout=15000)
+            body = page.inner_text("#talent-person-body")
+            assert "张**" in body and "138****5678" in body and "13812345678" not in body
+            page.fill("#talent-reveal-reason", "核实值班情况")
+            page.click("#talent-reveal")
+            page.wait_for_selector("#talent-reveal-result strong", timeout=15000)
+            assert "13812345678" in page.inner_text("#talent-reveal-result")
+            page.screenshot(path=str(SHOTS / f"talent-person-{width}x{height}.png"))
+        page.close()
+    with rt.sessions() as session:
+        reveals = session.execute(
+            select(AuditLog.actor, AuditLog.target).where(AuditLog.action == "pii.reveal")
+        ).all()
+        assert session.execute(select(Staff.name).where(Staff.staff_no == "A001")).scalar()
+    assert reveals == [("duty-talent", "staff:A001")]
+    assert_offline_and_clean(requests, errors)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_kpi_settings_page(server, browser, rt):
     """考核配置 in a browser: an administrator signs in, types a new weight into the grid, saves
     it with a reason, and sees the new version in force; screenshots at 1920×1080 and 4K."""

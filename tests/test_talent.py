@@ -567,6 +567,12 @@ def test_the_report_on_constructed_data(rt, city):
         "patrol_week": 0,
     }
     assert sum(b["people"] for b in w["histogram"]) == 3
+    by_district = {d["district"]: d for d in w["by_district"]}
+    assert (by_district["339001"]["workers"], by_district["339001"]["open_per_worker"]) == (1, 5.0)
+    assert (by_district["339002"]["workers"], by_district["339002"]["patrol_per_worker"]) == (
+        2,
+        0.5,
+    )
     tr = {x["role"]: x for x in r["training"]["by_role"]}
     assert tr["grid_fulltime"]["hours_mean"] == round((42 + 6 + 0) / 3, 1)
     assert tr["grid_fulltime"]["met_target"] == round(1 / 3, 4)  # A alone has 40 hours

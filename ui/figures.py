@@ -113,7 +113,7 @@ def scaled(fig: dict, scale: float) -> dict:
         if key in lay:
             grow(lay[key])
     for trace in fig["data"]:
-        for key in ("textfont", "line", "colorbar"):
+        for key in ("textfont", "line", "colorbar", "marker"):
             if key in trace:
                 grow(trace[key])
         trace.setdefault("textfont", {}).setdefault("size", 14 * scale)

@@ -1,4 +1,4 @@
-"""Who a callback acts for, and the district it is held to."""
+"""Who a callback acts for, the district it is held to, and the language it answers in."""
 
 from __future__ import annotations
 
@@ -21,3 +21,21 @@ def callback_scope() -> tuple[Principal, int | None]:
     except ScopeError:
         raise PreventUpdate from None
     return principal, principal.district_id
+
+
+def requested_district(requested) -> str | None:
+    """The district a callback may show for what its page asks: a city-wide principal gets
+    what it asked (None: the city), a district-bound one its own district; a crafted request
+    for another district, or for something that is no code at all, gets nothing."""
+    principal = current()
+    if principal is None or not isinstance(requested, str | None):
+        raise PreventUpdate
+    try:
+        return district_for(principal, requested or None)
+    except ScopeError:
+        raise PreventUpdate from None
+
+
+def lang_of(value) -> str:
+    """The page's language from a store (anything else a request sends: Chinese)."""
+    return "en" if value == "en" else "zh"

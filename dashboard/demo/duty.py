@@ -18,8 +18,9 @@ from dashboard.models import CheckIn, DutyShift, Staff
 DAYS_BACK = 8  # the seeded rota starts this many days before today (last week, yesterday)
 DAYS_AHEAD = 7  # and is kept this many days ahead
 OFFICE = (time(8, 30), time(17, 30))
-GRID_DAY = (time(8, 0), time(18, 0))
-GRID_NIGHT = (time(18, 0), time(8, 0))  # past midnight
+# grid workers in two twelve-hour shifts, as the 力量不足 rule's day and night (rules.toml)
+GRID_DAY = (time(8, 0), time(20, 0))
+GRID_NIGHT = (time(20, 0), time(8, 0))  # past midnight
 PART_TIME = (time(9, 0), time(12, 0))
 ABSENT = 6  # in a hundred shifts nobody checks in (sick, forgot, held up)
 COURSES = (

@@ -77,6 +77,10 @@ def report(
     )
     week_lo = week_start(local_day(now, zone), zone)
     load = workload(session, now, week_lo, standards, district_id)
+    load["by_district"] = [
+        {"district": code, "district_name": name, **load["by_district"].get(did, _no_load)}
+        for did, (code, name) in districts.items()
+    ]
     trained = training(session, now, zone, standards, district_id)
     mediation = mediators(session, now, week_lo, zone, districts, district_id)
     grid_now = [d for d in roster_now if d.role in standards.grid_roles]
@@ -135,6 +139,16 @@ def cached_report(rt, now: datetime, district: str | None) -> dict:
 def forget_cached() -> None:
     """After an import (or in a test): the next request builds afresh."""
     _cache.clear()
+
+
+_no_load = {
+    "workers": 0,
+    "open": 0,
+    "patrol": 0,
+    "open_per_worker": None,
+    "patrol_per_worker": None,
+    "response_hours_median": None,
+}
 
 
 def duty_table(roster: list[duty.Duty], districts: dict) -> list[dict]:
