@@ -82,7 +82,7 @@ STAFF_ROLE_LABELS: dict[str, tuple[str, str]] = {
     "social_worker": ("社工", "Social worker"),
     "mediator": ("人民调解员", "People's mediator"),
     "governance_officer": ("综治专干", "Governance officer"),
-    "it_admin": ("网络技术管理员", "Network administrator"),
+    "it_admin": ("网络技术管理员", "Network admin"),
 }
 STAFF_STATUS_LABELS = {
     # the employment status of the roster; who is on duty now is dashboard.duty's

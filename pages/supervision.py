@@ -14,6 +14,7 @@ from ui import noticeform
 from ui.page import register_page
 from ui.panel import graph
 from ui.panel import panel as _panel
+from ui.scope import district_options
 
 register_page(
     __name__,
@@ -101,6 +102,7 @@ def layout(lang: str = "zh", period=None, district=None, start=None, end=None, *
             ),
             dcc.Dropdown(
                 id=DISTRICT,
+                options=district_options(),
                 value=district,
                 placeholder=t("whole_city", lang),
                 clearable=not (principal and principal.scoped),

@@ -12,6 +12,7 @@ from dashboard.i18n import t
 from dashboard.web import current
 from ui.page import register_page
 from ui.panel import graph, panel
+from ui.scope import district_options
 
 register_page(
     __name__,
@@ -76,7 +77,14 @@ def _grid(grid_id: str, height: str | None = None, row_id: str | None = None):
         **extra,
         rowData=[],
         columnDefs=[],
-        defaultColDef={"sortable": True, "resizable": True, "flex": 1, "minWidth": 70},
+        defaultColDef={
+            "sortable": True,
+            "resizable": True,
+            "flex": 1,
+            "minWidth": 70,
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+        },
         dashGridOptions=opts,
         className="sv-grid",
         style={"height": height} if height else {},
@@ -165,6 +173,7 @@ def layout(lang: str = "zh", district=None, staff=None, **_kwargs):
         [
             dcc.Dropdown(
                 id=DISTRICT,
+                options=district_options(),
                 value=district,
                 placeholder=t("whole_city", lang),
                 clearable=not (principal and principal.scoped),

@@ -39,3 +39,14 @@ def requested_district(requested) -> str | None:
 def lang_of(value) -> str:
     """The page's language from a store (anything else a request sends: Chinese)."""
     return "en" if value == "en" else "zh"
+
+
+def district_options() -> list[dict]:
+    """The districts as a dropdown's options, for a page's layout: a district the URL names
+    (`?district=`) stays chosen only when it is among the options as the page is drawn."""
+    from dashboard.queries import list_areas
+    from dashboard.web import runtime
+
+    with runtime().sessions() as session:
+        districts = list_areas(session, level="district")
+    return [{"label": d["name"], "value": d["code"]} for d in districts]
