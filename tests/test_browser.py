@@ -335,6 +335,11 @@ def test_talent_page(server, browser, rt):
             page.wait_for_selector("#talent-reveal-result strong", timeout=15000)
             assert "13812345678" in page.inner_text("#talent-reveal-result")
             page.screenshot(path=str(SHOTS / f"talent-person-{width}x{height}.png"))
+            # a district in the URL is the district shown (its people only)
+            page.goto(server + "/talent?district=339002")
+            page.wait_for_selector("#talent-people .ag-row[row-id=B001]", timeout=15000)
+            assert page.locator("#talent-people .ag-row[row-id=A001]").count() == 0
+            assert "第2区" in page.inner_text("#talent-district")
         page.close()
     with rt.sessions() as session:
         reveals = session.execute(

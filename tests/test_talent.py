@@ -19,7 +19,7 @@ from dashboard.models import AuditLog, CheckIn, DutyShift, Staff, TrainingRecord
 from dashboard.schemas import InputError
 from dashboard.views import talent as view
 from tests.conftest import as_role, rt_client
-from tests.dash_requests import call
+from tests.dash_requests import call, route
 from tests.factories import T0, event, h, shift, staff
 
 STANDARDS = staffing.load()
@@ -800,3 +800,27 @@ def test_only_an_admin_imports_and_sees_the_dry_run_first(client, rt, city):
     with rt.sessions() as session:
         imports = select(AuditLog.action).where(AuditLog.action.like("import.%"))
         assert session.execute(imports).scalars().all() == ["import.staff"]
+
+
+def _props_ending(node, suffix: str) -> list[dict]:
+    """The props of every component in a layout whose id ends with `suffix`."""
+    if isinstance(node, list):
+        return [p for v in node for p in _props_ending(v, suffix)]
+    if not isinstance(node, dict):
+        return []
+    props = node.get("props", {})
+    mine = [props] if str(props.get("id", "")).endswith(suffix) else []
+    return mine + [p for v in node.values() for p in _props_ending(v, suffix)]
+
+
+def test_a_district_in_the_url_is_chosen_when_the_page_is_drawn(client, rt, city):
+    """The district dropdowns of 人才队伍 and 督办考核 come with their options, or the browser
+    drops a `?district=` value it has no option for and shows the whole city."""
+    leader = as_role(client, rt, "leader")
+    for path in ("/talent", "/supervision"):
+        r = route(leader, path, "?district=339002")
+        assert r.status_code == 200
+        found = _props_ending(r.json, "-district")
+        assert len(found) == 1, path
+        assert found[0]["value"] == "339002"
+        assert {"label": "第2区", "value": "339002"} in found[0]["options"]
