@@ -438,7 +438,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "tl_card_in_post": ("在编人数", "In post"),
     "tl_card_shortfall": ("缺编", "Posts unfilled"),
     "tl_shortfall_foot": ("低于配备标准的岗位数", "posts below the standard"),
-    "tl_card_uncovered": ("无专职网格员的网格", "Grids, no full-time worker"),
+    "tl_card_uncovered": ("无专职网格员的网格", "Uncovered grids"),
     "tl_uncovered_foot": ("标准：每格 1 名专职网格员", "standard: one full-time worker a grid"),
     "tl_card_on_duty": ("在岗网格员", "Grid workers on duty"),
     "tl_card_absent": ("排班未到岗", "Not checked in"),
