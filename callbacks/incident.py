@@ -51,7 +51,7 @@ from pages.incident import (
     VERSION,
     VIEWPORT,
 )
-from ui import eventlist, figures, viewport
+from ui import eventlist, figures, revealed, viewport
 from ui.scope import lang_of
 
 
@@ -413,17 +413,7 @@ def act(_n, action, text, hours, deadline, decision, case, version, lang):
     return result, version + 1, None, True, 0, ""
 
 
-@callback(
-    Output(CONTACT, "children", allow_duplicate=True),
-    Output(CONTACT_TIMER, "disabled", allow_duplicate=True),
-    Input(CONTACT_TIMER, "n_intervals"),
-    prevent_initial_call=True,
-)
-def hide_contact(n):
-    """The revealed contact goes away after 30 seconds."""
-    if not n:
-        raise PreventUpdate
-    return None, True
+revealed.hide_after(CONTACT, CONTACT_TIMER)  # the revealed contact goes away after 30 s
 
 
 viewport.track(VIEWPORT, "incident-page")

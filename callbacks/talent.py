@@ -46,7 +46,7 @@ from pages.talent import (
     VIEWPORT,
     graph_id,
 )
-from ui import figures, viewport
+from ui import figures, revealed, viewport
 from ui.scope import lang_of, requested_district
 
 
@@ -647,6 +647,7 @@ def open_person(clicked, _go, _submit, from_url, typed, lang):
 @callback(
     Output(REVEAL_RESULT, "children"),
     Output(REVEAL_TIMER, "disabled"),
+    Output(REVEAL_TIMER, "n_intervals"),
     Input(REVEAL, "n_clicks", allow_optional=True),
     State(REVEAL_REASON, "value", allow_optional=True),
     State(SHOWN, "data"),
@@ -660,31 +661,22 @@ def reveal(n, reason, staff_no, lang):
     if not n or principal is None:
         raise PreventUpdate
     if not allowed(principal, "reveal"):
-        return html.Span(t("not_allowed", lang), className="inc-error"), True
+        return html.Span(t("not_allowed", lang), className="inc-error"), True, 0
     reason = reason.strip() if isinstance(reason, str) else ""
     if not 4 <= len(reason) <= 200 or "\x00" in reason:
-        return html.Span(t("tl_reason_needed", lang), className="inc-error"), True
+        return html.Span(t("tl_reason_needed", lang), className="inc-error"), True, 0
     rt = web.runtime()
     scope = principal.district_id if principal.scoped else None
     try:
         with rt.sessions() as session, session.begin():
             shown = view.reveal(session, staff_no, scope, principal.actor, reason, web.address())
     except InputError as exc:
-        return html.Span("; ".join(exc.errors.values()), className="inc-error"), True
+        return html.Span("; ".join(exc.errors.values()), className="inc-error"), True, 0
     text = " · ".join(v for v in (shown["name"], shown["phone"], shown["id_number"]) if v)
-    return html.Div([html.Strong(t("tl_revealed", lang)), html.Span(f" {text}")]), False
+    return html.Div([html.Strong(t("tl_revealed", lang)), html.Span(f" {text}")]), False, 0
 
 
-@callback(
-    Output(REVEAL_RESULT, "children", allow_duplicate=True),
-    Output(REVEAL_TIMER, "disabled", allow_duplicate=True),
-    Input(REVEAL_TIMER, "n_intervals"),
-    prevent_initial_call=True,
-)
-def hide_revealed(n):
-    if not n:
-        raise PreventUpdate
-    return None, True
+revealed.hide_after(REVEAL_RESULT, REVEAL_TIMER)
 
 
 # --- import (admin) -----------------------------------------------------------------------

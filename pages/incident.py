@@ -12,6 +12,7 @@ from dashboard import actions
 from dashboard.i18n import INCIDENT_KINDS, pick, t
 from dashboard.views import incident as view
 from dashboard.web import current, runtime
+from ui import revealed
 from ui.page import register_page
 from ui.panel import graph, panel
 
@@ -108,7 +109,7 @@ def action_form(available: list[str], lang: str):
             ),
             html.Div(id=RESULT, role="status", className="inc-result"),
             html.Div(id=CONTACT, className="inc-contact"),
-            dcc.Interval(id=CONTACT_TIMER, interval=30_000, disabled=True, max_intervals=1),
+            revealed.timer(CONTACT_TIMER),
         ]
     )
 

@@ -14,7 +14,7 @@ from ui import noticeform
 from ui.page import register_page
 from ui.panel import graph
 from ui.panel import panel as _panel
-from ui.scope import district_options
+from ui.scope import district_dropdown
 
 register_page(
     __name__,
@@ -100,15 +100,7 @@ def layout(lang: str = "zh", period=None, district=None, start=None, end=None, *
                 end_date=end if isinstance(end, str) else None,
                 className="sv-dates",
             ),
-            dcc.Dropdown(
-                id=DISTRICT,
-                options=district_options(),
-                value=district,
-                placeholder=t("whole_city", lang),
-                clearable=not (principal and principal.scoped),
-                disabled=bool(principal and principal.scoped),
-                className="sv-district",
-            ),
+            district_dropdown(DISTRICT, district, principal, lang),
             html.Div(id=NOTE, className="sv-note"),
         ],
         className="sv-controls",

@@ -10,9 +10,10 @@ from dash import dcc, html
 from dashboard.access import ScopeError, allowed, district_for
 from dashboard.i18n import t
 from dashboard.web import current
+from ui import revealed
 from ui.page import register_page
 from ui.panel import graph, panel
-from ui.scope import district_options
+from ui.scope import district_dropdown
 
 register_page(
     __name__,
@@ -111,7 +112,7 @@ def _person_modal(lang: str, may_reveal: bool):
                     html.Div(id=PERSON_BODY),
                     reveal,
                     html.Div(id=REVEAL_RESULT, role="status"),
-                    dcc.Interval(id=REVEAL_TIMER, interval=30_000, disabled=True),
+                    revealed.timer(REVEAL_TIMER),
                 ]
             ),
         ],
@@ -171,15 +172,7 @@ def layout(lang: str = "zh", district=None, staff=None, **_kwargs):
         return html.Div(t("not_allowed", lang), className="page-refused", id="talent-refused")
     controls = html.Div(
         [
-            dcc.Dropdown(
-                id=DISTRICT,
-                options=district_options(),
-                value=district,
-                placeholder=t("whole_city", lang),
-                clearable=not (principal and principal.scoped),
-                disabled=bool(principal and principal.scoped),
-                className="sv-district",
-            ),
+            district_dropdown(DISTRICT, district, principal, lang),
             dbc.InputGroup(
                 [
                     dbc.Input(id=SEARCH, placeholder=t("tl_search", lang), maxLength=32),

@@ -1,11 +1,15 @@
-"""Who a callback acts for, the district it is held to, and the language it answers in."""
+"""Who a callback acts for, the district it is held to, the language it answers in, and the
+district picker of a page."""
 
 from __future__ import annotations
 
+from dash import dcc
 from dash.exceptions import PreventUpdate
 
 from dashboard.access import Principal, ScopeError, district_for
-from dashboard.web import current
+from dashboard.i18n import t
+from dashboard.queries import list_areas
+from dashboard.web import current, runtime
 
 
 def callback_scope() -> tuple[Principal, int | None]:
@@ -41,12 +45,19 @@ def lang_of(value) -> str:
     return "en" if value == "en" else "zh"
 
 
-def district_options() -> list[dict]:
-    """The districts as a dropdown's options, for a page's layout: a district the URL names
-    (`?district=`) stays chosen only when it is among the options as the page is drawn."""
-    from dashboard.queries import list_areas
-    from dashboard.web import runtime
-
+def district_dropdown(component_id: str, district: str | None, principal, lang: str):
+    """A page's district picker: the city by default, the district the URL names chosen (its
+    options come with the page — a dropdown drops a value it has no option for), fixed to its
+    own district for a district-bound principal."""
     with runtime().sessions() as session:
         districts = list_areas(session, level="district")
-    return [{"label": d["name"], "value": d["code"]} for d in districts]
+    bound = bool(principal and principal.scoped)
+    return dcc.Dropdown(
+        id=component_id,
+        options=[{"label": d["name"], "value": d["code"]} for d in districts],
+        value=district,
+        placeholder=t("whole_city", lang),
+        clearable=not bound,
+        disabled=bound,
+        className="sv-district",
+    )
