@@ -1,0 +1,204 @@
+"""周例会: ISO weeks in local time (midnight and year ends), a constructed week's figures checked
+by hand and against the KPI functions, and a bulletin whose every number is a figure."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dashboard import staffing, weekly
+from dashboard.queries import kpi_report
+from dashboard.schemas import InputError
+from tests.factories import T0, event, h, staff, step
+
+ZONE = ZoneInfo("Asia/Shanghai")
+STANDARDS = staffing.load()
+NOW = T0 + h(24 * 7 + 2)  # Monday 10:00 local, the week after T0's (2026-W45)
+
+
+def test_iso_weeks_in_local_time():
+    w = weekly.parse("2026-W45", ZONE)
+    assert (w.label, w.monday, w.sunday) == ("2026-W45", date(2026, 11, 2), date(2026, 11, 8))
+    assert w.start == T0 - h(8)  # Monday 00:00 local is Sunday 16:00 UTC
+    assert w.end == w.start + timedelta(days=7)
+    assert weekly.parse("2026-W1", ZONE).monday == date(2025, 12, 29)  # ISO week 1 of 2026
+    assert weekly.parse("2020-W53", ZONE).sunday == date(2021, 1, 3)
+    assert weekly.same_week_last_year(weekly.parse("2020-W53", ZONE), ZONE) is None
+    assert weekly.same_week_last_year(w, ZONE).label == "2025-W45"
+    assert w.shifted(-1, ZONE).label == "2026-W44"
+    # ten seconds after midnight on a Monday: last week is the one that just ended
+    just_after = w.end + timedelta(seconds=10)
+    assert weekly.last_week(just_after, ZONE).label == "2026-W45"
+    assert weekly.last_week(w.end - timedelta(seconds=10), ZONE).label == "2026-W44"
+    for bad in ("2026-W54", "2021-W53", "2026W45", "W45", "", None, 45, "2026-W45; drop"):
+        with pytest.raises(InputError) as exc:
+            weekly.parse(bad, ZONE)
+        assert "week" in exc.value.errors
+
+
+def _two_weeks(rt):
+    """Week 2026-W45: E1 closed on time, E2 overdue, E3 a dispute settled in its community by
+    people's mediation, E4 a dispute mediated at the district and failed; from the hotline
+    one more case, H1. Week 2026-W44: two cases, one closed."""
+    items = [
+        event("E1", T0, "G11"),
+        event("E2", T0 + h(1), "G12"),
+        event("E3", T0 + h(2), "G21", sub="0201"),
+        event("E4", T0 + h(3), "G22", sub="0201"),
+        event("H1", T0 + h(4), "G11", source="hotline"),
+        event("P1", T0 - h(24 * 5), "G11"),
+        event("P2", T0 - h(24 * 5 - 1), "G21"),
+    ]
+    steps = {
+        "E1": [
+            step("accepted", T0 + h(0.5)),
+            step("dispatched", T0 + h(1)),
+            step("in_progress", T0 + h(2)),
+            step("resolved", T0 + h(5)),
+            step("closed", T0 + h(6), satisfaction="satisfied"),
+        ],
+        "E2": [step("accepted", T0 + h(1.5)), step("dispatched", T0 + h(2))],
+        "E3": [
+            step("accepted", T0 + h(2.5)),
+            step("dispatched", T0 + h(3)),
+            step("in_progress", T0 + h(4)),
+            step(
+                "resolved",
+                T0 + h(8),
+                resolved_level="community",
+                mediation_result="success",
+                mediation_type="people",
+            ),
+            step("closed", T0 + h(9), satisfaction="satisfied"),
+        ],
+        "E4": [
+            step("accepted", T0 + h(3.5)),
+            step("dispatched", T0 + h(4)),
+            step("in_progress", T0 + h(5)),
+            step(
+                "resolved",
+                T0 + h(10),
+                resolved_level="district",
+                mediation_result="failed",
+                mediation_type="judicial",
+            ),
+            step("closed", T0 + h(11)),
+        ],
+        "P1": [
+            step("accepted", T0 - h(24 * 5 - 0.5)),
+            step("dispatched", T0 - h(24 * 5 - 1)),
+            step("in_progress", T0 - h(24 * 5 - 2)),
+            step("resolved", T0 - h(24 * 5 - 3)),
+            step("closed", T0 - h(24 * 5 - 4)),
+        ],
+    }
+    rt.ingestor.ingest_events(items, now=NOW)
+    for ext, todo in steps.items():
+        source = "hotline" if ext.startswith("H") else "grid"
+        rt.ingestor.transition_event(source, ext, todo, now=NOW)
+    with rt.sessions() as session, session.begin():
+        staff(session, "A", "G11")
+
+
+def test_a_constructed_week_by_hand_and_by_the_kpi_functions(rt, city):
+    _two_weeks(rt)
+    week = weekly.parse("2026-W45", ZONE)
+    with rt.sessions() as session:
+        f = weekly.figures(session, week, NOW, ZONE, STANDARDS)
+        kpis = kpi_report(session, week.start, week.end, NOW, zone=ZONE)
+        before = weekly.parse("2026-W44", ZONE)
+        kpis_before = kpi_report(session, before.start, before.end, NOW, zone=ZONE)
+    here = f["here"]
+    # by hand: five cases received, four accepted (H1 was not), E1, E3, E4 closed
+    assert (here["received"], here["accepted"], here["closed"]) == (5, 4, 3)
+    assert (here["disputes_closed"], here["mediated"]) == (2, 2)
+    assert here["mediation_success_rate"] == 0.5 and here["grassroots_resolution_rate"] == 0.5
+    assert f["previous"]["received"] == 2 and f["previous"]["week"] == "2026-W44"
+    assert f["year_ago"] is None  # the history does not reach 2025-W45
+    # and every headline figure is the KPI function's
+    for key in weekly.HEADLINE:
+        expected = kpis[key] if key != "wuzhi_index" else kpis[key]["total"]
+        assert here[key] == expected, key
+        before_value = kpis_before[key] if key != "wuzhi_index" else kpis_before[key]["total"]
+        assert f["previous"][key] == before_value, key
+    assert [(s["source"], s["n"]) for s in f["sources"]] == [("grid", 4), ("hotline", 1)]
+    assert f["sources"][0]["share"] == 0.8
+    assert f["top_subcategories"] == [{"name": "暴露垃圾", "n": 3}, {"name": "邻里纠纷", "n": 2}]
+    assert f["staff"]["in_post"] == 1 and f["staff"]["shortfall"] > 0
+    assert f["alerts"] == {"raised": 0, "by_level": {1: 0, 2: 0, 3: 0, 4: 0}, "handled": 0}
+    assert f["notices"] == {"issued": 0, "closed": 0, "closed_on_time": 0}
+    assert f["running"] is False and f["settings_versions"] == kpis["settings_versions"]
+
+
+def test_every_number_in_the_bulletin_is_a_figure(rt, city):
+    _two_weeks(rt)
+    week = weekly.parse("2026-W45", ZONE)
+    with rt.sessions() as session:
+        f = weekly.figures(session, week, NOW, ZONE, STANDARDS)
+    text = weekly.bulletin(f, "测试市")
+    h_ = f["here"]
+    assert text.startswith(
+        "测试市市域社会治理综合指挥中心2026年第45周工作通报\n（11月2日至11月8日）"
+    )
+    assert (
+        f"本周共受理各类案件{h_['received']}件，其中立案{h_['accepted']}件，应结案"
+        f"{h_['due_closing']}件，结案{h_['closed']}件，结案率{weekly.pct(h_['closing_rate'])}，"
+        f"按期结案{h_['closed_on_time']}件，按期结案率{weekly.pct(h_['on_time_closing_rate'])}"
+    ) in text
+    assert "受理量环比增长150.0%" in text  # 5 against 2
+    assert "网格员巡查4件（占80.0%），12345热线1件（占20.0%）" in text
+    assert "高发问题前2位：暴露垃圾（3件）、邻里纠纷（2件）。" in text
+    assert "本周化解矛盾纠纷2件，就地化解率50.0%；调解2件，调解成功率50.0%。" in text
+    # every number in the text is one of the figures (or a date, a week, a rank count)
+    allowed = set()
+
+    def collect(node):
+        if isinstance(node, dict):
+            for v in node.values():
+                collect(v)
+        elif isinstance(node, list):
+            for v in node:
+                collect(v)
+        elif isinstance(node, int | float) and not isinstance(node, bool):
+            allowed.update({f"{node}", f"{node:g}", f"{node * 100:.1f}", f"{node:.1f}"})
+
+    collect(f)
+    allowed |= {"2026", "45", "11", "2", "8", "1", "3"}  # the week, its days, 前三位/后三位
+    # the 环比 of each figure: a count's in per cent, a rate's in points, an index's in points
+    for key, now_value in f["here"].items():
+        before = f["previous"][key]
+        if isinstance(now_value, int | float) and isinstance(before, int | float):
+            allowed.add(f"{abs(now_value - before) * 100:.1f}")
+            allowed.add(f"{abs(now_value - before):.1f}")
+            if before:
+                allowed.add(f"{abs(now_value - before) / before * 100:.1f}")
+    names = [
+        x["name"]
+        for part in ("sources", "top_subcategories", "departments", "districts")
+        for x in f[part]
+    ]
+    scanned = text
+    for name in sorted(names, key=len, reverse=True):  # "12345热线", "第1区": names, not numbers
+        scanned = scanned.replace(name, "")
+    for number in re.findall(r"\d+(?:\.\d+)?", scanned):
+        assert number in allowed, (number, text)
+
+
+@pytest.mark.parametrize(
+    "now, before, rate, text",
+    [
+        (5, 2, False, "增长150.0%"),
+        (2, 4, False, "下降50.0%"),
+        (3, 3, False, "持平"),
+        (3, 0, False, "无可比数据"),
+        (None, 2, False, "无可比数据"),
+        (0.925, 0.9, True, "上升2.5个百分点"),
+        (0.9, 0.925, True, "下降2.5个百分点"),
+        (0.9, None, True, "无可比数据"),
+    ],
+)
+def test_changes_are_said_as_a_bulletin_says_them(now, before, rate, text):
+    assert weekly.change(now, before, rate) == text
