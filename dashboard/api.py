@@ -25,6 +25,7 @@ from dashboard import (
     queries,
     supervisions,
     web,
+    weekly,
 )
 from dashboard.access import ScopeError, allowed
 from dashboard.clock import to_utc_naive, utcnow
@@ -375,6 +376,23 @@ def export_list(kind: str):
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@api.get("/reports/weekly/<week>.xlsx")
+@token_required(kinds=(), permission="read")
+def weekly_xlsx(week: str):
+    """周例会: a week's figures and its 通报 (as edited, else as generated) as a workbook."""
+    rt, now = runtime(), utcnow()
+    with rt.sessions() as session, session.begin():
+        w = weekly.parse(week, rt.settings.zone)
+        f = weekly.figures(session, w, now, rt.settings.zone, rt.settings.staffing)
+        text, _edited = weekly.bulletin_text(session, w, weekly.bulletin(f, rt.settings.city_name))
+        auth.audit(session, actor(), "export.weekly.xlsx", w.label, None, web.address())
+    head = {
+        "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="weekly-{w.label}.xlsx"',
+    }
+    return Response(weekly.to_xlsx(f, text), mimetype=XLSX, headers=head)
 
 
 # --- 督办 and 催办 as the department sees them -------------------------------------------------

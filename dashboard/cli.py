@@ -170,6 +170,38 @@ def cmd_import(args) -> int:
     return 0 if not report.errors else 1
 
 
+def cmd_report(args) -> int:
+    """周例会: a week's workbook (its figures and its 通报, as edited if it was)."""
+    from pathlib import Path
+
+    from dashboard import weekly
+    from dashboard.clock import utcnow
+    from dashboard.schemas import InputError
+
+    rt = _runtime(args)
+    try:
+        zone = rt.settings.zone
+        now = utcnow()
+        try:
+            week = weekly.parse(args.week, zone) if args.week else weekly.last_week(now, zone)
+        except InputError as exc:
+            print(f"error: --week: {exc.errors['week']}", file=sys.stderr)
+            return 2
+        with rt.sessions() as session:
+            f = weekly.figures(session, week, now, zone, rt.settings.staffing)
+            text, edited = weekly.bulletin_text(
+                session, week, weekly.bulletin(f, rt.settings.city_name)
+            )
+        folder = Path(args.out) if args.out else rt.settings.var_dir / "reports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"weekly-{week.label}.xlsx"
+        path.write_bytes(weekly.to_xlsx(f, text))
+        progress(f"{week.label}: {path} (通报 {'as edited' if edited else 'as generated'})")
+        return 0
+    finally:
+        rt.close()
+
+
 def cmd_rollup(args) -> int:
     from dashboard import jobs
 
@@ -242,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--show-errors", type=int, default=20)
     s.set_defaults(func=cmd_import)
+    s = sub.add_parser("report", help="周例会: write a week's report (XLSX)")
+    s.add_argument("kind", choices=["weekly"])
+    s.add_argument("--week", help="an ISO week such as 2026-W47 (default: last week)")
+    s.add_argument("--out", help="the folder to write to (default: VAR_DIR/reports)")
+    s.set_defaults(func=cmd_report)
     s = sub.add_parser("rollup", help="roll up new transitions into the summary tables")
     s.add_argument("--rebuild", action="store_true", help="recompute everything from scratch")
     s.set_defaults(func=cmd_rollup)

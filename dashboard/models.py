@@ -367,6 +367,19 @@ class TrainingRecord(Base):
     certificate: Mapped[str | None] = mapped_column(String(100))
 
 
+class WeeklyBulletin(Base):
+    """周例会: the 通报 of an ISO week as edited before it is issued, beside the text generated
+    from the figures when the edit was made."""
+
+    __tablename__ = "weekly_bulletins"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(8), unique=True)  # 2026-W47
+    generated: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    edited_by: Mapped[str] = mapped_column(String(100))
+    edited_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class Activity(Base):
     """Community activities, the 五治 inputs (协商议事, 道德讲堂, 普法宣传, 志愿服务, 模范评选)."""
 

@@ -7,6 +7,7 @@ those numbers into sentences, so each number in it can be traced to a key of `fi
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,11 +17,13 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from dashboard import staffing
-from dashboard.clock import day_bounds, local_day
+from dashboard.auth import audit
+from dashboard.clock import day_bounds, local_day, utcnow
 from dashboard.domain import SOURCE_LABELS
-from dashboard.models import Alert, Category, Event, TrainingRecord, WorkNotice
+from dashboard.exports import cell
+from dashboard.models import Alert, Category, Event, TrainingRecord, WeeklyBulletin, WorkNotice
 from dashboard.queries import kpi_report
-from dashboard.schemas import InputError
+from dashboard.schemas import InputError, text_problem
 
 WEEK_TEXT = re.compile(r"^(\d{4})-W(\d{1,2})$")
 TOP = 3  # 高发问题前三位, the first and last three of a 红黑榜
@@ -267,6 +270,11 @@ def _day(d: str) -> str:
     return f"{x.month}月{x.day}日"
 
 
+def _zh(n: int) -> str:
+    """前三位, not 前3位: the small counts of a bulletin's ranks in Chinese numerals."""
+    return "零一二三四五六七八九十"[n] if 0 <= n <= 10 else str(n)
+
+
 def _names(rows: list[dict]) -> str:
     return "、".join(f"{r['name']}（{r['score']:.1f}）" for r in rows) or "无"
 
@@ -304,15 +312,15 @@ def bulletin(f: dict, city: str = "") -> str:
         else "本周无受理案件。",
         "",
         "三、高发问题",
-        f"高发问题前{len(f['top_subcategories'])}位："
+        f"高发问题前{_zh(len(f['top_subcategories']))}位："
         + "、".join(f"{c['name']}（{c['n']}件）" for c in f["top_subcategories"])
         + "。"
         if f["top_subcategories"]
         else "本周无高发问题。",
         "",
         "四、综合指标值排名",
-        f"职能部门综合指标值前{min(TOP, len(f['departments']))}位：{_names(f['departments'][:TOP])}；"
-        f"后{min(TOP, len(f['departments']))}位：{_names(f['departments'][-TOP:][::-1])}。"
+        f"职能部门综合指标值前{_zh(min(TOP, len(f['departments'])))}位：{_names(f['departments'][:TOP])}；"
+        f"后{_zh(min(TOP, len(f['departments'])))}位：{_names(f['departments'][-TOP:][::-1])}。"
         if f["departments"]
         else "本周到期案件较少，职能部门暂不排名。",
         f"各区县综合指标值依次为：{_names(f['districts'])}。"
@@ -358,3 +366,150 @@ def _points_change(now: float | None, before: float | None) -> str:
     if abs(diff) < 0.05:
         return "持平"
     return f"{'上升' if diff > 0 else '下降'}{abs(diff):.1f}"
+
+
+# --- the edited 通报 ------------------------------------------------------------------------
+BULLETIN_MAX = 20_000  # characters
+
+
+def saved_bulletin(session: Session, week: Week) -> WeeklyBulletin | None:
+    return session.execute(
+        select(WeeklyBulletin).where(WeeklyBulletin.week == week.label)
+    ).scalar_one_or_none()
+
+
+def bulletin_text(session: Session, week: Week, generated: str) -> tuple[str, bool]:
+    """The 通报 to show: the edited one when someone has edited it, else the generated one;
+    and whether it is the edited one."""
+    saved = saved_bulletin(session, week)
+    return (saved.text, True) if saved is not None else (generated, False)
+
+
+def save_bulletin(
+    session: Session, week: Week, text, generated: str, actor: str, address: str | None
+) -> WeeklyBulletin:
+    """Keep an edited 通报 (and the generated text it was edited from); InputError for text
+    that is empty, too long or holds NUL characters. Audit-logged."""
+    if not isinstance(text, str):
+        raise InputError({"text": "must be text"})
+    problem = "must not be empty" if not text.strip() else text_problem(text, BULLETIN_MAX, 1)
+    if problem:
+        raise InputError({"text": problem})
+    row = saved_bulletin(session, week)
+    now = utcnow()
+    if row is None:
+        row = WeeklyBulletin(week=week.label)
+        session.add(row)
+    row.generated, row.text, row.edited_by, row.edited_at = generated, text, actor, now
+    audit(session, actor, "weekly.bulletin_edit", week.label, f"{len(text)} characters", address)
+    return row
+
+
+# --- the workbook -----------------------------------------------------------------------------
+HEADLINE_NAMES = {
+    "received": "受理",
+    "accepted": "立案",
+    "due_closing": "应结案",
+    "closed": "结案",
+    "closing_rate": "结案率",
+    "closed_on_time": "按期结案",
+    "on_time_closing_rate": "按期结案率",
+    "satisfaction_rate": "满意率",
+    "composite_score": "综合指标值",
+    "overdue_open": "超期未办结",
+    "repeats": "重复诉求",
+    "repeat_rate": "重复诉求率",
+    "disputes_closed": "矛盾纠纷化解",
+    "grassroots_resolution_rate": "就地化解率",
+    "mediated": "调解",
+    "mediation_success_rate": "调解成功率",
+    "wuzhi_index": "五治融合指数",
+}
+
+
+def to_xlsx(f: dict, text: str) -> bytes:
+    """The week as a workbook: a sheet per section, numbers as numbers (rates as fractions
+    shown as per cent), the 通报 on its own sheet."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "总体情况"
+    sheet.append(
+        [
+            "指标",
+            f["week"],
+            f"环比 {f['previous']['week']}",
+            "同比" + (f" {f['year_ago']['week']}" if f["year_ago"] else ""),
+        ]
+    )
+    for key, name in HEADLINE_NAMES.items():
+        row = [name, f["here"][key], f["previous"][key], (f["year_ago"] or {}).get(key)]
+        sheet.append(row)
+        if key.endswith("_rate"):
+            for c in sheet[sheet.max_row][1:]:
+                c.number_format = "0.0%"
+    sections = (
+        (
+            "案件来源",
+            ["来源", "件数", "占比"],
+            [[s["name"], s["n"], s["share"]] for s in f["sources"]],
+            {3},
+        ),
+        (
+            "高发问题",
+            ["问题", "件数"],
+            [[c["name"], c["n"]] for c in f["top_subcategories"]],
+            set(),
+        ),
+        (
+            "部门排名",
+            ["排名", "部门", "综合指标值"],
+            [[r["rank"], r["name"], r["score"]] for r in f["departments"]],
+            set(),
+        ),
+        (
+            "区县排名",
+            ["排名", "区县", "综合指标值"],
+            [[r["rank"], r["name"], r["score"]] for r in f["districts"]],
+            set(),
+        ),
+        (
+            "风险预警",
+            ["项目", "数量"],
+            [
+                ["预警", f["alerts"]["raised"]],
+                *[[f"{ALERT_LEVEL_NAMES[k]}预警", v] for k, v in f["alerts"]["by_level"].items()],
+                ["已处置", f["alerts"]["handled"]],
+                ["工作提示单", f["notices"]["issued"]],
+                ["已办结", f["notices"]["closed"]],
+                ["按期办结", f["notices"]["closed_on_time"]],
+            ],
+            set(),
+        ),
+        (
+            "队伍建设",
+            ["项目", "数量"],
+            [
+                ["在编", f["staff"]["in_post"]],
+                ["应配", f["staff"]["required"]],
+                ["缺编", f["staff"]["shortfall"]],
+                ["本周培训学时", f["staff"]["training_hours"]],
+            ],
+            set(),
+        ),
+    )
+    for title, header, rows, percent_columns in sections:
+        ws = book.create_sheet(title)
+        ws.append(header)
+        for r in rows:
+            ws.append([cell(v) for v in r])
+            for col in percent_columns:
+                ws.cell(ws.max_row, col).number_format = "0.0%"
+    ws = book.create_sheet("通报")
+    for line in text.split("\n"):
+        ws.append([cell(line)])
+    ws.column_dimensions["A"].width = 120
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

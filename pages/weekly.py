@@ -1,7 +1,21 @@
-"""周例会: The weekly review meeting bulletin (通报)."""
+"""周例会: one ISO week (last week by default) against the week before (环比) and the same week a
+year before (同比): totals and rates, sources, 高发问题, the 红黑榜 of departments and districts,
+alerts and work notices, disputes, staffing, the 五治 index — and the 通报 written from them,
+edited before it is issued, downloadable as a workbook (data: dashboard.weekly)."""
 
+from datetime import timedelta
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashboard import weekly
+from dashboard.access import allowed
+from dashboard.clock import utcnow
+from dashboard.i18n import t
+from dashboard.web import current, settings
 from ui.page import register_page
-from ui.placeholder import placeholder
+from ui.panel import graph, panel
 
 register_page(
     __name__,
@@ -11,9 +25,110 @@ register_page(
     order=5,
     permission="wall",
     prefix="weekly-",
-    rotate=False,  # not a wall page until it is built
+    rotate=False,  # a meeting's page, not the wall's
 )
 
+WEEK = "weekly-week"
+LANG = "weekly-lang"
+NOTE = "weekly-note"
+CARDS = "weekly-cards"
+DOWNLOAD = "weekly-download"
+BULLETIN = "weekly-bulletin"
+BULLETIN_STATE = "weekly-bulletin-state"
+SAVE = "weekly-save"
+SAVE_RESULT = "weekly-save-result"
+GRIDS = {"departments": "weekly-board-departments", "districts": "weekly-board-districts"}
+GRAPHS = ("sources", "problems")
+WEEKS_LISTED = 26
 
-def layout(**_kwargs):
-    return placeholder("weekly-page", "周例会", "The weekly review meeting bulletin (通报).")
+
+def graph_id(name: str) -> str:
+    return f"weekly-graph-{name}"
+
+
+def week_options(lang: str) -> list[dict]:
+    """The last WEEKS_LISTED whole weeks, newest first, with their days."""
+    zone = settings().zone
+    last = weekly.last_week(utcnow(), zone)
+    out = []
+    for k in range(WEEKS_LISTED):
+        w = weekly.containing(last.monday - timedelta(weeks=k), zone)
+        span = f"{w.monday:%m-%d}–{w.sunday:%m-%d}"
+        out.append(
+            {
+                "label": f"{w.label}（{span}）" if lang == "zh" else f"{w.label} ({span})",
+                "value": w.label,
+            }
+        )
+    return out
+
+
+def _grid(grid_id: str):
+    return dag.AgGrid(
+        id=grid_id,
+        rowData=[],
+        columnDefs=[],
+        defaultColDef={"sortable": True, "resizable": True, "flex": 1, "minWidth": 70},
+        dashGridOptions={
+            "animateRows": False,
+            "suppressCellFocus": True,
+            "domLayout": "autoHeight",
+        },
+        className="sv-grid",
+    )
+
+
+def layout(lang: str = "zh", week=None, **_kwargs):
+    """`?week=2026-W47` opens a week (default: last week)."""
+    lang = "en" if lang == "en" else "zh"
+    principal = current()
+    options = week_options(lang)
+    chosen = week if isinstance(week, str) and weekly.WEEK_TEXT.match(week) else options[0]["value"]
+    if chosen not in {o["value"] for o in options}:
+        options.append({"label": chosen, "value": chosen})
+    may_edit = allowed(principal, "act") or allowed(principal, "admin")
+    controls = html.Div(
+        [
+            dcc.Dropdown(
+                id=WEEK, options=options, value=chosen, clearable=False, className="wk-week"
+            ),
+            html.A(t("wk_download", lang), id=DOWNLOAD, href="#", className="btn btn-outline-info"),
+            html.Div(id=NOTE, className="sv-note"),
+        ],
+        className="sv-controls",
+    )
+    editor = [
+        dcc.Textarea(id=BULLETIN, className="wk-bulletin", readOnly=not may_edit),
+        html.Div(
+            [
+                dbc.Button(t("wk_save", lang), id=SAVE, color="primary", disabled=not may_edit),
+                html.Span(id=BULLETIN_STATE, className="sv-note"),
+                html.Span(id=SAVE_RESULT, role="status"),
+            ],
+            className="wk-save",
+        ),
+    ]
+    return html.Div(
+        [
+            dcc.Store(id=LANG, data=lang),
+            controls,
+            html.Div(id=CARDS, className="sv-cards"),
+            html.Div(
+                [
+                    panel("wk_sources", graph(graph_id("sources"), "34vh"), lang),
+                    panel("wk_problems", graph(graph_id("problems"), "34vh"), lang),
+                ],
+                className="sv-row sv-row-even",
+            ),
+            html.Div(
+                [
+                    panel("wk_departments", _grid(GRIDS["departments"]), lang),
+                    panel("wk_districts", _grid(GRIDS["districts"]), lang),
+                ],
+                className="sv-row sv-row-even",
+            ),
+            panel("wk_bulletin", editor, lang),
+        ],
+        className="supervision weekly",
+        id="weekly-page",
+    )

@@ -3,15 +3,21 @@ by hand and against the KPI functions, and a bulletin whose every number is a fi
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
 
 from dashboard import staffing, weekly
+from dashboard.models import AuditLog, WeeklyBulletin
 from dashboard.queries import kpi_report
 from dashboard.schemas import InputError
+from tests.conftest import as_role, rt_client
+from tests.dash_requests import call
 from tests.factories import T0, event, h, staff, step
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -150,7 +156,7 @@ def test_every_number_in_the_bulletin_is_a_figure(rt, city):
     ) in text
     assert "受理量环比增长150.0%" in text  # 5 against 2
     assert "网格员巡查4件（占80.0%），12345热线1件（占20.0%）" in text
-    assert "高发问题前2位：暴露垃圾（3件）、邻里纠纷（2件）。" in text
+    assert "高发问题前二位：暴露垃圾（3件）、邻里纠纷（2件）。" in text
     assert "本周化解矛盾纠纷2件，就地化解率50.0%；调解2件，调解成功率50.0%。" in text
     # every number in the text is one of the figures (or a date, a week, a rank count)
     allowed = set()
@@ -202,3 +208,107 @@ def test_every_number_in_the_bulletin_is_a_figure(rt, city):
 )
 def test_changes_are_said_as_a_bulletin_says_them(now, before, rate, text):
     assert weekly.change(now, before, rate) == text
+
+
+# --- the page, the edit, the workbook, the command line -----------------------------------
+def _page(client, week="2026-W45"):
+    return call(
+        client,
+        "weekly-cards",
+        "weekly-week.value",
+        {"weekly-week.value": week, "shell-lang.data": "zh", "shell-theme.data": "dark"},
+    )
+
+
+def _save(client, text, week="2026-W45"):
+    return call(
+        client,
+        "weekly-save-result",
+        "weekly-save.n_clicks",
+        {
+            "weekly-save.n_clicks": 1,
+            "weekly-bulletin.value": text,
+            "weekly-week.value": week,
+            "weekly-lang.data": "zh",
+        },
+    )
+
+
+def test_the_page_shows_the_week_and_keeps_an_edited_bulletin(client, rt, city, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    _two_weeks(rt)
+    leader = as_role(client, rt, "leader")
+    r = _page(leader)
+    assert r.status_code == 200, r.data[:300]
+    out = r.json["response"]
+    cards = out["weekly-cards"]["children"]
+    assert cards[0]["props"]["id"] == "weekly-card-received"
+    assert "环比增长150.0%" in str(cards[0])
+    generated = out["weekly-bulletin"]["value"]
+    assert generated.startswith(
+        f"{rt.settings.city_name}市域社会治理综合指挥中心2026年第45周工作通报"
+    )
+    assert out["weekly-download"]["href"] == "/api/v1/reports/weekly/2026-W45.xlsx"
+    for bad in ("2026-W99", {"w": 1}, ["2026-W45"], "x"):
+        assert _page(leader, bad).status_code == 204, bad
+    # a leader reads; a duty officer edits, and the edit is what the page shows from then on
+    assert "无权" in str(_save(leader, "改过的通报").json["response"])
+    duty = as_role(rt_client(client), rt, "duty_officer")
+    for bad, message in (
+        ("", "must not be empty"),
+        ("  ", "must not be empty"),
+        ("x" * 20_001, "1–20000"),
+        (["x"], "must be text"),
+    ):
+        assert message in str(_save(duty, bad).json["response"]), bad
+    edited = generated.replace("一、总体情况", "一、总体情况（经核定）")
+    assert "已保存" in str(_save(duty, edited).json["response"])
+    again = _page(leader).json["response"]
+    assert again["weekly-bulletin"]["value"] == edited
+    assert "修改" in str(again["weekly-bulletin-state"]["children"])
+    with rt.sessions() as session:
+        row = session.execute(select(WeeklyBulletin)).scalar_one()
+        actions = (
+            session.execute(select(AuditLog.action).where(AuditLog.action.like("weekly.%")))
+            .scalars()
+            .all()
+        )
+    assert (row.week, row.text, row.generated) == ("2026-W45", edited, generated)
+    assert actions == ["weekly.bulletin_edit"]
+
+
+def test_the_workbook_holds_numbers_and_the_bulletin(client, rt, city, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    _two_weeks(rt)
+    leader = as_role(client, rt, "leader")
+    r = leader.get("/api/v1/reports/weekly/2026-W45.xlsx")
+    assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
+    book = load_workbook(io.BytesIO(r.data))
+    assert book.sheetnames[0] == "总体情况" and "通报" in book.sheetnames
+    rows = {row[0]: row[1:] for row in book["总体情况"].iter_rows(min_row=2, values_only=True)}
+    assert rows["受理"][:2] == (5, 2) and rows["结案"][0] == 3
+    assert rows["调解成功率"][0] == 0.5  # a fraction, shown as 50.0%
+    sources = list(book["案件来源"].iter_rows(min_row=2, values_only=True))
+    assert sources == [("网格员巡查", 4, 0.8), ("12345热线", 1, 0.2)]
+    assert book["通报"]["A1"].value.endswith("2026年第45周工作通报")
+    assert leader.get("/api/v1/reports/weekly/2026-W99.xlsx").status_code == 400
+    assert rt_client(client).get("/api/v1/reports/weekly/2026-W45.xlsx").status_code == 401
+    with rt.sessions() as session:
+        assert session.execute(
+            select(AuditLog.target).where(AuditLog.action == "export.weekly.xlsx")
+        ).scalars().all() == ["2026-W45"]
+
+
+def test_the_command_line_writes_the_workbook(rt, city, tmp_path, monkeypatch, time_machine):
+    from dashboard import cli
+
+    time_machine.move_to(NOW, tick=False)
+    _two_weeks(rt)
+    monkeypatch.setattr(cli, "_runtime", lambda _args: rt)
+    monkeypatch.setattr(rt, "close", lambda: None)
+    assert cli.main(["report", "weekly", "--week", "2026-W45", "--out", str(tmp_path)]) == 0
+    book = load_workbook(tmp_path / "weekly-2026-W45.xlsx")
+    assert book["总体情况"]["B2"].value == 5
+    assert cli.main(["report", "weekly", "--week", "2026-W60", "--out", str(tmp_path)]) == 2
+    assert cli.main(["report", "weekly", "--out", str(tmp_path)]) == 0  # last week: 2026-W45
+    assert (tmp_path / "weekly-2026-W45.xlsx").exists()
