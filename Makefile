@@ -18,6 +18,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed
+	./scripts/fonts.sh
 	$(PY) -m dashboard run
 
 test: lint

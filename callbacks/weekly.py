@@ -17,6 +17,7 @@ from pages.weekly import (
     BULLETIN_STATE,
     CARDS,
     DOWNLOAD,
+    DOWNLOAD_PDF,
     GRIDS,
     LANG,
     NOTE,
@@ -135,6 +136,7 @@ def _week(value):
     Output(BULLETIN, "value"),
     Output(BULLETIN_STATE, "children"),
     Output(DOWNLOAD, "href"),
+    Output(DOWNLOAD_PDF, "href"),
     Input(WEEK, "value"),
     Input("shell-lang", "data"),
     Input("shell-theme", "data"),
@@ -178,6 +180,7 @@ def update_page(week, lang, theme):
         text,
         state,
         f"/api/v1/reports/weekly/{w.label}.xlsx",
+        f"/api/v1/reports/weekly/{w.label}.pdf",
     ]
 
 

@@ -23,6 +23,7 @@ from dashboard import (
     notices,
     privacy,
     queries,
+    reportpdf,
     supervisions,
     web,
     weekly,
@@ -378,21 +379,32 @@ def export_list(kind: str):
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@api.get("/reports/weekly/<week>.xlsx")
+@api.get("/reports/weekly/<week>.<kind>")
 @token_required(kinds=(), permission="read")
-def weekly_xlsx(week: str):
-    """周例会: a week's figures and its 通报 (as edited, else as generated) as a workbook."""
+def weekly_report(week: str, kind: str):
+    """周例会: a week's figures and its 通报 (as edited, else as generated) as a workbook
+    (`.xlsx`) or an A4 document (`.pdf`)."""
+    if kind not in ("xlsx", "pdf"):
+        return error(404, "a weekly report is .xlsx or .pdf")
     rt, now = runtime(), utcnow()
     with rt.sessions() as session, session.begin():
         w = weekly.parse(week, rt.settings.zone)
         f = weekly.figures(session, w, now, rt.settings.zone, rt.settings.staffing)
         text, _edited = weekly.bulletin_text(session, w, weekly.bulletin(f, rt.settings.city_name))
-        auth.audit(session, actor(), "export.weekly.xlsx", w.label, None, web.address())
+        auth.audit(session, actor(), f"export.weekly.{kind}", w.label, None, web.address())
     head = {
         "Cache-Control": "no-store",
-        "Content-Disposition": f'attachment; filename="weekly-{w.label}.xlsx"',
+        "Content-Disposition": f'attachment; filename="weekly-{w.label}.{kind}"',
     }
-    return Response(weekly.to_xlsx(f, text), mimetype=XLSX, headers=head)
+    if kind == "xlsx":
+        return Response(weekly.to_xlsx(f, text), mimetype=XLSX, headers=head)
+    try:
+        data = reportpdf.weekly_pdf(
+            f, text, rt.settings.city_name, now, rt.settings.zone, rt.settings.report_font
+        )
+    except reportpdf.FontMissing as exc:
+        return error(503, str(exc))
+    return Response(data, mimetype="application/pdf", headers=head)
 
 
 # --- 督办 and 催办 as the department sees them -------------------------------------------------

@@ -174,7 +174,7 @@ def cmd_report(args) -> int:
     """周例会: a week's workbook (its figures and its 通报, as edited if it was)."""
     from pathlib import Path
 
-    from dashboard import weekly
+    from dashboard import reportpdf, weekly
     from dashboard.clock import utcnow
     from dashboard.schemas import InputError
 
@@ -194,9 +194,19 @@ def cmd_report(args) -> int:
             )
         folder = Path(args.out) if args.out else rt.settings.var_dir / "reports"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"weekly-{week.label}.xlsx"
-        path.write_bytes(weekly.to_xlsx(f, text))
-        progress(f"{week.label}: {path} (通报 {'as edited' if edited else 'as generated'})")
+        state = "as edited" if edited else "as generated"
+        xlsx = folder / f"weekly-{week.label}.xlsx"
+        xlsx.write_bytes(weekly.to_xlsx(f, text))
+        progress(f"{week.label}: {xlsx} (通报 {state})")
+        try:
+            pdf = reportpdf.weekly_pdf(
+                f, text, rt.settings.city_name, now, zone, rt.settings.report_font
+            )
+        except reportpdf.FontMissing as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        (folder / f"weekly-{week.label}.pdf").write_bytes(pdf)
+        progress(f"{week.label}: {folder / f'weekly-{week.label}.pdf'} (通报 {state})")
         return 0
     finally:
         rt.close()
@@ -274,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--show-errors", type=int, default=20)
     s.set_defaults(func=cmd_import)
-    s = sub.add_parser("report", help="周例会: write a week's report (XLSX)")
+    s = sub.add_parser("report", help="周例会: write a week's report (XLSX and PDF)")
     s.add_argument("kind", choices=["weekly"])
     s.add_argument("--week", help="an ISO week such as 2026-W47 (default: last week)")
     s.add_argument("--out", help="the folder to write to (default: VAR_DIR/reports)")

@@ -57,9 +57,8 @@ class Settings:
     proxies: int = 0  # PROXIES: reverse proxies in front (their X-Forwarded-For is trusted)
     work_hours: str = DEFAULT_HOURS  # WORK_HOURS: the working day of 工作时/工作日 time limits
     repeat_distance_m: float = DEFAULT_DISTANCE_M  # REPEAT_DISTANCE_M: 重复诉求 "same place"
-    staffing_file: str = (
-        ""  # STAFFING_FILE: the staffing standard (default dashboard/staffing.toml)
-    )
+    staffing_file: str = ""  # STAFFING_FILE: the staffing standard (dashboard/staffing.toml)
+    report_font: str = ""  # REPORT_FONT: a CJK font for PDF reports (default: Noto Sans CJK SC)
     # Not environment settings: limits of the ingest contract (docs/api.md).
     max_body_bytes: int = 4 * 1024 * 1024
     max_batch: int = 1000
@@ -147,6 +146,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         work_hours=work_hours,
         repeat_distance_m=distance,
         staffing_file=staffing_file,
+        report_font=env.get("REPORT_FONT") or "",
     )
 
 

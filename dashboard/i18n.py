@@ -464,6 +464,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "tl_col_patrol": ("本周巡查上报", "Patrol reports this week"),
     "tl_col_workers": ("网格员", "Workers"),
     "wk_download": ("下载 Excel", "Download Excel"),
+    "wk_download_pdf": ("下载 PDF", "Download PDF"),
     "wk_save": ("保存通报", "Save the bulletin"),
     "wk_saved": ("已保存（已记入审计日志）", "Saved (written to the audit log)"),
     "wk_edited": ("通报已由 {who} 于 {at} 修改", "Edited by {who}, {at}"),

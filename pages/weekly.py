@@ -33,6 +33,7 @@ LANG = "weekly-lang"
 NOTE = "weekly-note"
 CARDS = "weekly-cards"
 DOWNLOAD = "weekly-download"
+DOWNLOAD_PDF = "weekly-download-pdf"
 BULLETIN = "weekly-bulletin"
 BULLETIN_STATE = "weekly-bulletin-state"
 SAVE = "weekly-save"
@@ -93,6 +94,12 @@ def layout(lang: str = "zh", week=None, **_kwargs):
                 id=WEEK, options=options, value=chosen, clearable=False, className="wk-week"
             ),
             html.A(t("wk_download", lang), id=DOWNLOAD, href="#", className="btn btn-outline-info"),
+            html.A(
+                t("wk_download_pdf", lang),
+                id=DOWNLOAD_PDF,
+                href="#",
+                className="btn btn-outline-info",
+            ),
             html.Div(id=NOTE, className="sv-note"),
         ],
         className="sv-controls",

@@ -16,7 +16,7 @@ from dashboard import staffing, weekly
 from dashboard.models import AuditLog, WeeklyBulletin
 from dashboard.queries import kpi_report
 from dashboard.schemas import InputError
-from tests.conftest import as_role, rt_client
+from tests.conftest import as_role, require, rt_client
 from tests.dash_requests import call
 from tests.factories import T0, event, h, staff, step
 
@@ -312,3 +312,65 @@ def test_the_command_line_writes_the_workbook(rt, city, tmp_path, monkeypatch, t
     assert cli.main(["report", "weekly", "--week", "2026-W60", "--out", str(tmp_path)]) == 2
     assert cli.main(["report", "weekly", "--out", str(tmp_path)]) == 0  # last week: 2026-W45
     assert (tmp_path / "weekly-2026-W45.xlsx").exists()
+    if _has_font():
+        assert (tmp_path / "weekly-2026-W45.pdf").read_bytes().startswith(b"%PDF")
+
+
+def _has_font() -> bool:
+    from dashboard import reportpdf
+
+    try:
+        reportpdf.font_path()
+    except reportpdf.FontMissing:
+        return False
+    return True
+
+
+def _pdf_text(data: bytes) -> tuple[int, str]:
+    """Pages and text of a PDF, white space removed: pypdf puts a space or a NUL between CJK
+    characters (poppler's pdftotext gives the clean text)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    text = "".join(p.extract_text() for p in reader.pages)
+    return len(reader.pages), re.sub(r"[\s\x00]+", "", text)
+
+
+def test_the_pdf_says_the_bulletin_with_every_glyph_and_page_numbers(
+    client, rt, city, time_machine
+):
+    require(_has_font(), "no CJK font (Debian package fonts-noto-cjk)")
+    time_machine.move_to(NOW, tick=False)
+    _two_weeks(rt)
+    leader = as_role(client, rt, "leader")
+    r = leader.get("/api/v1/reports/weekly/2026-W45.pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    pages, text = _pdf_text(r.data)
+    assert pages >= 2
+    for sentence in (
+        "2026年第45周工作通报",
+        "本周共受理各类案件5件，其中立案4件，应结案4件，结案3件",
+        "高发问题前二位：暴露垃圾（3件）、邻里纠纷（2件）。",
+        "本周化解矛盾纠纷2件，就地化解率50.0%；调解2件，调解成功率50.0%。",
+        "主要指标",
+        f"第1页/共{pages}页",
+        "生成时间2026-11-0910:00",  # NOW, local
+    ):
+        assert sentence in text, sentence
+    # a phone number typed into the edited 通报 is masked in the PDF
+    duty = as_role(rt_client(client), rt, "duty_officer")
+    generated = _page(duty).json["response"]["weekly-bulletin"]["value"]
+    _save(duty, generated + "\n联系人：张三，13812345678")
+    _pages, text = _pdf_text(leader.get("/api/v1/reports/weekly/2026-W45.pdf").data)
+    assert "138****5678" in text and "13812345678" not in text
+    assert leader.get("/api/v1/reports/weekly/2026-W45.doc").status_code == 404
+
+
+def test_without_a_font_the_pdf_is_refused_clearly(client, rt, city, monkeypatch):
+    from dashboard import reportpdf
+
+    monkeypatch.setattr(reportpdf, "FONT_PATHS", ())
+    leader = as_role(client, rt, "leader")
+    r = leader.get("/api/v1/reports/weekly/2026-W45.pdf")
+    assert r.status_code == 503 and "fonts-noto-cjk" in r.json["error"]
+    assert leader.get("/api/v1/reports/weekly/2026-W45.xlsx").status_code == 200
