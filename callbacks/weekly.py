@@ -7,7 +7,7 @@ from __future__ import annotations
 from dash import Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import fmt, web, weekly
+from dashboard import fmt, reports, web, weekly
 from dashboard.access import allowed
 from dashboard.clock import utcnow
 from dashboard.i18n import KPI_NAMES, pick, t
@@ -19,6 +19,7 @@ from pages.weekly import (
     DOWNLOAD,
     DOWNLOAD_PDF,
     GRIDS,
+    KEPT,
     LANG,
     NOTE,
     SAVE,
@@ -137,6 +138,7 @@ def _week(value):
     Output(BULLETIN_STATE, "children"),
     Output(DOWNLOAD, "href"),
     Output(DOWNLOAD_PDF, "href"),
+    Output(KEPT, "children"),
     Input(WEEK, "value"),
     Input("shell-lang", "data"),
     Input("shell-theme", "data"),
@@ -152,6 +154,7 @@ def update_page(week, lang, theme):
         generated = weekly.bulletin(f, rt.settings.city_name)
         text, edited = weekly.bulletin_text(session, w, generated)
         saved = weekly.saved_bulletin(session, w)
+        kept = reports.kept_reports(session)
         state = (
             t("wk_edited", lang).format(
                 who=saved.edited_by, at=fmt.clock(saved.edited_at, rt.settings.zone, lang)
@@ -181,7 +184,22 @@ def update_page(week, lang, theme):
         state,
         f"/api/v1/reports/weekly/{w.label}.xlsx",
         f"/api/v1/reports/weekly/{w.label}.pdf",
+        kept_items(kept, rt.settings.zone, lang),
     ]
+
+
+def kept_items(kept: list[dict], zone, lang: str) -> list:
+    """A line per kept report: its week, when it was made, its files."""
+    if not kept:
+        return [html.Li(t("wk_none_kept", lang))]
+    out = []
+    for r in kept:
+        links = [html.A("Excel", href=f"/api/v1/reports/weekly/{r['week']}/kept.xlsx")]
+        if r["has_pdf"]:
+            links += [" · ", html.A("PDF", href=f"/api/v1/reports/weekly/{r['week']}/kept.pdf")]
+        made = fmt.clock(r["generated_at"], zone, lang)
+        out.append(html.Li([html.Strong(r["week"]), f" · {t('wk_made', lang)} {made} · ", *links]))
+    return out
 
 
 @callback(

@@ -24,6 +24,7 @@ from dashboard import (
     privacy,
     queries,
     reportpdf,
+    reports,
     supervisions,
     web,
     weekly,
@@ -377,6 +378,47 @@ def export_list(kind: str):
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@api.get("/reports/weekly")
+@token_required(kinds=(), permission="read")
+def weekly_kept():
+    """The reports the Monday job kept, newest first."""
+    with runtime().sessions() as session:
+        kept = reports.kept_reports(session)
+    return json_response(
+        {
+            "reports": [
+                {
+                    "week": r["week"],
+                    "generated_at": r["generated_at"].isoformat() + "Z",
+                    "xlsx": f"/api/v1/reports/weekly/{r['week']}/kept.xlsx",
+                    "pdf": f"/api/v1/reports/weekly/{r['week']}/kept.pdf" if r["has_pdf"] else None,
+                }
+                for r in kept
+            ]
+        }
+    )
+
+
+@api.get("/reports/weekly/<week>/kept.<kind>")
+@token_required(kinds=(), permission="read")
+def weekly_kept_file(week: str, kind: str):
+    """A kept report's file, as the Monday job made it."""
+    if kind not in ("xlsx", "pdf"):
+        return error(404, "a weekly report is .xlsx or .pdf")
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        w = weekly.parse(week, rt.settings.zone)
+        data = reports.kept_file(session, w, kind)
+        if data is None:
+            return error(404, f"no {kind} kept for {w.label}")
+        auth.audit(session, actor(), f"export.weekly_kept.{kind}", w.label, None, web.address())
+    head = {
+        "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="weekly-{w.label}.{kind}"',
+    }
+    return Response(data, mimetype=XLSX if kind == "xlsx" else "application/pdf", headers=head)
 
 
 @api.get("/reports/weekly/<week>.<kind>")

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -378,6 +379,20 @@ class WeeklyBulletin(Base):
     text: Mapped[str] = mapped_column(Text)
     edited_by: Mapped[str] = mapped_column(String(100))
     edited_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class WeeklyReport(Base):
+    """周例会: a week's report as the Monday job generated it and kept it — its figures (JSON),
+    its 通报, the workbook and the PDF (None where the server had no CJK font)."""
+
+    __tablename__ = "weekly_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(8), unique=True)
+    generated_at: Mapped[datetime] = mapped_column(DateTime)
+    figures: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    xlsx: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Activity(Base):

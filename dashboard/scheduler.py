@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from apscheduler.schedulers.background import BackgroundScheduler
 from redis.exceptions import LockError, RedisError
 
-from dashboard import demo, jobs, reconcile
+from dashboard import demo, jobs, reconcile, reports
 from dashboard.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ def job_definitions(rt: Runtime) -> list[JobDef]:
         JobDef("live_check", reconcile.live_check, 5),
         JobDef("trim", jobs.trim, 3600),
         JobDef("wall_snapshot", jobs.wall_snapshot, 60),
+        JobDef("weekly_report", reports.monday_job, 600),
     ]
     if rt.settings.demo and rt.settings.simulator_rate > 0:
         defs.append(JobDef("simulate", demo.simulate_tick, demo.SIMULATOR_TICK_SECONDS))

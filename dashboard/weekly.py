@@ -21,7 +21,14 @@ from dashboard.auth import audit
 from dashboard.clock import day_bounds, local_day, utcnow
 from dashboard.domain import SOURCE_LABELS
 from dashboard.exports import cell
-from dashboard.models import Alert, Category, Event, TrainingRecord, WeeklyBulletin, WorkNotice
+from dashboard.models import (
+    Alert,
+    Category,
+    Event,
+    TrainingRecord,
+    WeeklyBulletin,
+    WorkNotice,
+)
 from dashboard.queries import kpi_report
 from dashboard.schemas import InputError, text_problem
 

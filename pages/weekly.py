@@ -38,6 +38,7 @@ BULLETIN = "weekly-bulletin"
 BULLETIN_STATE = "weekly-bulletin-state"
 SAVE = "weekly-save"
 SAVE_RESULT = "weekly-save-result"
+KEPT = "weekly-kept"  # the reports the Monday job kept
 GRIDS = {"departments": "weekly-board-departments", "districts": "weekly-board-districts"}
 GRAPHS = ("sources", "problems")
 WEEKS_LISTED = 26
@@ -135,6 +136,7 @@ def layout(lang: str = "zh", week=None, **_kwargs):
                 className="sv-row sv-row-even",
             ),
             panel("wk_bulletin", editor, lang),
+            panel("wk_kept", html.Ul(id=KEPT, className="wk-kept"), lang),
         ],
         className="supervision weekly",
         id="weekly-page",

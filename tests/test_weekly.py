@@ -374,3 +374,82 @@ def test_without_a_font_the_pdf_is_refused_clearly(client, rt, city, monkeypatch
     r = leader.get("/api/v1/reports/weekly/2026-W45.pdf")
     assert r.status_code == 503 and "fonts-noto-cjk" in r.json["error"]
     assert leader.get("/api/v1/reports/weekly/2026-W45.xlsx").status_code == 200
+
+
+# --- the reports kept every Monday --------------------------------------------------------
+def test_the_monday_job_keeps_last_weeks_report_once(rt, city, settings):
+    import threading
+
+    from dashboard import reports
+    from dashboard.runtime import Runtime
+
+    _two_weeks(rt)
+    monday_0559 = T0 + h(24 * 7 - 2 - 1 / 60)  # Monday 2026-11-09 05:59 local
+    assert reports.monday_job(rt, monday_0559) == {"kept": None}
+    # three processes at 06:00 sharply: one report is kept
+    others = [
+        Runtime.create(settings, run_migrations=False, redis_client=rt.redis) for _ in range(2)
+    ]
+    results = []
+
+    def run(runtime):
+        results.append(reports.monday_job(runtime, monday_0559 + h(1 / 60)))
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in (rt, *others)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for other in others:
+        other.close()
+    assert sorted(r["kept"] for r in results) == [False, False, True]
+    assert {r["week"] for r in results} == {"2026-W45"}
+    # on Tuesday the job finds it kept
+    assert reports.monday_job(rt, monday_0559 + h(24)) == {"week": "2026-W45", "kept": False}
+    with rt.sessions() as session:
+        kept = reports.kept_reports(session)
+        xlsx = reports.kept_file(session, weekly.parse("2026-W45", ZONE), "xlsx")
+    assert [k["week"] for k in kept] == ["2026-W45"]
+    assert load_workbook(io.BytesIO(xlsx))["总体情况"]["B2"].value == 5
+
+
+def test_a_kept_week_regenerates_with_the_settings_it_had(client, rt, city, time_machine):
+    import orjson
+
+    from dashboard import kpisettings, reports
+    from dashboard.models import WeeklyReport
+
+    _two_weeks(rt)
+    reports.keep_report(rt, weekly.parse("2026-W45", ZONE), NOW)
+    with rt.sessions() as session, session.begin():
+        kpisettings.save(
+            session,
+            "composite_weights",
+            {
+                "on_time_closing_rate": 1,
+                "closing_rate": 0,
+                "satisfaction_rate": 0,
+                "rework_rate": 0,
+                "timely_dispatch_rate": 0,
+            },
+            "admin",
+            now=NOW + h(1),
+        )
+    with rt.sessions() as session:
+        stored = orjson.loads(session.execute(select(WeeklyReport.figures)).scalar_one())
+        again = weekly.figures(
+            session, weekly.parse("2026-W45", ZONE), NOW + h(48), ZONE, STANDARDS
+        )
+    assert again["here"] == stored["here"] and again["departments"] == stored["departments"]
+    assert again["settings_versions"] == stored["settings_versions"]
+    # the kept files are listed and downloadable as they were made
+    time_machine.move_to(NOW + h(48), tick=False)
+    leader = as_role(client, rt, "leader")
+    listing = leader.get("/api/v1/reports/weekly").json["reports"]
+    assert [r["week"] for r in listing] == ["2026-W45"]
+    r = leader.get(listing[0]["xlsx"])
+    assert r.status_code == 200 and load_workbook(io.BytesIO(r.data))["总体情况"]["B2"].value == 5
+    assert leader.get("/api/v1/reports/weekly/2026-W44/kept.xlsx").status_code == 404
+    assert leader.get("/api/v1/reports/weekly/2026-W45/kept.doc").status_code == 404
+    if listing[0]["pdf"]:
+        assert leader.get(listing[0]["pdf"]).data.startswith(b"%PDF")
