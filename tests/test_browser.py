@@ -248,7 +248,9 @@ def test_supervision_page(server, browser, rt, display):
     """督办考核 in a browser: the cards, the 红黑榜 with its rows, the charts; nothing fetched
     from elsewhere; screenshots at 1920×1080 and 3840×2160."""
     now = utcnow()
-    items = [event(f"S{i}", now - timedelta(hours=3 + i), "G11" if i % 2 else "G21") for i in range(6)]  # fmt: skip
+    items = [
+        event(f"S{i}", now - timedelta(hours=3 + i), "G11" if i % 2 else "G21") for i in range(6)
+    ]
     rt.ingestor.ingest_events(items, now=now)
     for i in range(6):
         steps = [
@@ -303,7 +305,9 @@ def test_talent_page(server, browser, rt):
         shift(session, a, now - timedelta(hours=2), 10, checked_in=now - timedelta(hours=2.2))
         shift(session, b, now - timedelta(hours=2), 10)
         _user, password = auth.create_user(session, "duty-talent", "duty_officer")
-    rt.ingestor.ingest_events([event(f"T{i}", now - timedelta(minutes=30 + i), "G11") for i in range(5)], now=now)  # fmt: skip
+    rt.ingestor.ingest_events(
+        [event(f"T{i}", now - timedelta(minutes=30 + i), "G11") for i in range(5)], now=now
+    )
     jobs.wall_snapshot(rt, now=now)  # the map's shapes
     talent.forget_cached()
     SHOTS.mkdir(exist_ok=True)
@@ -352,6 +356,67 @@ def test_talent_page(server, browser, rt):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_weekly_page_and_printing(server, browser, rt):
+    """周例会 in a browser: last week's cards and 通报, an edit saved by a duty officer, the
+    downloads; then printing it and the overview: no navigation, no number cut off;
+    screenshots at 1920×1080 and 3840×2160."""
+    from dashboard import auth, jobs
+
+    now = utcnow()
+    items = [
+        event(f"W{i}", now - timedelta(days=7, hours=i), "G11" if i % 2 else "G21")
+        for i in range(6)
+    ]
+    rt.ingestor.ingest_events(items, now=now)
+    jobs.wall_snapshot(rt, now=now)
+    with rt.sessions() as session, session.begin():
+        _user, password = auth.create_user(session, "duty-weekly", "duty_officer")
+    SHOTS.mkdir(exist_ok=True)
+    requests, errors = [], []
+    for width, height in ((1920, 1080), (3840, 2160)):
+        rt.live.heartbeat("ingest")
+        page = watched(browser, width, height, requests, errors)
+        sign_in(page, server, "duty-weekly", password)
+        page.goto(server + "/weekly")
+        page.wait_for_selector("#weekly-card-received .sv-card-value:text-is('6')", timeout=20000)
+        page.wait_for_selector("#weekly-graph-sources .main-svg", timeout=15000)
+        text = page.input_value("#weekly-bulletin")
+        assert "本周共受理各类案件6件" in text
+        assert page.get_attribute("#weekly-download-pdf", "href").endswith(".pdf")
+        page.screenshot(path=str(SHOTS / f"weekly-{width}x{height}.png"))
+        if width == 1920:
+            page.fill("#weekly-bulletin", text + "\n（以上数据经值班室核定）")
+            page.click("#weekly-save")
+            page.wait_for_selector("#weekly-save-result .inc-done", timeout=15000)
+            page.reload()
+            page.wait_for_selector("#weekly-card-received .sv-card-value", timeout=20000)
+            page.wait_for_function(
+                "document.querySelector('#weekly-bulletin').value.includes('经值班室核定')",
+                timeout=15000,
+            )
+            for path, value in (
+                ("/weekly", "#weekly-card-received"),
+                ("/", "#overview-tile-received"),
+            ):
+                page.goto(server + path)
+                page.wait_for_selector(f"{value} .sv-card-value, {value}-value", timeout=20000)
+                page.emulate_media(media="print")
+                assert not page.is_visible("#shell-nav")
+                cut = page.evaluate(
+                    "[...document.querySelectorAll('.sv-card-value, .tile-value')]"
+                    ".filter(e => e.scrollWidth > e.clientWidth + 1).length"
+                )
+                assert cut == 0, f"{cut} numbers cut off when {path} is printed"
+                page.pdf(
+                    path=str(SHOTS / f"print-{path.strip('/') or 'overview'}.pdf"), format="A4"
+                )
+                page.emulate_media(media="screen")
+        page.close()
+    assert_offline_and_clean(requests, errors)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_kpi_settings_page(server, browser, rt):
     """考核配置 in a browser: an administrator signs in, types a new weight into the grid, saves
     it with a reason, and sees the new version in force; screenshots at 1920×1080 and 4K."""
@@ -390,7 +455,9 @@ def test_kpi_settings_page(server, browser, rt):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_a_duty_officer_goes_from_the_map_to_an_overdue_incident_and_supervises_it(server, browser, rt):  # fmt: skip
+def test_a_duty_officer_goes_from_the_map_to_an_overdue_incident_and_supervises_it(
+    server, browser, rt
+):
     """The desk's path: the overview's map → the district's 事件流转 → overdue only → the
     incident → 督办 with a reply deadline → on its timeline and in the audit log; both pages
     at 1920×1080 and 3840×2160; nothing fetched from elsewhere, no console error."""
@@ -401,8 +468,17 @@ def test_a_duty_officer_goes_from_the_map_to_an_overdue_incident_and_supervises_
 
     now = utcnow()
     old = now - timedelta(days=4)
-    rt.ingestor.ingest_events([event("OD1", old, "G11", title="占道经营 未处置"), event("OK2", now - timedelta(hours=1), "G21")], now=now)  # fmt: skip
-    steps = [{"status": s, "at": (old + timedelta(minutes=10 * (i + 1))).isoformat() + "Z"} for i, s in enumerate(("accepted", "dispatched"))]  # fmt: skip
+    rt.ingestor.ingest_events(
+        [
+            event("OD1", old, "G11", title="占道经营 未处置"),
+            event("OK2", now - timedelta(hours=1), "G21"),
+        ],
+        now=now,
+    )
+    steps = [
+        {"status": s, "at": (old + timedelta(minutes=10 * (i + 1))).isoformat() + "Z"}
+        for i, s in enumerate(("accepted", "dispatched"))
+    ]
     rt.ingestor.transition_event("grid", "OD1", steps, now=now)
     jobs.wall_snapshot(rt, now=now)
     with rt.sessions() as session, session.begin():
@@ -437,7 +513,11 @@ def test_a_duty_officer_goes_from_the_map_to_an_overdue_incident_and_supervises_
         page.close()
     with rt.sessions() as session:
         pressed = session.execute(select(Supervision.note, Supervision.actor)).all()
-        audited = session.execute(select(AuditLog.actor).where(AuditLog.action == "supervision.batch")).scalars().all()  # fmt: skip
+        audited = (
+            session.execute(select(AuditLog.actor).where(AuditLog.action == "supervision.batch"))
+            .scalars()
+            .all()
+        )
     assert sorted(pressed) == [("限1920前回复", "duty-desk"), ("限3840前回复", "duty-desk")]
     assert audited == ["duty-desk", "duty-desk"]
     assert_offline_and_clean(requests, errors)
@@ -459,7 +539,17 @@ def test_a_duty_officer_acknowledges_an_alert_and_issues_a_work_notice(server, b
     with rt.sessions() as session, session.begin():
         risk.load_rules(session, now)
         _user, password = auth.create_user(session, "duty-risk", "duty_officer")
-    burst = [event(f"RB{i}", now - timedelta(minutes=50 - 5 * i), "G12", sub="0201", address="兰园小区3栋", title="兰园小区停车位纠纷") for i in range(8)]  # fmt: skip
+    burst = [
+        event(
+            f"RB{i}",
+            now - timedelta(minutes=50 - 5 * i),
+            "G12",
+            sub="0201",
+            address="兰园小区3栋",
+            title="兰园小区停车位纠纷",
+        )
+        for i in range(8)
+    ]
     rt.ingestor.ingest_events(burst, now=now)
     jobs.risk_evaluation(rt, now=now)
     with rt.sessions() as session:
@@ -503,8 +593,22 @@ def test_a_duty_officer_acknowledges_an_alert_and_issues_a_work_notice(server, b
     with rt.sessions() as session:
         alert = session.get(Alert, alert_id)
         notice = session.execute(select(WorkNotice)).scalar_one()
-        covered = session.execute(select(WorkNoticeEvent.event_id).where(WorkNoticeEvent.notice_id == notice.id)).scalars().all()  # fmt: skip
-        audited = session.execute(select(AuditLog.action).where(AuditLog.actor == "duty-risk", AuditLog.action.not_like("log%"))).scalars().all()  # fmt: skip
+        covered = (
+            session.execute(
+                select(WorkNoticeEvent.event_id).where(WorkNoticeEvent.notice_id == notice.id)
+            )
+            .scalars()
+            .all()
+        )
+        audited = (
+            session.execute(
+                select(AuditLog.action).where(
+                    AuditLog.actor == "duty-risk", AuditLog.action.not_like("log%")
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert alert.state == "handling" and alert.assignee == "duty-risk"
     assert notice.alert_id == alert_id and len(covered) == 8 and notice.department_id is not None
     assert audited == ["alert.ack", "alert.handle", "notice.issue"]
@@ -620,8 +724,13 @@ def test_a_cold_wall_loads_at_most_one_and_a_half_megabytes(server, browser, rt,
     cdp.send("Network.enable")
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
     urls, sizes = {}, {}
-    cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))  # fmt: skip
-    cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))  # fmt: skip
+    cdp.on(
+        "Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"])
+    )
+    cdp.on(
+        "Network.loadingFinished",
+        lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]),
+    )
     page.goto(server + "/?kiosk=1", wait_until="networkidle")
     page.wait_for_selector("#overview-graph-map path.choroplethlocation", timeout=15000)
     fetched = [urls.get(r, "") for r in sizes]
