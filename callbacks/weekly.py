@@ -62,9 +62,9 @@ def _value(key: str, value, rate: bool, lang: str) -> str:
     return fmt.count(value, lang)
 
 
-def _compare(label: str, now, before, rate: bool, better) -> html.Span:
-    text = weekly.change(now, before, rate)
-    if now is None or before is None or now == before or better is None:
+def _compare(label: str, key: str, now, before, rate: bool, better) -> html.Span:
+    text = weekly.change(now, before, rate, points=key in weekly.POINTS)
+    if better is None or text in ("无可比数据", "持平"):
         cls = ""
     else:
         cls = "sv-better" if (now > before) == better else "sv-worse"
@@ -76,9 +76,11 @@ def card_items(f: dict, lang: str) -> list:
     out = []
     for key, rate, better in CARDS_SHOWN:
         name = pick(NAMES.get(key) or KPI_NAMES[key], lang)
-        foot = [_compare(t("wk_wow", lang), here[key], before[key], rate, better)]
+        foot = [_compare(t("wk_wow", lang), key, here[key], before[key], rate, better)]
         if f["year_ago"]:
-            foot.append(_compare(t("wk_yoy", lang), here[key], year_ago.get(key), rate, better))
+            foot.append(
+                _compare(t("wk_yoy", lang), key, here[key], year_ago.get(key), rate, better)
+            )
         out.append(
             html.Div(
                 [

@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dashboard.privacy import mask_text
-from dashboard.weekly import ALERT_LEVEL_NAMES, HEADLINE_NAMES, change
+from dashboard.weekly import ALERT_LEVEL_NAMES, HEADLINE_NAMES, POINTS, change
 
 FONT_PATHS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -146,14 +146,14 @@ def weekly_pdf(
     _heading(pdf, "主要指标")
     rows = []
     for key, name in HEADLINE_NAMES.items():
-        rate = key.endswith("_rate")
+        kind = {"rate": key.endswith("_rate"), "points": key in POINTS}
         rows.append(
             [
                 name,
                 _value(key, here[key]),
                 _value(key, before[key]),
-                change(here[key], before[key], rate),
-                change(here[key], year_ago[key], rate) if year_ago else "无去年同期数据",
+                change(here[key], before[key], **kind),
+                change(here[key], year_ago[key], **kind) if year_ago else "无去年同期数据",
             ]
         )
     _table(pdf, ["指标", f["week"], before["week"], "环比", "同比"], rows, [40, 30, 30, 40, 40])

@@ -255,15 +255,22 @@ def pct(value: float | None) -> str:
     return "无" if value is None else f"{value * 100:.1f}%"
 
 
-def change(now: float | None, before: float | None, rate: bool = False) -> str:
-    """增加/减少 by how much: a rate in percentage points, a count in per cent of before."""
+POINTS = frozenset({"composite_score", "wuzhi_index"})  # scores: their change is in points
+
+
+def change(
+    now: float | None, before: float | None, rate: bool = False, points: bool = False
+) -> str:
+    """增长/下降 by how much: a rate in percentage points, a score in points, a count in per
+    cent of before."""
     if now is None or before is None:
         return "无可比数据"
-    if rate:
-        diff = (now - before) * 100
+    if rate or points:
+        diff = (now - before) * (100 if rate else 1)
         if abs(diff) < 0.05:
             return "持平"
-        return f"{'上升' if diff > 0 else '下降'}{abs(diff):.1f}个百分点"
+        unit = "个百分点" if rate else ""
+        return f"{'上升' if diff > 0 else '下降'}{abs(diff):.1f}{unit}"
     if not before:
         return "无可比数据"
     diff = (now - before) / before * 100
@@ -319,7 +326,11 @@ def bulletin(f: dict, city: str = "") -> str:
         else "本周无受理案件。",
         "",
         "三、高发问题",
-        f"高发问题前{_zh(len(f['top_subcategories']))}位："
+        (
+            "高发问题："
+            if len(f["top_subcategories"]) == 1
+            else f"高发问题前{_zh(len(f['top_subcategories']))}位："
+        )
         + "、".join(f"{c['name']}（{c['n']}件）" for c in f["top_subcategories"])
         + "。"
         if f["top_subcategories"]
@@ -357,22 +368,13 @@ def bulletin(f: dict, city: str = "") -> str:
         f"本周完成培训{f['staff']['training_hours']:g}学时。",
         "",
         "九、五治融合指数",
-        f"本周五治融合指数{_points(h['wuzhi_index'])}，环比{_points_change(h['wuzhi_index'], p['wuzhi_index'])}。",
+        f"本周五治融合指数{_points(h['wuzhi_index'])}，环比{change(h['wuzhi_index'], p['wuzhi_index'], points=True)}。",
     ]
     return "\n".join(lines)
 
 
 def _points(value: float | None) -> str:
     return "无" if value is None else f"{value:.1f}"
-
-
-def _points_change(now: float | None, before: float | None) -> str:
-    if now is None or before is None:
-        return "无可比数据"
-    diff = now - before
-    if abs(diff) < 0.05:
-        return "持平"
-    return f"{'上升' if diff > 0 else '下降'}{abs(diff):.1f}"
 
 
 # --- the edited 通报 ------------------------------------------------------------------------

@@ -38,7 +38,8 @@ BULLETIN = "weekly-bulletin"
 BULLETIN_STATE = "weekly-bulletin-state"
 SAVE = "weekly-save"
 SAVE_RESULT = "weekly-save-result"
-KEPT = "weekly-kept"  # the reports the Monday job kept
+KEPT = "weekly-kept"
+MEETING = "weekly-meeting"  # the link to the meeting room's view  # the reports the Monday job kept
 GRIDS = {"departments": "weekly-board-departments", "districts": "weekly-board-districts"}
 GRAPHS = ("sources", "problems")
 WEEKS_LISTED = 26
@@ -65,7 +66,7 @@ def week_options(lang: str) -> list[dict]:
     return out
 
 
-def _grid(grid_id: str):
+def _grid(grid_id: str, no_rows: str):
     return dag.AgGrid(
         id=grid_id,
         rowData=[],
@@ -75,13 +76,16 @@ def _grid(grid_id: str):
             "animateRows": False,
             "suppressCellFocus": True,
             "domLayout": "autoHeight",
+            "localeText": {"noRowsToShow": no_rows},
         },
         className="sv-grid",
     )
 
 
-def layout(lang: str = "zh", week=None, **_kwargs):
-    """`?week=2026-W47` opens a week (default: last week)."""
+def layout(lang: str = "zh", week=None, meeting=None, **_kwargs):
+    """`?week=2026-W47` opens a week (default: last week); `?meeting=1` the meeting room's
+    view (with `&theme=light&kiosk=1` from its link): a section per screen, large type, paged
+    with the arrow, Page and space keys."""
     lang = "en" if lang == "en" else "zh"
     principal = current()
     options = week_options(lang)
@@ -89,24 +93,27 @@ def layout(lang: str = "zh", week=None, **_kwargs):
     if chosen not in {o["value"] for o in options}:
         options.append({"label": chosen, "value": chosen})
     may_edit = allowed(principal, "act") or allowed(principal, "admin")
+    in_meeting = meeting == "1"
+    button = "btn btn-outline-info"
     controls = html.Div(
         [
             dcc.Dropdown(
                 id=WEEK, options=options, value=chosen, clearable=False, className="wk-week"
             ),
-            html.A(t("wk_download", lang), id=DOWNLOAD, href="#", className="btn btn-outline-info"),
+            html.A(t("wk_download", lang), id=DOWNLOAD, href="#", className=button),
+            html.A(t("wk_download_pdf", lang), id=DOWNLOAD_PDF, href="#", className=button),
             html.A(
-                t("wk_download_pdf", lang),
-                id=DOWNLOAD_PDF,
-                href="#",
-                className="btn btn-outline-info",
+                t("wk_meeting", lang),
+                id=MEETING,
+                href=f"/weekly?week={chosen}&meeting=1&theme=light&kiosk=1",
+                className=button,
             ),
             html.Div(id=NOTE, className="sv-note"),
         ],
         className="sv-controls",
     )
     editor = [
-        dcc.Textarea(id=BULLETIN, className="wk-bulletin", readOnly=not may_edit),
+        dcc.Textarea(id=BULLETIN, className="wk-bulletin", readOnly=in_meeting or not may_edit),
         html.Div(
             [
                 dbc.Button(t("wk_save", lang), id=SAVE, color="primary", disabled=not may_edit),
@@ -116,25 +123,48 @@ def layout(lang: str = "zh", week=None, **_kwargs):
             className="wk-save",
         ),
     ]
+    charts = html.Div(
+        [
+            panel("wk_sources", graph(graph_id("sources"), "58vh" if in_meeting else "34vh"), lang),
+            panel(
+                "wk_problems", graph(graph_id("problems"), "58vh" if in_meeting else "34vh"), lang
+            ),
+        ],
+        className="sv-row sv-row-even",
+    )
+    boards = html.Div(
+        [
+            panel("wk_departments", _grid(GRIDS["departments"], t("wk_no_board", lang)), lang),
+            panel("wk_districts", _grid(GRIDS["districts"], t("wk_no_board", lang)), lang),
+        ],
+        className="sv-row sv-row-even",
+    )
+    store = dcc.Store(id=LANG, data=lang)
+    if in_meeting:  # a section per screen; the controls stay (the week is read from them)
+        title = html.H1(f"{t('wk_title', lang)} {chosen}", className="wk-meeting-title")
+        slides = [
+            [title, html.Div(id=CARDS, className="sv-cards")],
+            [charts],
+            [boards],
+            [panel("wk_bulletin", editor, lang)],
+        ]
+        return html.Div(
+            [
+                store,
+                html.Div(controls, hidden=True),
+                *(html.Section(body, className="wk-slide") for body in slides),
+                html.Ul(id=KEPT, hidden=True),
+            ],
+            className="supervision weekly wk-meeting",
+            id="weekly-page",
+        )
     return html.Div(
         [
-            dcc.Store(id=LANG, data=lang),
+            store,
             controls,
             html.Div(id=CARDS, className="sv-cards"),
-            html.Div(
-                [
-                    panel("wk_sources", graph(graph_id("sources"), "34vh"), lang),
-                    panel("wk_problems", graph(graph_id("problems"), "34vh"), lang),
-                ],
-                className="sv-row sv-row-even",
-            ),
-            html.Div(
-                [
-                    panel("wk_departments", _grid(GRIDS["departments"]), lang),
-                    panel("wk_districts", _grid(GRIDS["districts"]), lang),
-                ],
-                className="sv-row sv-row-even",
-            ),
+            charts,
+            boards,
             panel("wk_bulletin", editor, lang),
             panel("wk_kept", html.Ul(id=KEPT, className="wk-kept"), lang),
         ],

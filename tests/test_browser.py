@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -412,6 +413,50 @@ def test_weekly_page_and_printing(server, browser, rt):
                 )
                 page.emulate_media(media="screen")
         page.close()
+    assert_offline_and_clean(requests, errors)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_weekly_meeting_mode(server, browser, rt):
+    """周例会 on the meeting room's projector: light, no navigation, large type, a section per
+    screen paged with the keyboard; a screenshot of every section at 1920×1080."""
+    from dashboard import auth
+
+    now = utcnow()
+    items = [event(f"M{i}", now - timedelta(days=7, hours=i), "G11") for i in range(4)]
+    rt.ingestor.ingest_events(items, now=now)
+    with rt.sessions() as session, session.begin():
+        _user, password = auth.create_user(session, "chair", "leader")
+    requests, errors = [], []
+    page = watched(browser, 1920, 1080, requests, errors)
+    sign_in(page, server, "chair", password)
+    page.goto(server + "/weekly")
+    page.wait_for_selector("#weekly-card-received .sv-card-value", timeout=20000)
+    page.goto(server + page.get_attribute("#weekly-meeting", "href"))
+    page.wait_for_selector("#weekly-card-received .sv-card-value:text-is('4')", timeout=20000)
+    assert page.get_attribute("html", "data-bs-theme") == "light"
+    assert not page.is_visible("#shell-nav")  # kiosk
+    value_px = page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('#weekly-card-received .sv-card-value')).fontSize)"
+    )
+    assert value_px >= 0.06 * 1080
+    SHOTS.mkdir(exist_ok=True)
+    tops = []
+    for k in range(4):
+        page.wait_for_timeout(400)
+        tops.append(page.evaluate("document.querySelector('.shell-main').scrollTop"))
+        page.screenshot(path=str(SHOTS / f"weekly-meeting-{k + 1}-1920x1080.png"))
+        page.keyboard.press("PageDown")
+    slide = page.evaluate("document.querySelector('.wk-slide').getBoundingClientRect().height")
+    assert tops[0] == 0 and all(b - a == pytest.approx(slide, abs=2) for a, b in pairwise(tops))
+    page.keyboard.press("ArrowUp")
+    page.wait_for_timeout(400)
+    assert page.evaluate("document.querySelector('.shell-main').scrollTop") == pytest.approx(
+        tops[2], abs=2
+    )
+    assert "本周共受理各类案件4件" in page.input_value("#weekly-bulletin")
+    page.close()
     assert_offline_and_clean(requests, errors)
 
 

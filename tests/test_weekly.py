@@ -210,6 +210,12 @@ def test_changes_are_said_as_a_bulletin_says_them(now, before, rate, text):
     assert weekly.change(now, before, rate) == text
 
 
+def test_a_score_changes_in_points():
+    assert weekly.change(87.7, 86.0, points=True) == "上升1.7"
+    assert weekly.change(12.5, 0.0, points=True) == "上升12.5"  # not "no comparison"
+    assert weekly.change(86.0, 86.02, points=True) == "持平"
+
+
 # --- the page, the edit, the workbook, the command line -----------------------------------
 def _page(client, week="2026-W45"):
     return call(
