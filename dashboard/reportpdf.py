@@ -181,4 +181,36 @@ def weekly_pdf(
         ["本周培训学时", f"{s['training_hours']:g}"],
     ]
     _table(pdf, ["项目", "数量"], facts, [60, 40])
+    carried = f["carried_over"]
+    if carried["cases"]:
+        _heading(pdf, f"超期未办结（共 {carried['total']} 件，最久的 {len(carried['cases'])} 件）")
+        _table(
+            pdf,
+            ["案件", "问题", "部门", "超期天数"],
+            [
+                [c["case"], c["category"], c["department"], f"{c['overdue_days']:.1f}"]
+                for c in carried["cases"]
+            ],
+            [60, 40, 50, 30],
+        )
+    _heading(pdf, "三调联动与五治融合")
+    _table(
+        pdf,
+        ["调解类型", "件数", "成功率"],
+        [
+            [m["name"], f"{m['n']}", _value("success_rate", m["success_rate"])]
+            for m in f["mediation"]
+        ],
+        [60, 30, 30],
+    )
+    pdf.ln(3)
+    _table(
+        pdf,
+        ["五治维度", f["week"], before["week"]],
+        [
+            [d["name"], _value("index", d["here"]), _value("index", d["previous"])]
+            for d in f["wuzhi"]
+        ],
+        [60, 30, 30],
+    )
     return bytes(pdf.output())

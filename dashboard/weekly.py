@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from dashboard import staffing
+from dashboard import kpi, staffing
 from dashboard.auth import audit
 from dashboard.clock import day_bounds, local_day, utcnow
 from dashboard.domain import SOURCE_LABELS
@@ -223,8 +223,11 @@ def figures(
     def report(w: Week, **kw) -> dict:
         return kpi_report(session, w.start, w.end, now, zone=zone, **kw)
 
+    if week.start > now:
+        raise InputError({"week": f"{week.label} has not begun"})
     here = report(week)
     before = week.shifted(-1, zone)
+    here_before = report(before)
     year_ago = same_week_last_year(week, zone)
     earliest = _earliest(session)
     has_year_ago = year_ago is not None and earliest is not None and earliest <= year_ago.start
@@ -235,7 +238,7 @@ def figures(
         "running": now < week.end,
         "settings_versions": here["settings_versions"],
         "here": _headline(here),
-        "previous": {"week": before.label, **_headline(report(before))},
+        "previous": {"week": before.label, **_headline(here_before)},
         "year_ago": (
             {"week": year_ago.label, **_headline(report(year_ago))} if has_year_ago else None
         ),
@@ -246,7 +249,74 @@ def figures(
         "alerts": _alerts(session, week),
         "notices": _notices(session, week),
         "staff": _staff(session, week, standards),
+        "carried_over": _carried_over(session, week, now),
+        "repeat_problems": _repeat_problems(session, week),
+        "mediation": _mediation(session, week, now, zone),
+        "wuzhi": [
+            {
+                "dimension": d,
+                "name": zh,
+                "here": (here.get("wuzhi_index") or {}).get(d),
+                "previous": (here_before.get("wuzhi_index") or {}).get(d),
+            }
+            for d, (zh, _en) in kpi.WUZHI_DIMENSIONS.items()
+        ],
     }
+
+
+CARRIED = 10  # the oldest overdue cases listed
+
+
+def _carried_over(session: Session, week: Week, now: datetime) -> dict:
+    """超期未办结 carried into the next week: at the week's end (or now, while it runs), by
+    department, and the oldest cases (titles masked)."""
+    from dashboard.queries import area_scope
+    from dashboard.views.supervision import overdue_by_department
+
+    at = min(now, week.end)
+    late = overdue_by_department(session, at, area_scope(session, None))
+    return {
+        "total": late["total"],
+        "by_department": [
+            {"department": d["department"], "n": d["n"], "oldest_days": round(d["oldest_days"], 1)}
+            for d in late["by_department"]
+        ],
+        "cases": [
+            {
+                k: c[k]
+                for k in ("case", "title", "category", "district", "department", "overdue_days")
+            }
+            for c in late["cases"][:CARRIED]
+        ],
+    }
+
+
+def _repeat_problems(session: Session, week: Week) -> list[dict]:
+    """重复诉求 of the week by subcategory, the most first."""
+    rows = session.execute(
+        select(Category.name, func.count())
+        .select_from(Event)
+        .join(Category, Category.id == Event.subcategory_id)
+        .where(Event.reported_at >= week.start, Event.reported_at < week.end, Event.is_repeat)
+        .group_by(Category.name)
+        .order_by(func.count().desc(), Category.name)
+        .limit(TOP)
+    ).all()
+    return [{"name": name, "n": n} for name, n in rows]
+
+
+def _mediation(session: Session, week: Week, now: datetime, zone: ZoneInfo) -> list[dict]:
+    """三调联动: the week's mediated disputes by kind (as 督办考核 counts them)."""
+    from dashboard.queries import area_scope
+    from dashboard.views import supervision
+
+    w = supervision.window(
+        "custom", week.monday.isoformat(), week.sunday.isoformat(), max(now, week.start), zone
+    )
+    return [
+        {"type": k["type"], "name": k["name"], "n": k["n"], "success_rate": k["success_rate"]}
+        for k in supervision.mediation(session, w, area_scope(session, None))
+    ]
 
 
 # --- the 通报 -------------------------------------------------------------------------------
@@ -347,8 +417,22 @@ def bulletin(f: dict, city: str = "") -> str:
         "",
         "五、超期与重复诉求",
         f"截至本周末，超期未办结案件{h['overdue_open']}件，较上周"
-        f"{change(h['overdue_open'], p['overdue_open'])}；重复诉求{h['repeats']}件，"
-        f"重复诉求率{pct(h['repeat_rate'])}。",
+        f"{change(h['overdue_open'], p['overdue_open'])}"
+        + (
+            "，其中"
+            + "、".join(
+                f"{d['department']}{d['n']}件" for d in f["carried_over"]["by_department"][:TOP]
+            )
+            if f["carried_over"]["by_department"]
+            else ""
+        )
+        + f"；重复诉求{h['repeats']}件，重复诉求率{pct(h['repeat_rate'])}"
+        + (
+            "，主要为" + "、".join(f"{r['name']}（{r['n']}件）" for r in f["repeat_problems"])
+            if f["repeat_problems"]
+            else ""
+        )
+        + "。",
         "",
         "六、风险预警与工作提示",
         f"本周产生风险预警{f['alerts']['raised']}条（"
@@ -360,7 +444,18 @@ def bulletin(f: dict, city: str = "") -> str:
         "",
         "七、矛盾纠纷化解",
         f"本周化解矛盾纠纷{h['disputes_closed']}件，就地化解率{pct(h['grassroots_resolution_rate'])}；"
-        f"调解{h['mediated']}件，调解成功率{pct(h['mediation_success_rate'])}。",
+        f"调解{h['mediated']}件，调解成功率{pct(h['mediation_success_rate'])}"
+        + (
+            "。其中"
+            + "、".join(
+                f"{m['name']}{m['n']}件（成功率{pct(m['success_rate'])}）"
+                for m in f["mediation"]
+                if m["n"]
+            )
+            + "。"
+            if any(m["n"] for m in f["mediation"])
+            else "。"
+        ),
         "",
         "八、队伍建设",
         f"全市在编网格员、社工、调解员等{f['staff']['in_post']}人，按配备标准应配"
@@ -368,7 +463,16 @@ def bulletin(f: dict, city: str = "") -> str:
         f"本周完成培训{f['staff']['training_hours']:g}学时。",
         "",
         "九、五治融合指数",
-        f"本周五治融合指数{_points(h['wuzhi_index'])}，环比{change(h['wuzhi_index'], p['wuzhi_index'], points=True)}。",
+        f"本周五治融合指数{_points(h['wuzhi_index'])}，环比{change(h['wuzhi_index'], p['wuzhi_index'], points=True)}"
+        + (
+            "；其中"
+            + "、".join(
+                f"{d['name']}{_points(d['here'])}" for d in f["wuzhi"] if d["here"] is not None
+            )
+            + "。"
+            if any(d["here"] is not None for d in f["wuzhi"])
+            else "。"
+        ),
     ]
     return "\n".join(lines)
 
@@ -505,6 +609,37 @@ def to_xlsx(f: dict, text: str) -> bytes:
                 ["缺编", f["staff"]["shortfall"]],
                 ["本周培训学时", f["staff"]["training_hours"]],
             ],
+            set(),
+        ),
+    )
+    carried = f.get("carried_over") or {"cases": []}
+    sections += (
+        (
+            "超期案件",
+            ["案件", "标题", "问题", "区县", "部门", "超期天数"],
+            [
+                [
+                    c["case"],
+                    c["title"],
+                    c["category"],
+                    c["district"],
+                    c["department"],
+                    c["overdue_days"],
+                ]
+                for c in carried["cases"]
+            ],
+            set(),
+        ),
+        (
+            "三调联动",
+            ["调解类型", "件数", "成功率"],
+            [[m["name"], m["n"], m["success_rate"]] for m in f.get("mediation", [])],
+            {3},
+        ),
+        (
+            "五治融合",
+            ["维度", "本周", "上周"],
+            [[d["name"], d["here"], d["previous"]] for d in f.get("wuzhi", [])],
             set(),
         ),
     )

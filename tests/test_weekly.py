@@ -137,6 +137,24 @@ def test_a_constructed_week_by_hand_and_by_the_kpi_functions(rt, city):
     assert f["alerts"] == {"raised": 0, "by_level": {1: 0, 2: 0, 3: 0, 4: 0}, "handled": 0}
     assert f["notices"] == {"issued": 0, "closed": 0, "closed_on_time": 0}
     assert f["running"] is False and f["settings_versions"] == kpis["settings_versions"]
+    # carried over: E2 (城管局, 48 h to close from 立案) is overdue at the week's end
+    carried = f["carried_over"]
+    assert carried["total"] == 1 and carried["by_department"][0]["department"] == "城管局"
+    assert [c["case"] for c in carried["cases"]] == ["grid/E2"]
+    assert {m["type"]: (m["n"], m["success_rate"]) for m in f["mediation"]} == {
+        "people": (1, 1.0),
+        "administrative": (0, None),
+        "judicial": (1, 0.0),
+    }
+    assert [d["dimension"] for d in f["wuzhi"]] == [
+        "political",
+        "autonomy",
+        "rule_of_law",
+        "moral",
+        "smart",
+    ]
+    with rt.sessions() as session, pytest.raises(InputError, match="has not begun"):
+        weekly.figures(session, weekly.parse("2026-W47", ZONE), NOW, ZONE, STANDARDS)
 
 
 def test_every_number_in_the_bulletin_is_a_figure(rt, city):
@@ -158,6 +176,8 @@ def test_every_number_in_the_bulletin_is_a_figure(rt, city):
     assert "网格员巡查4件（占80.0%），12345热线1件（占20.0%）" in text
     assert "高发问题前二位：暴露垃圾（3件）、邻里纠纷（2件）。" in text
     assert "本周化解矛盾纠纷2件，就地化解率50.0%；调解2件，调解成功率50.0%。" in text
+    assert "其中人民调解1件（成功率100.0%）、司法调解1件（成功率0.0%）。" in text
+    assert "超期未办结案件" in text and "其中城管局1件" in text
     # every number in the text is one of the figures (or a date, a week, a rank count)
     allowed = set()
 
