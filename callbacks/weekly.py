@@ -107,6 +107,22 @@ def board_columns(lang: str) -> list[dict]:
     ]
 
 
+FORMATS = {
+    "success_rate": {"function": "params.value == null ? '—' : d3.format('.1%')(params.value)"},
+    "here": {"function": "params.value == null ? '—' : d3.format('.1f')(params.value)"},
+    "previous": {"function": "params.value == null ? '—' : d3.format('.1f')(params.value)"},
+}
+
+
+def columns(lang: str, *fields: tuple[str, str]) -> list[dict]:
+    """Grid columns of (field, label key), numbers formatted where they need it."""
+    return [
+        {"field": f, "headerName": t(label, lang)}
+        | ({"valueFormatter": FORMATS[f]} if f in FORMATS else {})
+        for f, label in fields
+    ]
+
+
 def sources_figure(rows: list[dict], lang: str) -> dict:
     if not rows:
         return figures.empty(t("wk_empty", lang))
@@ -136,6 +152,12 @@ def _week(value):
     Output(GRIDS["departments"], "columnDefs"),
     Output(GRIDS["districts"], "rowData"),
     Output(GRIDS["districts"], "columnDefs"),
+    Output(GRIDS["carried"], "rowData"),
+    Output(GRIDS["carried"], "columnDefs"),
+    Output(GRIDS["mediation"], "rowData"),
+    Output(GRIDS["mediation"], "columnDefs"),
+    Output(GRIDS["wuzhi"], "rowData"),
+    Output(GRIDS["wuzhi"], "columnDefs"),
     Output(BULLETIN, "value"),
     Output(BULLETIN_STATE, "children"),
     Output(DOWNLOAD, "href"),
@@ -182,6 +204,22 @@ def update_page(week, lang, theme):
         board_columns(lang),
         f["districts"],
         board_columns(lang),
+        f["carried_over"]["cases"],
+        columns(
+            lang,
+            ("case", "tl_col_grid_case"),
+            ("department", "col_department"),
+            ("overdue_days", "col_overdue_days"),
+        ),
+        f["mediation"],
+        columns(lang, ("name", "wk_col_kind"), ("n", "col_n"), ("success_rate", "success_rate")),
+        f["wuzhi"],
+        columns(
+            lang,
+            ("name", "col_dimension"),
+            ("here", "wk_col_this_week"),
+            ("previous", "wk_col_last_week"),
+        ),
         text,
         state,
         f"/api/v1/reports/weekly/{w.label}.xlsx",

@@ -40,7 +40,13 @@ SAVE = "weekly-save"
 SAVE_RESULT = "weekly-save-result"
 KEPT = "weekly-kept"
 MEETING = "weekly-meeting"  # the link to the meeting room's view  # the reports the Monday job kept
-GRIDS = {"departments": "weekly-board-departments", "districts": "weekly-board-districts"}
+GRIDS = {
+    "departments": "weekly-board-departments",
+    "districts": "weekly-board-districts",
+    "carried": "weekly-carried",
+    "mediation": "weekly-mediation",
+    "wuzhi": "weekly-wuzhi",
+}
 GRAPHS = ("sources", "problems")
 WEEKS_LISTED = 26
 
@@ -139,6 +145,14 @@ def layout(lang: str = "zh", week=None, meeting=None, **_kwargs):
         ],
         className="sv-row sv-row-even",
     )
+    more = html.Div(
+        [
+            panel("wk_carried", _grid(GRIDS["carried"], t("wk_none_carried", lang)), lang),
+            panel("wk_mediation", _grid(GRIDS["mediation"], t("wk_empty", lang)), lang),
+            panel("wk_wuzhi", _grid(GRIDS["wuzhi"], t("wk_empty", lang)), lang),
+        ],
+        className="sv-row sv-row-3",
+    )
     store = dcc.Store(id=LANG, data=lang)
     if in_meeting:  # a section per screen; the controls stay (the week is read from them)
         title = html.H1(f"{t('wk_title', lang)} {chosen}", className="wk-meeting-title")
@@ -146,6 +160,7 @@ def layout(lang: str = "zh", week=None, meeting=None, **_kwargs):
             [title, html.Div(id=CARDS, className="sv-cards")],
             [charts],
             [boards],
+            [more],
             [panel("wk_bulletin", editor, lang)],
         ]
         return html.Div(
@@ -165,6 +180,7 @@ def layout(lang: str = "zh", week=None, meeting=None, **_kwargs):
             html.Div(id=CARDS, className="sv-cards"),
             charts,
             boards,
+            more,
             panel("wk_bulletin", editor, lang),
             panel("wk_kept", html.Ul(id=KEPT, className="wk-kept"), lang),
         ],
