@@ -212,7 +212,7 @@ def update_page(week, lang, theme):
             ("overdue_days", "col_overdue_days"),
         ),
         f["mediation"],
-        columns(lang, ("name", "wk_col_kind"), ("n", "col_n"), ("success_rate", "success_rate")),
+        columns(lang, ("name", "wk_col_kind"), ("n", "wk_col_n"), ("success_rate", "success_rate")),
         f["wuzhi"],
         columns(
             lang,

@@ -471,6 +471,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "wk_mediation": ("三调联动", "Mediation by kind"),
     "wk_wuzhi": ("五治融合（各维度）", "Five-governance dimensions"),
     "wk_col_kind": ("类型", "Kind"),
+    "wk_col_n": ("件数", "Cases"),
     "wk_col_this_week": ("本周", "This week"),
     "wk_col_last_week": ("上周", "Last week"),
     "tl_col_grid_case": ("案件", "Case"),
