@@ -224,3 +224,54 @@ def shift(
     for at, mark in ((checked_in, "in"), (checked_out, "out")):
         if at is not None:
             session.add(CheckIn(staff_id=staff_id, at=at, kind=mark, source="test", created_at=at))
+
+
+def four_cases(rt, now: datetime) -> None:
+    """Four cases reported from T0 (Monday 08:00 local): E1 closed on time; E2 overdue at 城管局
+    (0101, 48 h to close); E3 a dispute settled in its community by people's mediation; E4 a
+    dispute mediated at the district, failed."""
+    items = [
+        event("E1", T0, "G11"),
+        event("E2", T0 + h(1), "G12"),
+        event("E3", T0 + h(2), "G21", sub="0201"),
+        event("E4", T0 + h(3), "G22", sub="0201"),
+    ]
+    steps = {
+        "E1": [
+            step("accepted", T0 + h(0.5)),
+            step("dispatched", T0 + h(1)),
+            step("in_progress", T0 + h(2)),
+            step("resolved", T0 + h(5)),
+            step("closed", T0 + h(6), satisfaction="satisfied"),
+        ],
+        "E2": [step("accepted", T0 + h(1.5)), step("dispatched", T0 + h(2))],
+        "E3": [
+            step("accepted", T0 + h(2.5)),
+            step("dispatched", T0 + h(3)),
+            step("in_progress", T0 + h(4)),
+            step(
+                "resolved",
+                T0 + h(8),
+                resolved_level="community",
+                mediation_result="success",
+                mediation_type="people",
+            ),
+            step("closed", T0 + h(9), satisfaction="satisfied"),
+        ],
+        "E4": [
+            step("accepted", T0 + h(3.5)),
+            step("dispatched", T0 + h(4)),
+            step("in_progress", T0 + h(5)),
+            step(
+                "resolved",
+                T0 + h(10),
+                resolved_level="district",
+                mediation_result="failed",
+                mediation_type="judicial",
+            ),
+            step("closed", T0 + h(11)),
+        ],
+    }
+    rt.ingestor.ingest_events(items, now=now)
+    for ext, todo in steps.items():
+        rt.ingestor.transition_event("grid", ext, todo, now=now)

@@ -15,7 +15,7 @@ from dashboard.schemas import InputError
 from dashboard.views import supervision as view
 from tests.conftest import as_role
 from tests.dash_requests import call
-from tests.factories import T0, event, h, step
+from tests.factories import T0, four_cases, h
 
 ZONE_NOW = T0 + h(24 * 2 + 4)  # Wednesday 12:00 local, in the week of T0 (Monday 08:00 local)
 
@@ -57,51 +57,7 @@ def test_bad_periods_are_named(rt, choice, first, last, field):
 def _load(rt):
     """E1 closed on time; E2 overdue at 城管局 (0101, 48 h to close); E3 a mediated dispute
     settled in its community (people's mediation); E4 a dispute mediated at the district."""
-    items = [
-        event("E1", T0, "G11"),
-        event("E2", T0 + h(1), "G12"),
-        event("E3", T0 + h(2), "G21", sub="0201"),
-        event("E4", T0 + h(3), "G22", sub="0201"),
-    ]
-    steps = {
-        "E1": [
-            step("accepted", T0 + h(0.5)),
-            step("dispatched", T0 + h(1)),
-            step("in_progress", T0 + h(2)),
-            step("resolved", T0 + h(5)),
-            step("closed", T0 + h(6), satisfaction="satisfied"),
-        ],
-        "E2": [step("accepted", T0 + h(1.5)), step("dispatched", T0 + h(2))],
-        "E3": [
-            step("accepted", T0 + h(2.5)),
-            step("dispatched", T0 + h(3)),
-            step("in_progress", T0 + h(4)),
-            step(
-                "resolved",
-                T0 + h(8),
-                resolved_level="community",
-                mediation_result="success",
-                mediation_type="people",
-            ),
-            step("closed", T0 + h(9), satisfaction="satisfied"),
-        ],
-        "E4": [
-            step("accepted", T0 + h(3.5)),
-            step("dispatched", T0 + h(4)),
-            step("in_progress", T0 + h(5)),
-            step(
-                "resolved",
-                T0 + h(10),
-                resolved_level="district",
-                mediation_result="failed",
-                mediation_type="judicial",
-            ),
-            step("closed", T0 + h(11)),
-        ],
-    }
-    rt.ingestor.ingest_events(items, now=ZONE_NOW)
-    for ext, todo in steps.items():
-        rt.ingestor.transition_event("grid", ext, todo, now=ZONE_NOW)
+    four_cases(rt, ZONE_NOW)
 
 
 def test_report_matches_the_kpi_functions(rt, city):

@@ -18,7 +18,7 @@ from dashboard.queries import kpi_report
 from dashboard.schemas import InputError
 from tests.conftest import as_role, require, rt_client
 from tests.dash_requests import call
-from tests.factories import T0, event, h, staff, step
+from tests.factories import T0, event, four_cases, h, staff, step
 
 ZONE = ZoneInfo("Asia/Shanghai")
 STANDARDS = staffing.load()
@@ -46,65 +46,25 @@ def test_iso_weeks_in_local_time():
 
 
 def _two_weeks(rt):
-    """Week 2026-W45: E1 closed on time, E2 overdue, E3 a dispute settled in its community by
-    people's mediation, E4 a dispute mediated at the district and failed; from the hotline
-    one more case, H1. Week 2026-W44: two cases, one closed."""
+    """Week 2026-W45: the four cases of tests.factories.four_cases (E1 closed on time, E2
+    overdue, E3 and E4 disputes mediated: people's mediation settled in the community, judicial
+    at the district and failed), and from the hotline one more case, H1. Week 2026-W44: two
+    cases, one closed."""
+    four_cases(rt, NOW)
     items = [
-        event("E1", T0, "G11"),
-        event("E2", T0 + h(1), "G12"),
-        event("E3", T0 + h(2), "G21", sub="0201"),
-        event("E4", T0 + h(3), "G22", sub="0201"),
         event("H1", T0 + h(4), "G11", source="hotline"),
         event("P1", T0 - h(24 * 5), "G11"),
         event("P2", T0 - h(24 * 5 - 1), "G21"),
     ]
-    steps = {
-        "E1": [
-            step("accepted", T0 + h(0.5)),
-            step("dispatched", T0 + h(1)),
-            step("in_progress", T0 + h(2)),
-            step("resolved", T0 + h(5)),
-            step("closed", T0 + h(6), satisfaction="satisfied"),
-        ],
-        "E2": [step("accepted", T0 + h(1.5)), step("dispatched", T0 + h(2))],
-        "E3": [
-            step("accepted", T0 + h(2.5)),
-            step("dispatched", T0 + h(3)),
-            step("in_progress", T0 + h(4)),
-            step(
-                "resolved",
-                T0 + h(8),
-                resolved_level="community",
-                mediation_result="success",
-                mediation_type="people",
-            ),
-            step("closed", T0 + h(9), satisfaction="satisfied"),
-        ],
-        "E4": [
-            step("accepted", T0 + h(3.5)),
-            step("dispatched", T0 + h(4)),
-            step("in_progress", T0 + h(5)),
-            step(
-                "resolved",
-                T0 + h(10),
-                resolved_level="district",
-                mediation_result="failed",
-                mediation_type="judicial",
-            ),
-            step("closed", T0 + h(11)),
-        ],
-        "P1": [
-            step("accepted", T0 - h(24 * 5 - 0.5)),
-            step("dispatched", T0 - h(24 * 5 - 1)),
-            step("in_progress", T0 - h(24 * 5 - 2)),
-            step("resolved", T0 - h(24 * 5 - 3)),
-            step("closed", T0 - h(24 * 5 - 4)),
-        ],
-    }
+    closed_p1 = [
+        step("accepted", T0 - h(24 * 5 - 0.5)),
+        step("dispatched", T0 - h(24 * 5 - 1)),
+        step("in_progress", T0 - h(24 * 5 - 2)),
+        step("resolved", T0 - h(24 * 5 - 3)),
+        step("closed", T0 - h(24 * 5 - 4)),
+    ]
     rt.ingestor.ingest_events(items, now=NOW)
-    for ext, todo in steps.items():
-        source = "hotline" if ext.startswith("H") else "grid"
-        rt.ingestor.transition_event(source, ext, todo, now=NOW)
+    rt.ingestor.transition_event("grid", "P1", closed_p1, now=NOW)
     with rt.sessions() as session, session.begin():
         staff(session, "A", "G11")
 
