@@ -174,7 +174,10 @@ def update_page(week, lang, theme):
     w = _week(week)
     rt = web.runtime()
     with rt.sessions() as session:
-        f = weekly.figures(session, w, utcnow(), rt.settings.zone, rt.settings.staffing)
+        try:
+            f = weekly.figures(session, w, utcnow(), rt.settings.zone, rt.settings.staffing)
+        except InputError:  # a week that has not begun (a crafted request): nothing
+            raise PreventUpdate from None
         generated = weekly.bulletin(f, rt.settings.city_name)
         text, edited = weekly.bulletin_text(session, w, generated)
         saved = weekly.saved_bulletin(session, w)

@@ -188,7 +188,11 @@ def cmd_report(args) -> int:
             print(f"error: --week: {exc.errors['week']}", file=sys.stderr)
             return 2
         with rt.sessions() as session:
-            f = weekly.figures(session, week, now, zone, rt.settings.staffing)
+            try:
+                f = weekly.figures(session, week, now, zone, rt.settings.staffing)
+            except InputError as exc:
+                print(f"error: --week: {exc.errors['week']}", file=sys.stderr)
+                return 2
             text, edited = weekly.bulletin_text(
                 session, week, weekly.bulletin(f, rt.settings.city_name)
             )

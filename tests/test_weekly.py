@@ -235,7 +235,7 @@ def test_the_page_shows_the_week_and_keeps_an_edited_bulletin(client, rt, city, 
         f"{rt.settings.city_name}市域社会治理综合指挥中心2026年第45周工作通报"
     )
     assert out["weekly-download"]["href"] == "/api/v1/reports/weekly/2026-W45.xlsx"
-    for bad in ("2026-W99", {"w": 1}, ["2026-W45"], "x"):
+    for bad in ("2026-W99", {"w": 1}, ["2026-W45"], "x", "2026-W52"):  # W52: not begun
         assert _page(leader, bad).status_code == 204, bad
     # a leader reads; a duty officer edits, and the edit is what the page shows from then on
     assert "无权" in str(_save(leader, "改过的通报").json["response"])
@@ -296,6 +296,7 @@ def test_the_command_line_writes_the_workbook(rt, city, tmp_path, monkeypatch, t
     book = load_workbook(tmp_path / "weekly-2026-W45.xlsx")
     assert book["总体情况"]["B2"].value == 5
     assert cli.main(["report", "weekly", "--week", "2026-W60", "--out", str(tmp_path)]) == 2
+    assert cli.main(["report", "weekly", "--week", "2026-W52", "--out", str(tmp_path)]) == 2
     assert cli.main(["report", "weekly", "--out", str(tmp_path)]) == 0  # last week: 2026-W45
     assert (tmp_path / "weekly-2026-W45.xlsx").exists()
     if _has_font():
